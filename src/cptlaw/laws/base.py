@@ -1,0 +1,195 @@
+"""Shared machinery of the laws: parameters with bounds, designs (precomputed features), the estimator API.
+
+A law is a small class whose :meth:`Law.value` reads like the paper's equation and whose
+:meth:`Law.jacobian` gives dL/dθ analytically.  It follows the scikit-learn contract: ``__init__`` only
+stores options, :meth:`Law.fit` returns ``self`` and sets ``params_`` and ``result_``, :meth:`Law.predict`
+never refits.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Sequence
+
+import numpy as np
+
+from ..data import Run, RunSet, target_column
+from ..errors import CptlawError, DataError
+from ..schedules import AreaOptions, Areas, compute_areas
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One law parameter (as lmfit's Parameter): bounds, the multi-start box, and whether it is fitted in
+    log space (``log=True``: positive, spans orders of magnitude)."""
+
+    name: str
+    lower: float = -math.inf
+    upper: float = math.inf
+    init: tuple[float, float] = (0.0, 1.0)
+    log: bool = False
+    doc: str = ""
+
+    @property
+    def sign(self) -> str:
+        if self.lower >= 0:
+            return "positive"
+        if self.upper <= 0:
+            return "negative"
+        return "free"
+
+
+@dataclass
+class Design:
+    """Everything a law needs to evaluate itself on a set of points, computed once per fit."""
+
+    run_names: list[str]
+    run_index: np.ndarray  # per point: index into run_names
+    steps: np.ndarray  # per point: the run's step number
+    y: np.ndarray | None  # observed loss per point (None when only predicting)
+    features: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.steps.size)
+
+
+def _as_runs(runs: RunSet | Run | Iterable[Run]) -> list[Run]:
+    if isinstance(runs, Run):
+        return [runs]
+    return list(runs)
+
+
+class Law(ABC):
+    """Base class. Subclasses define ``name``, :meth:`parameters`, :meth:`_features`, :meth:`value`,
+    :meth:`jacobian`, and :meth:`options`."""
+
+    name: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+
+    # ---- the law itself -------------------------------------------------------------------------------
+    @abstractmethod
+    def parameters(self, y: np.ndarray | None = None) -> list[Parameter]:
+        """The parameters, with bounds and a multi-start box (which may scale with the observed losses y)."""
+
+    @abstractmethod
+    def value(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        """Predicted loss at every point of the design."""
+
+    @abstractmethod
+    def jacobian(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        """dL/dθ at every point, shape (n, p)."""
+
+    @abstractmethod
+    def options(self) -> dict:
+        """The conventions that change numbers, stored with every fit."""
+
+    @abstractmethod
+    def _features(self, run: Run, index: np.ndarray) -> dict[str, Any]:
+        """Features of one run at the given indices into ``run.steps``."""
+
+    # ---- designs ----------------------------------------------------------------------------------------
+    @property
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.parameters()]
+
+    def design(self, runs, target: str | None = None, at: dict[str, np.ndarray] | None = None) -> Design:
+        """Features at the observed points of ``target`` (fitting) or at explicit indices ``at[run]``."""
+        runs = _as_runs(runs)
+        names, ridx, steps, ys, feats = [], [], [], [], []
+        for run in runs:
+            if at is not None:
+                index = np.asarray(at[run.name], dtype=np.int64)
+                y = None
+            else:
+                index, y = run.observed(target)
+                if index.size == 0:
+                    continue
+            if index.size == 0:
+                continue
+            f = self._features(run, index)
+            keep = f.pop("_keep", None)  # a law may use only some points (D-CPT: the CPT rows)
+            if keep is not None:
+                index, y = index[keep], (None if y is None else y[keep])
+                if index.size == 0:
+                    continue
+            names.append(run.name)
+            ridx.append(np.full(index.size, len(names) - 1))
+            steps.append(run.steps[index])
+            ys.append(y)
+            feats.append(f)
+        if not names:
+            what = f"no observations of {target_column(target)!r}" if at is None else "no points to predict"
+            raise DataError(f"{what} in the selected runs")
+        y = None if at is not None else np.concatenate(ys)
+        return Design(names, np.concatenate(ridx), np.concatenate(steps), y, self._merge(feats))
+
+    def _merge(self, feats: list[dict]) -> dict:
+        """Concatenate per-run feature arrays (laws with per-run structures override this)."""
+        return {k: np.concatenate([f[k] for f in feats]) for k in feats[0]}
+
+    # ---- estimator API ------------------------------------------------------------------------------------
+    def fit(self, runs, target: str, **fit_options) -> "Law":
+        """Fit jointly on every observation of ``target`` in ``runs``; sets ``params_`` and ``result_``."""
+        from ..fit import fit_law  # local import: fit depends on laws
+
+        self.result_ = fit_law(self, runs, target, **fit_options)
+        self.params_ = dict(self.result_.params)
+        return self
+
+    def theta(self, params: dict[str, float] | None = None) -> np.ndarray:
+        params = params if params is not None else self._fitted()
+        try:
+            return np.array([float(params[n]) for n in self.param_names])
+        except KeyError as exc:
+            raise CptlawError(f"{self.name}: missing parameter {exc.args[0]!r}") from None
+
+    def _fitted(self) -> dict:
+        if not hasattr(self, "params_"):
+            raise CptlawError(f"this {type(self).__name__} is not fitted yet: call fit() or set params_")
+        return self.params_
+
+    def predict(self, run: Run, steps: Sequence[int] | None = None, params: dict | None = None) -> np.ndarray:
+        """Predicted loss of ``run`` at ``steps`` (default: every step). Never refits."""
+        index = np.arange(run.steps.size) if steps is None else run.index_of(steps)
+        design = self.design([run], at={run.name: index})
+        return self.value(self.theta(params), design)
+
+    def evaluate_design(self, design: Design, params: dict | None = None) -> np.ndarray:
+        return self.value(self.theta(params), design)
+
+
+class AreaLaw(Law):
+    """A law on the areas S1/S2 (and their PT/CPT split) of each run's dense LR."""
+
+    def __init__(self, lam: float = 0.999, warmup: str = "as_peak", warmup_steps: int | None = None,
+                 momentum: str = "carry", lr_index: str = "inclusive"):
+        self.lam = lam
+        self.warmup = warmup
+        self.warmup_steps = warmup_steps
+        self.momentum = momentum
+        self.lr_index = lr_index
+
+    @property
+    def area_options(self) -> AreaOptions:
+        return AreaOptions(self.lam, self.warmup, self.warmup_steps, self.momentum, self.lr_index)
+
+    def areas(self, run: Run) -> Areas:
+        return compute_areas(run.lr, self.area_options, run.transfer)
+
+    def options(self) -> dict:
+        return {**self.area_options.to_dict(), "lr_units": "raw"}
+
+
+def positive_log(x: np.ndarray) -> np.ndarray:
+    """log of a positive feature; guards zero areas (e.g. S1 at the first step with lr_index='exclusive')."""
+    return np.log(np.maximum(x, 1e-300))
+
+
+def require_meta(run: Run, attr: str, law: str) -> float:
+    value = getattr(run, attr)
+    if value is None:
+        raise DataError(f"run {run.name!r}: the {law} law with this option needs the '{attr}' column")
+    return float(value)

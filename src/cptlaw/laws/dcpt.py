@@ -1,0 +1,95 @@
+"""Que et al. 2024, *D-CPT Law: Domain-specific Continual Pre-Training Scaling Law* (NeurIPS 2024,
+arXiv 2406.01375), the chosen form L3::
+
+    L(N, D, r) = E + A / N^alpha + B * r^eta / D^beta + C / (r + epsilon)^gamma
+
+N: model size (non-embedding parameters / ``n_unit``), D: CPT tokens (/ ``d_unit``), r: the mixture share of
+the corpus whose validation loss is modelled: the replay ratio for the general loss, 1 - replay ratio for a
+domain loss (``corpus`` option; laws.md pitfall 12).  Fitted separately per validation set.
+
+Points come from the CPT rows of runs (D = CPT steps done x tokens_per_step) or from a points table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import target_column
+from ..errors import DataError
+from .base import Design, Law, Parameter, require_meta
+
+
+class DCPTLaw(Law):
+    name = "dcpt"
+    citation = "Que et al. (2024), D-CPT Law, NeurIPS 2024, arXiv:2406.01375, law L3"
+
+    def __init__(self, corpus: str = "auto", n_unit: float = 1e6, d_unit: float = 1e9):
+        self.corpus = corpus
+        self.n_unit = n_unit
+        self.d_unit = d_unit
+
+    def options(self) -> dict:
+        corpus = self.resolved_corpus(getattr(self, "_target", None)) if self.corpus == "auto" else self.corpus
+        return {"corpus": corpus, "n_unit": self.n_unit, "d_unit": self.d_unit}
+
+    def resolved_corpus(self, target: str | None) -> str:
+        if self.corpus != "auto":
+            return self.corpus
+        return "general" if target is not None and target_column(target) == "loss:general" else "domain"
+
+    def parameters(self, y=None):
+        ymin = float(np.min(y)) if y is not None else 2.0
+        return [Parameter("E", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss"),
+                Parameter("A", 0.0, np.inf, (0.01, 10.0), log=True, doc="model-size amplitude"),
+                Parameter("alpha", 1e-4, 3.0, (0.05, 0.8), doc="model-size exponent"),
+                Parameter("B", 0.0, np.inf, (0.01, 10.0), log=True, doc="data amplitude"),
+                Parameter("beta", 1e-4, 3.0, (0.05, 0.8), doc="data exponent"),
+                Parameter("eta", 1e-4, 5.0, (0.05, 1.5), doc="mixture exponent of the data term"),
+                Parameter("C", 0.0, np.inf, (0.001, 1.0), log=True, doc="mixture amplitude"),
+                Parameter("gamma", 1e-4, 3.0, (0.05, 1.0), doc="mixture exponent"),
+                Parameter("epsilon", 1e-8, 10.0, (1e-3, 0.5), log=True, doc="keeps r = 0 finite")]
+
+    def design(self, runs, target=None, at=None):
+        if target is not None:
+            self._target = target  # resolves corpus="auto" (general loss -> r = replay ratio)
+        return super().design(runs, target, at)
+
+    def _features(self, run, index):
+        if run.transfer is None:
+            raise DataError(f"run {run.name!r}: the D-CPT law needs CPT rows (phase 'cpt')")
+        index = np.asarray(index)
+        cpt = index >= run.transfer
+        if not np.all(cpt):
+            index = index[cpt]
+        tokens = require_meta(run, "tokens_per_step", self.name)
+        replay = require_meta(run, "replay_ratio", self.name)
+        r = replay if self.resolved_corpus(self._target) == "general" else 1.0 - replay
+        d = (index - run.transfer + 1) * tokens / self.d_unit
+        n = require_meta(run, "model_size", self.name) / self.n_unit
+        return {"N": np.full(index.size, n), "D": d.astype(float), "r": np.full(index.size, r), "_keep": cpt}
+
+    def design_points(self, N, D, r, y=None) -> Design:
+        """A design from explicit points (raw N and D; they are divided by n_unit and d_unit)."""
+        N, D, r = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (N, D, r))
+        n = max(N.size, D.size, r.size)
+        N, D, r = (np.broadcast_to(v, (n,)).copy() for v in (N, D, r))
+        names = ["points"]
+        return Design(names, np.zeros(n, np.int64), np.arange(n), None if y is None else np.asarray(y, float),
+                      {"N": N / self.n_unit, "D": D / self.d_unit, "r": r})
+
+    def value(self, theta, d: Design):
+        E, A, alpha, B, beta, eta, C, gamma, eps = theta
+        F = d.features
+        return E + A / F["N"] ** alpha + B * F["r"] ** eta / F["D"] ** beta + C / (F["r"] + eps) ** gamma
+
+    def jacobian(self, theta, d: Design):
+        E, A, alpha, B, beta, eta, C, gamma, eps = theta
+        F = d.features
+        N, D, r = F["N"], F["D"], F["r"]
+        na = N ** (-alpha)
+        rterm = np.where(r > 0, r ** eta, 0.0)
+        dterm = rterm * D ** (-beta)
+        re = (r + eps) ** (-gamma)
+        log_r = np.log(np.where(r > 0, r, 1.0))
+        return np.column_stack([np.ones_like(N), na, -A * na * np.log(N), dterm, -B * dterm * np.log(D),
+                                B * dterm * log_r, re, -C * re * np.log(r + eps), -gamma * C * re / (r + eps)])

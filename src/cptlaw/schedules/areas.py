@@ -1,0 +1,270 @@
+"""Forward and annealing areas of a dense per-step LR sequence, in O(n) and float64.
+
+Tissue et al. 2024 (arXiv 2408.11029), Eq. 1 and 5::
+
+    S1(s) = sum_{i<=s} eta_i                                         (forward area)
+    S2(s) = sum_{i<=s} m_i,   m_i = lam * m_{i-1} + (eta_{i-1} - eta_i),   m_first = 0   (annealing area)
+
+which equals the double sum  sum_{i<=s} sum_{k<=i} (eta_{k-1} - eta_k) * lam^(i-k).  The recursion is a
+first-order IIR filter, evaluated with ``scipy.signal.lfilter`` (one C loop, O(n)).
+
+Wang, Tissue et al. 2025 (arXiv 2505.07796), Eq. 2 and 4, split both areas at the transfer step:
+S1pt/S2pt sum the PT steps, S1cpt/S2cpt the CPT steps.  By default the momentum ``m`` is carried across
+the boundary (one global recursion, the natural reading of the double sum; laws.md pitfall 5);
+``momentum="reset"`` restarts it at the first CPT step (``m_T = eta_{T-1} - eta_T``).
+
+Conventions that change numbers are fields of :class:`AreaOptions` and are stored with every fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.signal import lfilter
+
+WARMUP_CONVENTIONS = ("as_peak", "literal")
+
+
+@dataclass(frozen=True)
+class AreaOptions:
+    """Conventions of the area computation.
+
+    lam:
+        momentum decay λ of the annealing area (Tissue et al. use 0.999 throughout).
+    warmup:
+        ``"as_peak"`` (Tissue et al. §3.4, and the CPT paper): the initial warmup steps count as if the LR
+        were already at its peak, so warmup adds W·η_max to S1 and nothing to S2.  ``"literal"`` (the
+        Multi-Power-Law code, laws.md §2.4): the LR array is used as logged, warmup included, in S1, S2 and
+        MPL's loss-drop sum; the published MPL parameters only reproduce the curves under it.
+        Only the PT warmup is affected; a CPT re-warmup is always literal (it makes S2cpt negative).
+    warmup_steps:
+        length of the initial warmup; ``None`` detects the leading strictly increasing ramp.
+    momentum:
+        ``"carry"`` the S2 momentum across the PT->CPT boundary, or ``"reset"`` it there.
+    lr_index:
+        ``"inclusive"``: the loss logged at step t was measured after the update with η_t, so S1(t)
+        includes η_t (the papers' convention).  ``"exclusive"``: it was measured before that update, so
+        the areas at step t are those of step t-1.
+    """
+
+    lam: float = 0.999
+    warmup: str = "as_peak"
+    warmup_steps: int | None = None
+    momentum: str = "carry"
+    lr_index: str = "inclusive"
+
+    def __post_init__(self):
+        if not 0.0 <= self.lam < 1.0:
+            raise ValueError(f"lam must be in [0, 1), got {self.lam}")
+        if self.warmup not in WARMUP_CONVENTIONS:
+            raise ValueError(f"warmup must be one of {WARMUP_CONVENTIONS}, got {self.warmup!r}")
+        if self.momentum not in ("carry", "reset"):
+            raise ValueError(f"momentum must be 'carry' or 'reset', got {self.momentum!r}")
+        if self.lr_index not in ("inclusive", "exclusive"):
+            raise ValueError(f"lr_index must be 'inclusive' or 'exclusive', got {self.lr_index!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Areas:
+    """Dense per-step areas (index i = i-th step of the trajectory)."""
+
+    s1: np.ndarray
+    s2: np.ndarray
+    s1_pt: np.ndarray
+    s1_cpt: np.ndarray
+    s2_pt: np.ndarray
+    s2_cpt: np.ndarray
+    lr: np.ndarray  # the LR after the warmup convention was applied
+
+
+def detect_warmup(lr: np.ndarray) -> int:
+    """Number of warmup steps: the leading strictly increasing ramp (0 if the LR does not rise at first).
+
+    Steps ``0 .. W-1`` are below the peak ``lr[W]``.
+    """
+    lr = np.asarray(lr, dtype=np.float64)
+    if lr.size < 2:
+        return 0
+    not_rising = np.flatnonzero(np.diff(lr) <= 0)
+    return int(not_rising[0]) if not_rising.size else int(lr.size - 1)
+
+
+def apply_warmup(lr: np.ndarray, warmup: str = "as_peak", warmup_steps: int | None = None,
+                 end: int | None = None) -> np.ndarray:
+    """The LR sequence as the area formulas see it under a warmup convention (laws.md pitfall 2).
+
+    ``end`` limits the warmup search to the PT prefix ``lr[:end]`` so a CPT re-warmup is never flattened.
+    """
+    lr = np.asarray(lr, dtype=np.float64)
+    if warmup == "literal":
+        return lr
+    if warmup != "as_peak":
+        raise ValueError(f"warmup must be one of {WARMUP_CONVENTIONS}, got {warmup!r}")
+    head = lr if end is None else lr[:end]
+    w = detect_warmup(head) if warmup_steps is None else int(warmup_steps)
+    w = min(w, max(head.size - 1, 0))
+    if w <= 0:
+        return lr
+    out = lr.copy()
+    out[:w] = np.max(lr[: w + 1])
+    return out
+
+
+def lr_drops(lr: np.ndarray) -> np.ndarray:
+    """d_i = eta_{i-1} - eta_i with d_0 = 0 (i.e. eta_{-1} := eta_0, so m_0 = 0)."""
+    d = np.empty_like(lr)
+    d[0] = 0.0
+    np.subtract(lr[:-1], lr[1:], out=d[1:])
+    return d
+
+
+def momentum(lr: np.ndarray, lam: float, reset_at: int | None = None) -> np.ndarray:
+    """m_i = lam * m_{i-1} + (eta_{i-1} - eta_i), m_0 = 0; optionally restarted (m = 0 before) at ``reset_at``."""
+    d = lr_drops(np.asarray(lr, dtype=np.float64))
+    if reset_at is None or reset_at <= 0 or reset_at >= d.size:
+        return lfilter([1.0], [1.0, -lam], d)
+    return np.concatenate([lfilter([1.0], [1.0, -lam], d[:reset_at]),
+                           lfilter([1.0], [1.0, -lam], d[reset_at:])])
+
+
+def _split(cum: np.ndarray, transfer: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Split a cumulative sum into the part over steps < transfer and the part over steps >= transfer."""
+    if transfer is None or transfer >= cum.size:
+        return cum, np.zeros_like(cum)
+    pt = cum.copy()
+    pt[transfer:] = cum[transfer - 1] if transfer > 0 else 0.0
+    return pt, cum - pt
+
+
+def _shift(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    out[0] = 0.0
+    out[1:] = x[:-1]
+    return out
+
+
+def compute_areas(lr: np.ndarray, options: AreaOptions = AreaOptions(), transfer: int | None = None) -> Areas:
+    """S1, S2 and their PT/CPT split for a dense LR sequence; ``transfer`` = index of the first CPT step."""
+    raw = np.asarray(lr, dtype=np.float64)
+    if raw.ndim != 1 or raw.size == 0:
+        raise ValueError("lr must be a non-empty 1-D array")
+    eff = apply_warmup(raw, options.warmup, options.warmup_steps, end=transfer)
+    s1 = np.cumsum(eff)
+    reset = transfer if options.momentum == "reset" else None
+    s2 = np.cumsum(momentum(eff, options.lam, reset_at=reset))
+    s1_pt, s1_cpt = _split(s1, transfer)
+    s2_pt, s2_cpt = _split(s2, transfer)
+    arrays = [s1, s2, s1_pt, s1_cpt, s2_pt, s2_cpt]
+    if options.lr_index == "exclusive":
+        arrays = [_shift(a) for a in arrays]
+    return Areas(*arrays, lr=eff)
+
+
+def loss_drop(lr: np.ndarray, at: np.ndarray, B: float, C: float, beta: float, gamma: float,
+              jac: bool = False, max_cells: int = 2_000_000, max_points: int | None = None):
+    """Multi-Power-Law loss drop (Luo et al. 2025, Eq. 2), vectorised over evaluation steps::
+
+        LD(t) = B * sum_{k=1..t} (eta_{k-1} - eta_k) * G(eta_k^(-gamma) * S_k(t)),
+        G(x) = 1 - (C*x + 1)^(-beta),   S_k(t) = sum_{tau=k..t} eta_tau = P(t) - P(k-1).
+
+    ``lr`` is the dense LR after the warmup convention; ``at`` holds indices into it.  Only the steps where
+    the LR changes contribute, so the cost is O(len(at) * #changes), computed in row chunks of at most
+    ``max_cells`` cells.  G is set to 1 where eta_k <= 1e-10 (its limit; laws.md pitfall 9).
+
+    ``max_points`` (default None: exact) merges consecutive same-sign LR changes into at most about that
+    many blocks (see ``_merge_changes``), trading a tiny approximation for speed on dense decays.
+
+    Returns LD (shape of ``at``), or with ``jac=True`` also dLD/d(B, C, beta, gamma) as an (n, 4) array.
+    """
+    at = np.asarray(at, dtype=np.int64)
+    terms = _LDTerms(np.asarray(lr, dtype=np.float64), max_points, at)
+    return terms.evaluate(at, B, C, beta, gamma, jac=jac, max_cells=max_cells)
+
+
+def _merge_changes(k, drop, P_km1, log_eta, max_points, at=None):
+    """Merge runs of consecutive LR changes of one sign into at most ~max_points blocks.
+
+    Blocks never straddle an evaluation step in ``at``, so for every t a block lies wholly at k <= t
+    or wholly at k > t.  A block keeps the summed drop and the drop-weighted means of P(k-1) and log(eta_k); its position is
+    its first k.  Exact for a single change; for smooth decays the error is far below loss noise
+    (measured in the tests and docs).
+    """
+    size = int(np.ceil(k.size / max_points))
+    sign = np.sign(drop)
+    new = (np.arange(k.size) % size == 0)
+    new[1:] |= sign[1:] != sign[:-1]
+    if at is not None and len(at):
+        side = np.searchsorted(np.sort(np.asarray(at)), k, side="left")  # evaluation steps below k
+        new[1:] |= side[1:] != side[:-1]
+    group = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    dsum = np.bincount(group, weights=drop)
+    mean = lambda v: np.bincount(group, weights=drop * v) / dsum  # noqa: E731 -- drop-weighted block mean
+    return k[first], dsum, mean(P_km1), mean(log_eta)
+
+
+class _LDTerms:
+    """Precomputed change points of an LR sequence for repeated LD evaluations (used while fitting).
+
+    Columns with eta_k <= 1e-10 have G = 1 and are summed separately with a prefix sum; for the others,
+    S_k(t) is clipped at 0 for k > t, where G(0) = 0 makes the term vanish, so each row is two
+    matrix-vector products.
+    """
+
+    def __init__(self, lr: np.ndarray, max_points: int | None = None, at: np.ndarray | None = None):
+        d = lr_drops(lr)
+        k = np.flatnonzero(d != 0.0)
+        self.P = np.cumsum(lr)
+        eta_k = lr[k]
+        zero = eta_k <= 1e-10
+        self.zero_k = k[zero]
+        self.zero_cum = np.cumsum(d[k[zero]])
+        k = k[~zero]
+        drop, P_km1, log_eta = d[k], self.P[k] - lr[k], np.log(lr[k])  # P_km1 = P(k-1)
+        if max_points and k.size > max_points:
+            k, drop, P_km1, log_eta = _merge_changes(k, drop, P_km1, log_eta, max_points, at)
+        self.k, self.drop, self.P_km1, self.log_eta = k, drop, P_km1, log_eta
+        self.drop_log_eta = self.drop * self.log_eta
+
+    def _zero_part(self, t: np.ndarray) -> np.ndarray:
+        count = np.searchsorted(self.zero_k, t, side="right")
+        return np.where(count > 0, self.zero_cum[np.maximum(count - 1, 0)] if self.zero_cum.size else 0.0, 0.0)
+
+    def evaluate(self, at, B, C, beta, gamma, jac=False, max_cells=2_000_000):
+        n = at.size
+        out = np.zeros(n)
+        grads = np.zeros((n, 4)) if jac else None
+        if n and self.zero_k.size:
+            out += self._zero_part(at)
+        if self.k.size and n:
+            scale = np.exp(-gamma * self.log_eta)  # eta_k^(-gamma)
+            rows = int(np.clip(max_cells // self.k.size, 1, 128))
+            for lo in range(0, n, rows):
+                t = at[lo:lo + rows]
+                m = int(np.searchsorted(self.k, t.max(), side="right"))  # only k <= max(t) can contribute
+                if m == 0:
+                    continue
+                drop, drop_log_eta = self.drop[:m], self.drop_log_eta[:m]
+                x = self.P[t][:, None] - self.P_km1[None, :m]  # S_k(t)
+                np.maximum(x, 0.0, out=x)  # k > t: S = 0, so G = 0
+                x *= scale[:m]
+                cx1 = C * x
+                cx1 += 1.0
+                lg = np.log(cx1)
+                pw = np.exp(-beta * lg)  # (1 + Cx)^(-beta); G = 1 - pw
+                out[lo:lo + rows] += drop.sum() - pw @ drop
+                if jac:
+                    q = pw / cx1
+                    q *= x  # x (1 + Cx)^(-beta-1)
+                    grads[lo:lo + rows, 1] = beta * (q @ drop)  # dG/dC
+                    grads[lo:lo + rows, 2] = (pw * lg) @ drop  # dG/dbeta
+                    grads[lo:lo + rows, 3] = -beta * C * (q @ drop_log_eta)  # dG/dgamma
+        if jac:
+            grads[:, 0] = out
+            grads[:, 1:] *= B
+            return B * out, grads
+        return B * out
