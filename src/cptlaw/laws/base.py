@@ -152,10 +152,17 @@ class Law(ABC):
         return self.params_
 
     def predict(self, run: Run, steps: Sequence[int] | None = None, params: dict | None = None) -> np.ndarray:
-        """Predicted loss of ``run`` at ``steps`` (default: every step). Never refits."""
+        """Predicted loss of ``run`` at ``steps`` (default: every step); NaN where the law does not apply.
+        Never refits."""
         index = np.arange(run.steps.size) if steps is None else run.index_of(steps)
         design = self.design([run], at={run.name: index})
-        return self.value(self.theta(params), design)
+        with np.errstate(divide="ignore", invalid="ignore"):  # e.g. S1 = 0 at step 0 gives +inf, not a warning
+            values = self.value(self.theta(params), design)
+        if design.n == index.size:
+            return values
+        out = np.full(index.size, np.nan)  # the law covers only some steps (D-CPT: CPT steps)
+        out[np.searchsorted(run.steps[index], design.steps)] = values
+        return out
 
     def evaluate_design(self, design: Design, params: dict | None = None) -> np.ndarray:
         return self.value(self.theta(params), design)

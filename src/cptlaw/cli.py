@@ -1,0 +1,271 @@
+"""The ``cptlaw`` command line: a thin layer over the Python API.
+
+Exit status: 0 on success, 2 on bad input (a short message on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import CptlawError
+
+EPILOGS = {
+    "fit": """example:
+  cptlaw fit runs.csv --law cpt --target loss:general --runs pt_const,cpt_cos --out fit.json
+  cptlaw fit points.csv --law dcpt --target loss:code --out dcpt.json""",
+    "predict": """examples:
+  cptlaw predict fit.json --data heldout.csv --out pred.csv
+  cptlaw predict fit.json --schedule plan.yaml --steps 30000 --out plan.csv""",
+    "evaluate": """example:
+  cptlaw evaluate fit.json --data heldout.csv --runs cpt_wsd --json""",
+    "plot": """example:
+  cptlaw plot fit.json --data runs.csv --out fit.png""",
+    "demo": """example:
+  cptlaw demo --out cptlaw-demo""",
+}
+
+
+def _runs_arg(value: str | None) -> list[str] | None:
+    return [r.strip() for r in value.split(",") if r.strip()] if value else None
+
+
+def _read_data(paths: list[str], schedules: str | None):
+    from .data import RunSet, read_runs
+
+    runs = []
+    for p in paths:
+        runs.extend(read_runs(p, schedules=schedules))
+    return RunSet(runs, source=",".join(paths))
+
+
+def _out_text(path: str, text: str, force: bool) -> None:
+    from .data import atomic_write_text
+
+    if path == "-":
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(path, text, force=force)
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def _law_options(args) -> dict:
+    law = args.law
+    opts = {}
+    if law in ("annealing", "cpt", "mpl"):
+        for key in ("warmup", "warmup_steps", "momentum", "lr_index"):
+            if getattr(args, key) is not None:
+                opts[key] = getattr(args, key)
+        if law != "mpl":
+            opts["lam"] = args.lam
+            opts["momentum"] = args.momentum or "carry"
+        else:
+            opts.pop("momentum", None)
+    if law in ("annealing", "cpt") and args.size:
+        opts["size"] = True
+    if law == "cpt" and args.replay:
+        opts["replay"] = args.replay
+    if law in ("annealing", "cpt", "dcpt") and args.n_unit is not None:
+        opts["n_unit"] = args.n_unit
+    if law == "dcpt":
+        opts["corpus"] = args.corpus
+        if args.d_unit is not None:
+            opts["d_unit"] = args.d_unit
+    return opts
+
+
+def cmd_fit(args) -> int:
+    from .data import target_column
+    from .data.points import is_points_file, read_points
+    from .fit import fit_design, fit_law
+    from .laws import make_law
+
+    law = make_law(args.law, **_law_options(args))
+    target = target_column(args.target)
+    fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler)
+    if Path(args.out).exists() and not args.force and args.out != "-":
+        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    if args.law == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
+        pts = read_points(args.data[0])
+        import hashlib
+        import numpy as np
+
+        digest = hashlib.sha256(np.concatenate([pts.N, pts.D, pts.r, pts.loss]).tobytes()).hexdigest()
+        law._target = target
+        result = fit_design(law, law.design_points(pts.N, pts.D, pts.r, pts.loss), target=target,
+                            data_hash="sha256:" + digest, data_source=pts.source, **fit_opts)
+    else:
+        runs = _read_data(args.data, args.schedules)
+        result = fit_law(law, runs, target, names=_runs_arg(args.runs), **fit_opts)
+    _out_text(args.out, result.to_json(), args.force)
+    _print_fit(result)
+    return 0
+
+
+def _print_fit(result) -> None:
+    print(f"{result.law_name} law on {result.target}: {result.n_points} points from {len(result.runs)} run(s), "
+          f"Huber objective {result.objective:.6g} (delta={result.delta:g}), {result.elapsed_s:.2f} s")
+    for name, p in result.parameters.items():
+        print(f"  {name:>8s} = {p.value: .6g}")
+    print(f"  {'run':<24s} {'R2':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}")
+    for run, m in result.metrics.items():
+        r2 = "nan" if m.r2 is None else f"{m.r2:.5f}"
+        print(f"  {run:<24s} {r2:>8s} {100 * m.pred_e:8.4f} {100 * m.worst_e:8.4f} {m.n:6d}")
+    if result.degenerate:
+        print(f"  warning: parameters poorly identified (starts within 1% of the best objective disagree by >10%): "
+              f"{', '.join(result.degenerate)}", file=sys.stderr)
+
+
+def cmd_predict(args) -> int:
+    from .fit import FitResult
+    from .predict import predict_runs, rows_to_csv, schedule_run
+    from .data import RunSet
+
+    fit = FitResult.load(args.fit)
+    if (args.data is None) == (args.schedule is None):
+        raise CptlawError("give either --data or --schedule (with --steps)")
+    if args.out != "-" and Path(args.out).exists() and not args.force:
+        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    if args.schedule is not None:
+        if args.steps is None:
+            raise CptlawError("--schedule needs --steps N")
+        runs = RunSet([schedule_run(args.schedule, args.steps)])
+        names = None
+    else:
+        runs = _read_data(args.data, args.schedules)
+        names = _runs_arg(args.runs)
+    rows = predict_runs(fit, runs, names, every=args.every)
+    _out_text(args.out, rows_to_csv(rows), args.force)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate
+    from .fit import FitResult
+
+    fit = FitResult.load(args.fit)
+    runs = _read_data(args.data, args.schedules)
+    report = evaluate(fit, runs, _runs_arg(args.runs))
+    if args.json:
+        print(json.dumps({"runs": report["runs"], "overall": report["overall"]}, indent=2))
+        return 0
+    print(f"{fit.law_name} fit on {fit.target}, scored on {len(report['runs'])} run(s):")
+    print(f"  {'run':<24s} {'R2':>8s} {'MAE':>8s} {'RMSE':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}")
+    for name, m in list(report["runs"].items()) + [("overall", report["overall"])]:
+        print(f"  {name:<24s} {m['r2']:8.5f} {m['mae']:8.5f} {m['rmse']:8.5f} {100 * m['pred_e']:8.4f} "
+              f"{100 * m['worst_e']:8.4f} {m['n']:6d}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from .fit import FitResult
+    from .plots import plot_fit
+
+    fit = FitResult.load(args.fit)
+    runs = _read_data(args.data, args.schedules)
+    plot_fit(fit, runs, args.out, names=_runs_arg(args.runs), force=args.force)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.out), force=args.force, quick=args.quick)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cptlaw", description="Fit and apply scaling laws of continual pre-training.")
+    p.add_argument("--version", action="version", version=f"cptlaw {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, help_):
+        return sub.add_parser(name, help=help_, description=help_, epilog=EPILOGS[name],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def data_opts(sp, required=True):
+        sp.add_argument("--runs", help="comma-separated run names (default: all)")
+        sp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present)")
+
+    f = add("fit", "Fit a law jointly on the observations of one validation set.")
+    f.add_argument("data", nargs="+", help="native-format data file(s) (CSV, JSONL, Parquet), or a D-CPT points table")
+    f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt"])
+    f.add_argument("--target", required=True, help="validation set, e.g. loss:general")
+    f.add_argument("--out", required=True, help="fit JSON to write ('-' for stdout)")
+    data_opts(f)
+    g = f.add_argument_group("conventions (stored in the fit)")
+    g.add_argument("--lam", type=float, default=0.999, help="S2 momentum decay λ (default 0.999)")
+    g.add_argument("--warmup", choices=["as_peak", "literal"], default=None,
+                   help="warmup convention (default as_peak; mpl: literal)")
+    g.add_argument("--warmup-steps", type=int, default=None, help="warmup length (default: detected)")
+    g.add_argument("--momentum", choices=["carry", "reset"], default=None,
+                   help="S2 momentum across the PT->CPT boundary (default carry)")
+    g.add_argument("--lr-index", choices=["inclusive", "exclusive"], default=None,
+                   help="whether the loss at step t saw eta_t (default inclusive)")
+    g.add_argument("--size", action="store_true", help="model-size variant (needs model_size)")
+    g.add_argument("--replay", choices=["general", "domain"], help="replay-ratio variant of the CPT law (Eq. 8)")
+    g.add_argument("--n-unit", type=float, default=None, help="model-size unit (default 1e6)")
+    g.add_argument("--d-unit", type=float, default=None, help="D-CPT token unit (default 1e9)")
+    g.add_argument("--corpus", choices=["auto", "general", "domain"], default="auto",
+                   help="D-CPT: which corpus's mixture share r is (default: general for loss:general)")
+    o = f.add_argument_group("optimiser")
+    o.add_argument("--n-starts", type=int, default=32, help="multi-start count (default 32)")
+    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--sampler", choices=["sobol", "grid"], default="sobol")
+    o.add_argument("--delta", type=float, default=1e-3, help="Huber delta on log-loss residuals (default 1e-3)")
+    f.add_argument("--force", action="store_true", help="overwrite --out")
+    f.set_defaults(func=cmd_fit)
+
+    pr = add("predict", "Predict the loss of runs or of a planned schedule with a saved fit.")
+    pr.add_argument("fit", help="fit JSON")
+    pr.add_argument("--data", nargs="+", help="native-format data file(s)")
+    pr.add_argument("--schedule", help="schedule spec (YAML/JSON) of a planned run")
+    pr.add_argument("--steps", type=int, help="number of steps of the planned run")
+    pr.add_argument("--every", type=int, help="also predict every K steps")
+    pr.add_argument("--out", required=True, help="CSV to write ('-' for stdout)")
+    pr.add_argument("--force", action="store_true", help="overwrite --out")
+    data_opts(pr)
+    pr.set_defaults(func=cmd_predict)
+
+    ev = add("evaluate", "Score a saved fit on (held-out) runs: R2, MAE, RMSE, PredE, WorstE.")
+    ev.add_argument("fit", help="fit JSON")
+    ev.add_argument("--data", nargs="+", required=True, help="native-format data file(s)")
+    ev.add_argument("--json", action="store_true", help="print JSON")
+    data_opts(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
+    pl = add("plot", "Plot observed vs fitted/predicted loss, the LR schedule and residuals (PNG, SVG or PDF).")
+    pl.add_argument("fit", help="fit JSON")
+    pl.add_argument("--data", nargs="+", required=True, help="native-format data file(s)")
+    pl.add_argument("--out", required=True, help="figure file (.png, .svg, .pdf)")
+    pl.add_argument("--force", action="store_true", help="overwrite --out")
+    data_opts(pl)
+    pl.set_defaults(func=cmd_plot)
+
+    de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy, on data that ships with cptlaw.")
+    de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")
+    de.add_argument("--force", action="store_true", help="overwrite files in --out")
+    de.add_argument("--quick", action="store_true", help="fewer multi-starts (for smoke tests)")
+    de.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CptlawError, FileExistsError) as exc:
+        print(f"cptlaw {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cptlaw {args.command}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Points tables for the D-CPT law: one row per (model size, CPT tokens, mixture ratio) measurement.
+
+Columns: ``model_size`` (non-embedding parameters), ``tokens`` (CPT tokens D), ``ratio`` (the mixture share r
+of the corpus whose loss is given, 0..1) and ``loss``; optional ``run`` (a label).  CSV, JSONL or Parquet.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .native import _blank, _number, _read_rows
+
+POINT_COLUMNS = ("model_size", "tokens", "ratio", "loss")
+
+
+@dataclass
+class Points:
+    N: np.ndarray
+    D: np.ndarray
+    r: np.ndarray
+    loss: np.ndarray
+    labels: list[str]
+    source: str = ""
+
+
+def is_points_file(path: str | Path) -> bool:
+    """True if the file's columns are those of a points table (and it has no ``lr``/``step`` columns)."""
+    try:
+        columns, _ = _read_rows(Path(path))
+    except DataError:
+        return False
+    return all(c in columns for c in POINT_COLUMNS) and "step" not in columns
+
+
+def read_points(path: str | Path, need_loss: bool = True) -> Points:
+    path = Path(path)
+    columns, rows = _read_rows(path)
+    if not columns or not rows:
+        raise DataError(f"{path}: the file is empty (no header or no data rows)")
+    required = POINT_COLUMNS if need_loss else POINT_COLUMNS[:3]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise DataError(f"{path}: missing required column(s)", [f"{path}:1: {c}: missing column" for c in missing])
+    problems, vals, labels = [], {c: [] for c in POINT_COLUMNS}, []
+    for rowno, rec in rows:
+        ok = True
+        for c in required:
+            v = rec.get(c)
+            try:
+                x = _number(v)
+                if not math.isfinite(x):
+                    raise ValueError
+            except (TypeError, ValueError):
+                problems.append(f"{path}:{rowno}: {c}: not a finite number: {v!r}")
+                ok = False
+                continue
+            rule_ok = (0 <= x <= 1) if c == "ratio" else x > 0
+            if not rule_ok:
+                problems.append(f"{path}:{rowno}: {c}: must be {'in [0, 1]' if c == 'ratio' else '> 0'}, got {v!r}")
+                ok = False
+            vals[c].append(x)
+        if not need_loss:
+            vals["loss"].append(math.nan)
+        if ok:
+            labels.append("" if _blank(rec.get("run")) else str(rec.get("run")))
+    if problems:
+        raise DataError(f"{path}: {len(problems)} problem(s) in the points table", problems)
+    return Points(*(np.asarray(vals[c], dtype=np.float64) for c in POINT_COLUMNS), labels, source=str(path))
