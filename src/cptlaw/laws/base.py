@@ -86,6 +86,10 @@ class Law(ABC):
     def options(self) -> dict:
         """The conventions that change numbers, stored with every fit."""
 
+    def _valid(self, run: Run, index: np.ndarray) -> np.ndarray:
+        """Which of the points the law applies to (all by default)."""
+        return np.ones(index.size, dtype=bool)
+
     @abstractmethod
     def _features(self, run: Run, index: np.ndarray) -> dict[str, Any]:
         """Features of one run at the given indices into ``run.steps``."""
@@ -109,12 +113,12 @@ class Law(ABC):
                     continue
             if index.size == 0:
                 continue
-            f = self._features(run, index)
-            keep = f.pop("_keep", None)  # a law may use only some points (D-CPT: the CPT rows)
-            if keep is not None:
+            keep = self._valid(run, index)  # a law may apply to only some points
+            if not np.all(keep):
                 index, y = index[keep], (None if y is None else y[keep])
                 if index.size == 0:
                     continue
+            f = self._features(run, index)
             names.append(run.name)
             ridx.append(np.full(index.size, len(names) - 1))
             steps.append(run.steps[index])
@@ -185,6 +189,11 @@ class AreaLaw(Law):
 
     def areas(self, run: Run) -> Areas:
         return compute_areas(run.lr, self.area_options, run.transfer)
+
+    def _valid(self, run: Run, index: np.ndarray) -> np.ndarray:
+        """The laws need S1 > 0: a point before any LR was applied (e.g. step 0 of a warmup from 0 under the
+        literal convention) is outside their domain and is skipped."""
+        return self.areas(run).s1[index] > 0
 
     def options(self) -> dict:
         return {**self.area_options.to_dict(), "lr_units": "raw"}

@@ -54,19 +54,18 @@ class DCPTLaw(Law):
             self._target = target  # resolves corpus="auto" (general loss -> r = replay ratio)
         return super().design(runs, target, at)
 
-    def _features(self, run, index):
+    def _valid(self, run, index):
         if run.transfer is None:
             raise DataError(f"run {run.name!r}: the D-CPT law needs CPT rows (phase 'cpt')")
-        index = np.asarray(index)
-        cpt = index >= run.transfer
-        if not np.all(cpt):
-            index = index[cpt]
+        return np.asarray(index) >= run.transfer
+
+    def _features(self, run, index):
         tokens = require_meta(run, "tokens_per_step", self.name)
         replay = require_meta(run, "replay_ratio", self.name)
-        r = replay if self.resolved_corpus(self._target) == "general" else 1.0 - replay
-        d = (index - run.transfer + 1) * tokens / self.d_unit
+        r = replay if self.resolved_corpus(getattr(self, "_target", None)) == "general" else 1.0 - replay
+        d = (np.asarray(index) - run.transfer + 1) * tokens / self.d_unit
         n = require_meta(run, "model_size", self.name) / self.n_unit
-        return {"N": np.full(index.size, n), "D": d.astype(float), "r": np.full(index.size, r), "_keep": cpt}
+        return {"N": np.full(index.size, n), "D": d.astype(float), "r": np.full(index.size, r)}
 
     def design_points(self, N, D, r, y=None) -> Design:
         """A design from explicit points (raw N and D; they are divided by n_unit and d_unit)."""
