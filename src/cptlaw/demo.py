@@ -42,7 +42,7 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
     print(f"[1/2] real curves: Multi-Power-Law paper, 400M model, 9 schedules -> {out / 'mpl400.csv'}")
     print(f"      fit on {', '.join(MPL_TRAIN)}; predict {', '.join(MPL_TEST)}")
     for law in (AnnealingLaw(), MultiPowerLaw()):
-        law.fit(runs, "loss:train", names=list(MPL_TRAIN), n_starts=4 if quick else (8 if law.name == "mpl" else 32))
+        law.fit(runs, "loss:train", names=list(MPL_TRAIN), n_starts=4 if quick else 32)
         fit = law.result_
         fit.save(out / f"fit_{law.name}.json", force=force)
         report = evaluate(fit, runs, list(MPL_TEST))
