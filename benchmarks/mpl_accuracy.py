@@ -37,7 +37,7 @@ def main():
           "LR), which the paper lists as \"Momentum Law\" (it tuned λ on a grid).\n")
     print("| size | law | train R² | test R² | MAE | RMSE | PredE | WorstE | paper R² | paper PredE | paper WorstE | fit s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    notes = []
+    notes, gaps = [], []
     for size in MPL_SIZES:
         runs = load_mpl(size)
         for law in (AnnealingLaw(), MultiPowerLaw()):
@@ -54,6 +54,7 @@ def main():
                 pub = problem.objective(problem.x_of(REPO_PARAMS[size]), law.result_.delta)
                 pub_test = evaluate(law.result_.model_copy(update={"params": dict(zip(law.param_names, REPO_PARAMS[size]))}),
                                     runs, list(MPL_TEST))["overall"]
+                gaps.append(pub_test["r2"] - o["r2"])
                 notes.append(f"| {size}M | {law.result_.objective:.3g} | {pub:.3g} | {o['r2']:.4f} | {pub_test['r2']:.4f} |")
     print("\nTraining-split Huber objective of our MPL fit vs the repo's published parameters, and their test R²:\n")
     print("| size | our objective | published params' objective | our test R² | published params' test R² |")
@@ -61,7 +62,8 @@ def main():
     print("\n".join(notes))
     print("\nOur optimiser reaches a several-times lower training objective than the published parameters, yet those "
           "generalise a little better to the held-out schedules: the paper's protocol (Adam, few hundred steps, "
-          "fixed init C=1, β=γ=0.5) acts as a regulariser. Both are within the paper's reported accuracy band.")
+          "fixed init C=1, β=γ=0.5) seems to act as a regulariser (our reading, not tested further). Per size, our held-out R² is "
+          f"{min(gaps):.4f}–{max(gaps):.4f} below that of the published parameters.")
 
 
 if __name__ == "__main__":
