@@ -2,6 +2,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,9 +167,23 @@ def test_dcpt_fit_from_points_table(tmp_path):
     assert fit["overall"]["r2"] > 0.999 and fit["options"]["corpus"] == "domain"
 
 
-def test_demo_quick(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--quick"]) == 0
+def test_demo_quick_then_readme_python_example(tmp_path, capsys, monkeypatch):
+    demo = tmp_path / "cptlaw-demo"
+    assert main(["demo", "--out", str(demo), "--quick"]) == 0
     out = capsys.readouterr().out
     assert "held-out mean" in out and "SIMULATED" in out
-    assert (tmp_path / "demo" / "fit_annealing.png").exists() and (tmp_path / "demo" / "fit_mpl.json").exists()
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--quick"]) == 2  # no silent overwrite
+    assert (demo / "fit_annealing.png").exists() and (demo / "fit_mpl.json").exists()
+    assert main(["demo", "--out", str(demo), "--quick"]) == 2  # no silent overwrite
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "fit_domain.json").exists()
+
+
+def test_bad_points_table_names_row_and_column(tmp_path, capsys):
+    pts = tmp_path / "points.csv"
+    pts.write_text("model_size,tokens,ratio,loss\n5e8,1e9,0.5,2.1\n5e8,1e9,1.5,2.0\n5e8,,0.5,2.2\n")
+    assert main(["fit", str(pts), "--law", "dcpt", "--target", "loss:code", "--out", str(tmp_path / "f.json")]) == 2
+    err = capsys.readouterr().err
+    assert f"{pts}:3: ratio: must be in [0, 1]" in err and f"{pts}:4: tokens: empty cell" in err

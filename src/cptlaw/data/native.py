@@ -108,6 +108,23 @@ def _number(v) -> float:
     return float(str(v).strip())
 
 
+def _cell(rec: dict, col: str, where: str, problems: list[str], ok, rule: str) -> float | None:
+    """A numeric cell: None if empty; a problem is recorded (and None returned) if it is not a finite number
+    satisfying ``ok``."""
+    v = rec.get(col)
+    if _blank(v):
+        return None
+    try:
+        x = _number(v)
+    except (TypeError, ValueError):
+        problems.append(f"{where}: {col}: not a number: {v!r}")
+        return None
+    if not math.isfinite(x) or not ok(x):
+        problems.append(f"{where}: {col}: {rule}, got {v!r}")
+        return None
+    return x
+
+
 @dataclass
 class _RunRows:
     rows: list[int] = field(default_factory=list)
@@ -217,32 +234,16 @@ def read_runs(path: str | Path, schedules: str | Path | None = None) -> RunSet:
             if phase == "pt" and rr.phase[-1] == "cpt":
                 problems.append(f"{where}: phase: a 'pt' row after a 'cpt' row in run {name!r}")
         for c in loss_cols:
-            v = rec.get(c)
-            if _blank(v):
-                continue
-            try:
-                x = _number(v)
-            except (TypeError, ValueError):
-                problems.append(f"{where}: {c}: not a number: {v!r}")
-                continue
-            if not math.isfinite(x) or x <= 0:
-                problems.append(f"{where}: {c}: a loss must be finite and > 0, got {v!r}")
-                continue
-            rr.losses.setdefault(c, []).append((len(rr.steps), x))
+            x = _cell(rec, c, where, problems, lambda v: v > 0, "a loss must be finite and > 0")
+            if x is not None:
+                rr.losses.setdefault(c, []).append((len(rr.steps), x))
         for c in META_COLUMNS:
-            v = rec.get(c)
-            if _blank(v):
+            in_range = (lambda v: 0 <= v <= 1) if c == "replay_ratio" else (lambda v: v > 0)
+            rule = "must be in [0, 1]" if c == "replay_ratio" else "must be finite and > 0"
+            x = _cell(rec, c, where, problems, in_range, rule)
+            if x is None:
                 continue
-            try:
-                x = _number(v)
-            except (TypeError, ValueError):
-                problems.append(f"{where}: {c}: not a number: {v!r}")
-                continue
-            ok = math.isfinite(x) and (0 <= x <= 1 if c == "replay_ratio" else x > 0)
-            if not ok:
-                rule = "in [0, 1]" if c == "replay_ratio" else "finite and > 0"
-                problems.append(f"{where}: {c}: must be {rule}, got {v!r}")
-            elif c in rr.meta and rr.meta[c][1] != x:
+            if c in rr.meta and rr.meta[c][1] != x:
                 problems.append(f"{where}: {c}: changes within run {name!r} ({rr.meta[c][1]!r} -> {x!r}); "
                                 f"it must be constant per run")
             else:

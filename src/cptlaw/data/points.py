@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .native import _blank, _number, _read_rows
+from .native import _blank, _cell, _read_rows
 
 POINT_COLUMNS = ("model_size", "tokens", "ratio", "loss")
 
@@ -48,21 +48,16 @@ def read_points(path: str | Path, need_loss: bool = True) -> Points:
         raise DataError(f"{path}: missing required column(s)", [f"{path}:1: {c}: missing column" for c in missing])
     problems, vals, labels = [], {c: [] for c in POINT_COLUMNS}, []
     for rowno, rec in rows:
+        where = f"{path}:{rowno}"
         ok = True
         for c in required:
-            v = rec.get(c)
-            try:
-                x = _number(v)
-                if not math.isfinite(x):
-                    raise ValueError
-            except (TypeError, ValueError):
-                problems.append(f"{path}:{rowno}: {c}: not a finite number: {v!r}")
+            rule = "must be in [0, 1]" if c == "ratio" else "must be finite and > 0"
+            x = _cell(rec, c, where, problems, (lambda v: 0 <= v <= 1) if c == "ratio" else (lambda v: v > 0), rule)
+            if x is None:
+                if _blank(rec.get(c)):
+                    problems.append(f"{where}: {c}: empty cell")
                 ok = False
                 continue
-            rule_ok = (0 <= x <= 1) if c == "ratio" else x > 0
-            if not rule_ok:
-                problems.append(f"{path}:{rowno}: {c}: must be {'in [0, 1]' if c == 'ratio' else '> 0'}, got {v!r}")
-                ok = False
             vals[c].append(x)
         if not need_loss:
             vals["loss"].append(math.nan)
