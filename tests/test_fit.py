@@ -122,3 +122,30 @@ def test_annealing_fit_on_cpt_trajectory_uses_whole_areas():
     runs = simulate_cpt_runs(TRAIN[:2], target="general", n_eval=100)
     law = AnnealingLaw().fit(runs, "general", n_starts=8)
     assert law.result_.overall.r2 > 0.9
+
+
+def test_dcpt_points_from_cpt_runs():
+    """D-CPT points come from CPT rows: D = CPT steps done x tokens_per_step, r = 1 - replay for a domain loss."""
+    from cptlaw.data import Run, RunSet
+    from cptlaw.schedules import Constant, Continual
+
+    law = DCPTLaw(d_unit=1e6)
+    true = np.array([1.6, 1.5, 0.35, 0.5, 0.45, 0.5, 0.03, 0.4, 0.02])
+    runs = []
+    for n in (2e6, 8e6):
+        for replay in (0.0, 0.25, 0.5, 0.75):
+            run = Run.from_schedule(f"n{n:g}_r{replay}", Continual(Constant(1e-3), Constant(1e-3), 100), 600,
+                                    model_size=n, tokens_per_step=8192.0, replay_ratio=replay)
+            idx = np.arange(0, 600, 25)  # PT rows too: the law must skip them
+            d = law.design_points(n, (idx[idx >= 100] - 100 + 1) * 8192.0, 1 - replay)
+            y = np.r_[np.full((idx < 100).sum(), 5.0), law.value(true, d)]
+            run.losses["loss:code"] = (idx, y)
+            runs.append(run)
+    runs = RunSet(runs)
+    design = law.design(list(runs), "loss:code")
+    assert design.n == 8 * (idx >= 100).sum()
+    np.testing.assert_allclose(design.features["r"][:5], 1.0)  # replay 0 -> all domain data
+    fitted = DCPTLaw(d_unit=1e6).fit(runs, "loss:code", n_starts=16)
+    assert fitted.result_.options["corpus"] == "domain" and fitted.result_.overall.r2 > 0.999
+    pred = fitted.predict(runs[runs.names[1]])
+    assert np.isnan(pred[:100]).all() and np.isfinite(pred[100:]).all()
