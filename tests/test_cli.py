@@ -135,7 +135,7 @@ def test_unknown_run_and_target_exit_2(data, tmp_path, capsys):
     assert "no observations of 'loss:code'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["fit", "predict", "evaluate", "plot", "demo"])
+@pytest.mark.parametrize("command", ["fit", "predict", "evaluate", "plot", "demo", "pilot"])
 def test_every_help_shows_an_example(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])

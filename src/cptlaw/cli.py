@@ -26,6 +26,10 @@ EPILOGS = {
   cptlaw plot fit.json --data runs.csv --out fit.png""",
     "demo": """example:
   cptlaw demo --out cptlaw-demo""",
+    "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
+  cptlaw pilot corpora build
+  cptlaw pilot run pt.yaml
+  cptlaw pilot sweep sweep.yaml --jobs 2""",
 }
 
 
@@ -178,6 +182,38 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_pilot(args) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CptlawError('the pilot trainer needs torch: pip install "cptlaw[pilot]"') from None
+    if args.pilot_command == "corpora":
+        from .pilot.corpora import build
+        from .pilot.tokens import prepare
+
+        names = _runs_arg(args.only)
+        root = Path(args.root) if args.root else None
+        manifest = build(names, root)
+        prepare(names or list(manifest["corpora"]), root / "corpora" if root else None, args.vocab_size)
+        return 0
+    if args.pilot_command == "run":
+        from .pilot.train import RunConfig, run
+
+        info = run(RunConfig.load(args.config))
+        print(f"{info.get('status')}: {args.config}")
+        return 0
+    from .pilot.sweep import SweepConfig, expand, run_sweep
+
+    sweep = SweepConfig.load(args.config)
+    if args.dry_run:
+        pt, cpt = expand(sweep)
+        for c in pt + cpt:
+            print(c["name"])
+        return 0
+    run_sweep(sweep, jobs=args.jobs)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cptlaw", description="Fit and apply scaling laws of continual pre-training.")
     p.add_argument("--version", action="version", version=f"cptlaw {__version__}")
@@ -251,6 +287,21 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--force", action="store_true", help="overwrite files in --out")
     de.add_argument("--quick", action="store_true", help="fewer multi-starts (for smoke tests)")
     de.set_defaults(func=cmd_demo)
+
+    pi = add("pilot", "Train small LLaMA-style pilot models (PT, then CPT with replay) and write native data.")
+    pisub = pi.add_subparsers(dest="pilot_command", required=True, metavar="PILOT_COMMAND")
+    co = pisub.add_parser("corpora", help="build the corpora and tokenizer (cptlaw pilot corpora build)")
+    co.add_argument("action", choices=["build"])
+    co.add_argument("--only", help="comma-separated corpora (default: all)")
+    co.add_argument("--root", help="cache folder (default: $CPTLAW_CACHE or ~/.cache/cptlaw)")
+    co.add_argument("--vocab-size", type=int, default=4096)
+    ru = pisub.add_parser("run", help="train one run from a YAML config (resumes after a crash)")
+    ru.add_argument("config")
+    sw = pisub.add_parser("sweep", help="run a sweep, skipping finished runs")
+    sw.add_argument("config")
+    sw.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    sw.add_argument("--dry-run", action="store_true", help="list the runs only")
+    pi.set_defaults(func=cmd_pilot)
     return p
 
 
