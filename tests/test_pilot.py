@@ -155,6 +155,15 @@ def test_sweep_expansion_and_skip(tiny_root, tmp_path):
     assert all(m.startswith("done") for m in first) and len(first) == 4
     second = run_sweep(sweep, log=lambda m: None)
     assert all(m.startswith("skip") for m in second)
+    # pack it as a compact dataset: evaluation rows + exact schedule side file
+    from cptlaw.pilot.export import export
+
+    summary = export(sweep, tmp_path / "pack")
+    assert summary["missing"] == [] and len(summary["runs"]) == 4
+    packed = read_runs(tmp_path / "pack" / "runs.csv")
+    dense = read_runs(tmp_path / "x_legal_c10_k_r50.csv")["x_legal_c10_k_r50"]
+    np.testing.assert_array_equal(packed["x_legal_c10_k_r50"].lr, dense.lr)
+    assert packed["x_legal_c10_k_r50"].transfer_step == 10
 
 
 def test_allocate_rows():

@@ -1,5 +1,7 @@
 """Datasets that ship with cptlaw, loadable by name.
 
+* ``pilot-v1``: real PT->CPT loss curves of small LLaMA-style models trained by ``cptlaw pilot`` (general,
+  code, legal and biomedical validation sets; see ``pilot-v1/README.md``).
 * ``mpl-luo2025``: the Multi-Power-Law loss curves (Luo et al. 2025; MIT licence, see
   ``mpl-luo2025/LICENSE`` and ``PROVENANCE.md``): 25M/100M/400M models x 9 LR schedules, loss every 128 steps.
   The dense per-step LR is rebuilt from each schedule's definition and checked against the logged ``lr``.
@@ -43,11 +45,22 @@ def mpl_schedule(name: str) -> Schedule:
     return Warmup(post, MPL_WARMUP, init=0.0, endpoint=True)
 
 
+DATASETS = ("mpl-luo2025", "pilot-v1")
+
+
 def load(name: str, **kwargs) -> RunSet:
-    """Load a bundled dataset by name (``mpl-luo2025``; keyword ``size`` = 25, 100 or 400)."""
+    """Load a bundled dataset by name: ``mpl-luo2025`` (keyword ``size`` = 25, 100 or 400) or ``pilot-v1``
+    (real PT->CPT curves from cptlaw's own pilot trainer; see ``pilot-v1/README.md``)."""
     if name == "mpl-luo2025":
         return load_mpl(**kwargs)
-    raise DataError(f"unknown dataset {name!r}; available: mpl-luo2025")
+    if name == "pilot-v1":
+        from ..data import read_runs
+
+        with resources.as_file(resources.files(__package__) / "pilot-v1" / "runs.csv") as path:
+            if not path.exists():
+                raise DataError("the pilot-v1 dataset is not bundled in this build")
+            return read_runs(path)
+    raise DataError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
 
 
 def load_mpl(size: int = 400, runs: tuple[str, ...] | None = None) -> RunSet:

@@ -1,0 +1,75 @@
+"""Pilot trainer throughput vs a same-size transformers LlamaForCausalLM, measured side by side.
+
+Full training steps (forward, backward, clip, AdamW) on random tokens, fp32, batch 16 x seq 128 (1.3M) and
+16 x 256 (~5M); the two implementations alternate in rounds so machine load hits both alike.
+Target (issue 3): ratio ours/transformers >= 1.0.  Run: python benchmarks/bench_pilot.py  (needs cptlaw[pilot,bench])
+"""
+
+import json
+import sys
+import time
+
+import torch
+
+from cptlaw.pilot.model import LM, ModelConfig
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from _machine import describe  # noqa: E402
+
+CONFIGS = {"1.3M": dict(vocab_size=4096, d_model=128, n_layers=4, n_heads=4, d_ff=352, seq_len=128, batch=16),
+           "5.8M": dict(vocab_size=4096, d_model=256, n_layers=6, n_heads=4, d_ff=688, seq_len=256, batch=16)}
+
+
+def hf_model(c):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    cfg = LlamaConfig(vocab_size=c["vocab_size"], hidden_size=c["d_model"], intermediate_size=c["d_ff"],
+                      num_hidden_layers=c["n_layers"], num_attention_heads=c["n_heads"],
+                      num_key_value_heads=c["n_heads"], max_position_embeddings=c["seq_len"],
+                      tie_word_embeddings=True, attn_implementation="sdpa")
+    return LlamaForCausalLM(cfg)
+
+
+def stepper(model, hf, x):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def step():
+        loss = model(input_ids=x, labels=x).loss if hf else model(x[:, :-1], x[:, 1:])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    return step
+
+
+def main(rounds=6, steps=4):
+    torch.manual_seed(0)
+    out = {"machine": describe(), "torch": torch.__version__, "threads": torch.get_num_threads()}
+    for name, c in CONFIGS.items():
+        ours = LM(ModelConfig(**{k: v for k, v in c.items() if k != "batch"}))
+        hf = hf_model(c)
+        x = torch.randint(0, c["vocab_size"], (c["batch"], c["seq_len"] + 1))
+        fns = {"cptlaw": (stepper(ours, False, x), c["batch"] * c["seq_len"]),
+               "transformers": (stepper(hf, True, x[:, :-1]), c["batch"] * c["seq_len"])}
+        times = {k: 0.0 for k in fns}
+        for k, (fn, _) in fns.items():  # warm-up
+            for _ in range(2):
+                fn()
+        for _ in range(rounds):
+            for k, (fn, _) in fns.items():
+                t = time.perf_counter()
+                for _ in range(steps):
+                    fn()
+                times[k] += time.perf_counter() - t
+        tps = {k: rounds * steps * fns[k][1] / times[k] for k in fns}
+        n_ours = sum(p.numel() for p in ours.parameters())
+        n_hf = sum(p.numel() for p in hf.parameters())
+        out[name] = {"params_cptlaw": n_ours, "params_transformers": n_hf, "tokens_per_s": tps,
+                     "ratio": tps["cptlaw"] / tps["transformers"]}
+        print(f"{name}: cptlaw {tps['cptlaw']:.0f} tok/s, transformers {tps['transformers']:.0f} tok/s, "
+              f"ratio {tps['cptlaw'] / tps['transformers']:.2f} (params {n_ours} vs {n_hf})", flush=True)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Pack a finished sweep into a compact native dataset: evaluation rows only, plus a schedule side file.
+
+The trainer writes the dense LR at every step; the exported ``runs.csv`` keeps only the evaluation rows and
+``runs.schedules.yaml`` gives each run's exact PT->CPT schedule (``kind: continual``), which reproduces the
+dense LR bit for bit (checked here before anything is written).  Both files are cptlaw's native format v1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ..data import atomic_write_text, read_runs
+from ..errors import CptlawError
+from ..schedules import from_spec, to_spec
+from ..schedules.shapes import Continual
+from .sweep import SweepConfig, expand
+
+
+def run_schedule(cfg: dict, pt_by_name: dict[str, dict]):
+    if "pt" in cfg:
+        return from_spec(cfg["pt"]["schedule"])
+    c = cfg["cpt"]
+    return Continual(from_spec(pt_by_name[c["init_from"]]["pt"]["schedule"]), from_spec(c["schedule"]), c["transfer"])
+
+
+def export(sweep: SweepConfig | str | Path, dest: str | Path, force: bool = False) -> dict:
+    """Write ``dest/runs.csv``, ``dest/runs.schedules.yaml`` and ``dest/provenance.json`` from a sweep's
+    finished runs (its ``out`` folder is taken relative to the current directory)."""
+    if not isinstance(sweep, SweepConfig):
+        sweep = SweepConfig.load(sweep)
+    out = Path(sweep.out)
+    pt_runs, cpt_runs = expand(sweep)
+    pt_by_name = {c["name"]: c for c in pt_runs}
+    rows, specs, done = [], {}, {}
+    header = None
+    for cfg in pt_runs + cpt_runs:
+        name = cfg["name"]
+        marker = out / f"{name}.done.json"
+        if not marker.exists():
+            continue  # unfinished runs are left out (and listed in the summary)
+        done[name] = json.loads(marker.read_text())
+        dense = read_runs(out / f"{name}.csv")[name]
+        sched = run_schedule(cfg, pt_by_name)
+        if not np.array_equal(sched(dense.steps), dense.lr):
+            raise CptlawError(f"run {name}: its schedule spec does not reproduce the logged LR")
+        specs[name] = to_spec(sched)
+        with open(out / f"{name}.csv", newline="") as fh:
+            reader = csv.reader(fh)
+            h = next(reader)
+            header = header or h
+            if h != header:
+                raise CptlawError(f"run {name}: columns differ from the other runs")
+            loss_idx = [i for i, c in enumerate(h) if c.startswith("loss:")]
+            for r in reader:
+                if any(r[i] for i in loss_idx):
+                    rows.append(r)
+    if not rows:
+        raise CptlawError(f"no finished runs in {out}")
+    lr_col = header.index("lr")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([c for i, c in enumerate(header) if i != lr_col])
+    for r in rows:
+        w.writerow([c for i, c in enumerate(r) if i != lr_col])
+    dest = Path(dest)
+    atomic_write_text(dest / "runs.csv", buf.getvalue(), force=force)
+    atomic_write_text(dest / "runs.schedules.yaml", yaml.safe_dump(specs, sort_keys=False), force=force)
+    check = read_runs(dest / "runs.csv")  # round trip: same runs, same LR
+    for name in specs:
+        dense = read_runs(out / f"{name}.csv")[name]
+        if not np.array_equal(check[name].lr, dense.lr):
+            raise CptlawError(f"run {name}: exported LR differs")
+    missing = [c["name"] for c in pt_runs + cpt_runs if c["name"] not in done]
+    summary = {"runs": list(specs), "missing": missing,
+               "wall_time_s": sum(d["wall_time_s"] for d in done.values()),
+               "tokens": sum(d["tokens"] for d in done.values()),
+               "done": {k: {kk: v[kk] for kk in ("wall_time_s", "tokens", "tokens_per_s", "non_embedding_params",
+                                                "threads", "torch", "cptlaw_version")} for k, v in done.items()},
+               "corpora_manifest": next(iter(done.values())).get("corpora_manifest")}
+    atomic_write_text(dest / "provenance.json", json.dumps(summary, indent=2) + "\n", force=force)
+    return summary
