@@ -18,7 +18,7 @@ HELD = ["{m}_{d}_const800_wsd_r25", "{m}_{d}_const800_rewarm_cosine_r25", "{m}_{
 
 def main(path=None):
     runs = read_runs(path) if path else load("pilot-v1")
-    print("| model | domain | target | fit R² (train runs) | held-out run | R² | PredE | WorstE |")
+    print("| model | domain | target | fit R² (train runs) | held-out run | R² (CPT rows) | PredE | WorstE |")
     print("|---|---|---|---|---|---|---|---|")
     results = []
     for m in ("s", "m"):
@@ -29,7 +29,7 @@ def main(path=None):
                 continue
             for target in ("loss:general", f"loss:{d}"):
                 law = CPTLaw().fit(runs, target, names=fit_names)
-                rep = evaluate(law.result_, runs, held)
+                rep = evaluate(law.result_, runs, held, cpt_only=True)
                 for name, r in rep["runs"].items():
                     print(f"| {m} | {d} | {target} | {law.result_.overall.r2:.4f} | {name} | {r['r2']:.4f} | "
                           f"{100 * r['pred_e']:.3f}% | {100 * r['worst_e']:.3f}% |", flush=True)

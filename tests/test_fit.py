@@ -149,3 +149,12 @@ def test_dcpt_points_from_cpt_runs():
     assert fitted.result_.options["corpus"] == "domain" and fitted.result_.overall.r2 > 0.999
     pred = fitted.predict(runs[runs.names[1]])
     assert np.isnan(pred[:100]).all() and np.isfinite(pred[100:]).all()
+
+
+def test_evaluate_cpt_only_scores_cpt_rows(recovered):
+    target, runs, law = recovered
+    full = evaluate(law.result_, runs, ["unseen"])
+    cpt = evaluate(law.result_, runs, ["unseen"], cpt_only=True)
+    run = runs["unseen"]
+    idx, _ = run.observed(target)
+    assert cpt["runs"]["unseen"]["n"] == int(np.sum(run.steps[idx] >= run.transfer_step)) < full["runs"]["unseen"]["n"]

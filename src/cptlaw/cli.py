@@ -152,7 +152,7 @@ def cmd_evaluate(args) -> int:
 
     fit = FitResult.load(args.fit)
     runs = _read_data(args.data, args.schedules)
-    report = evaluate(fit, runs, _runs_arg(args.runs))
+    report = evaluate(fit, runs, _runs_arg(args.runs), cpt_only=args.cpt_only)
     if args.json:
         print(json.dumps({"runs": report["runs"], "overall": report["overall"]}, indent=2))
         return 0
@@ -271,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("fit", help="fit JSON")
     ev.add_argument("--data", nargs="+", required=True, help="native-format data file(s)")
     ev.add_argument("--json", action="store_true", help="print JSON")
+    ev.add_argument("--cpt-only", action="store_true", help="score only the CPT rows of each run")
     data_opts(ev)
     ev.set_defaults(func=cmd_evaluate)
 

@@ -39,15 +39,24 @@ def overall(per_run: dict) -> dict:
     return out
 
 
-def evaluate(fit, runs: RunSet, names: list[str] | None = None, target: str | None = None) -> dict:
+def evaluate(fit, runs: RunSet, names: list[str] | None = None, target: str | None = None,
+             cpt_only: bool = False) -> dict:
     """Score a fitted law (a :class:`cptlaw.fit.FitResult`) on runs: ``{"runs": {...}, "overall": {...}}``.
 
-    Only the runs where the fit's target validation set was observed are scored.
+    Only the runs where the fit's target validation set was observed are scored; with ``cpt_only``, only
+    their CPT rows (a held-out CPT run shares its PT prefix with the runs that were fitted).
     """
     target = target or fit.target
     law = fit.law()
     subset = runs.select(names).with_target(target)
     design = law.design(list(subset), target)
     yhat = law.value(law.theta(), design)
-    per_run = per_run_metrics(design.run_names, design.run_index, design.y, yhat)
+    y, run_index = design.y, design.run_index
+    if cpt_only:
+        transfer = np.array([subset[n].transfer_step if subset[n].transfer_step is not None else np.iinfo(np.int64).max
+                             for n in design.run_names])
+        keep = design.steps >= transfer[run_index]
+        y, yhat, run_index = y[keep], yhat[keep], run_index[keep]
+    per_run = {name: metrics(y[run_index == i], yhat[run_index == i])
+               for i, name in enumerate(design.run_names) if np.any(run_index == i)}
     return {"target": target, "runs": per_run, "overall": overall(per_run)}
