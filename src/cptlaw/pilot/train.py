@@ -290,11 +290,13 @@ def run(cfg: RunConfig, log=print, stop_after: int | None = None) -> dict:
     start = cfg.first_step
     last = cfg.ckpt_dir / "last.pt"
     resumed = False
+    prior_s, prior_tokens = 0.0, 0  # wall time and tokens of earlier (interrupted) segments
     if last.exists():
         state = torch.load(last, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         start = int(state["step"])
+        prior_s, prior_tokens = float(state.get("elapsed_s", 0.0)), int(state.get("tokens", 0))
         resumed = True
     elif cfg.cpt:
         src = cfg.out_dir / "ckpt" / cfg.cpt.init_from / f"step_{cfg.cpt.transfer}.pt"
@@ -343,7 +345,8 @@ def run(cfg: RunConfig, log=print, stop_after: int | None = None) -> dict:
                     " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
             if done in cfg.keep_checkpoints or done % cfg.checkpoint_every == 0 or done == cfg.last_step:
                 writer.flush()
-                state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": done}
+                state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": done,
+                         "elapsed_s": prior_s + time.perf_counter() - t0, "tokens": prior_tokens + tokens}
                 if done in cfg.keep_checkpoints:
                     _atomic_torch_save(state, cfg.ckpt_dir / f"step_{done}.pt")
                 _atomic_torch_save(state, last)
@@ -353,7 +356,8 @@ def run(cfg: RunConfig, log=print, stop_after: int | None = None) -> dict:
             if rank == 0:
                 writer.close()
             return {"status": "stopped", "step": done}
-    elapsed = time.perf_counter() - t0
+    elapsed = prior_s + time.perf_counter() - t0
+    tokens += prior_tokens
     info = {"status": "complete", "run": cfg.name, "cptlaw_version": __version__, "torch": torch.__version__,
             "python": platform.python_version(), "machine": platform.machine(), "threads": torch.get_num_threads(),
             "world_size": world, "wall_time_s": elapsed, "tokens": tokens, "tokens_per_s": tokens / max(elapsed, 1e-9),
