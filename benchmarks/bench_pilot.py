@@ -2,7 +2,7 @@
 
 Full training steps (forward, backward, clip, AdamW) on random tokens, fp32, batch 16 x seq 128 (1.3M) and
 16 x 256 (~5M); the two implementations alternate in rounds so machine load hits both alike.
-Target (issue 3): ratio ours/transformers >= 1.0.  Run: python benchmarks/bench_pilot.py  (needs cptlaw[pilot,bench])
+Target (issue 3): ratio ours/transformers >= 1.0.  Run: python benchmarks/bench_pilot.py [--compile]  (needs cptlaw[pilot,bench])
 """
 
 import json
@@ -42,7 +42,7 @@ def stepper(model, hf, x):
     return step
 
 
-def main(rounds=6, steps=4):
+def main(rounds=6, steps=4, compile_too="--compile" in sys.argv):
     torch.manual_seed(0)
     out = {"machine": describe(), "torch": torch.__version__, "threads": torch.get_num_threads()}
     for name, c in CONFIGS.items():
@@ -51,6 +51,9 @@ def main(rounds=6, steps=4):
         x = torch.randint(0, c["vocab_size"], (c["batch"], c["seq_len"] + 1))
         fns = {"cptlaw": (stepper(ours, False, x), c["batch"] * c["seq_len"]),
                "transformers": (stepper(hf, True, x[:, :-1]), c["batch"] * c["seq_len"])}
+        if compile_too:  # the trainer's `compile: true` option (one-off compile time not counted)
+            fns["cptlaw+compile"] = (stepper(torch.compile(LM(ModelConfig(**{k: v for k, v in c.items() if k != "batch"}))),
+                                             False, x), c["batch"] * c["seq_len"])
         times = {k: 0.0 for k in fns}
         for k, (fn, _) in fns.items():  # warm-up
             for _ in range(2):
@@ -66,8 +69,12 @@ def main(rounds=6, steps=4):
         n_hf = sum(p.numel() for p in hf.parameters())
         out[name] = {"params_cptlaw": n_ours, "params_transformers": n_hf, "tokens_per_s": tps,
                      "ratio": tps["cptlaw"] / tps["transformers"]}
+        extra = ""
+        if "cptlaw+compile" in tps:
+            out[name]["ratio_compiled"] = tps["cptlaw+compile"] / tps["transformers"]
+            extra = f", cptlaw+compile {tps['cptlaw+compile']:.0f} tok/s (ratio {out[name]['ratio_compiled']:.2f})"
         print(f"{name}: cptlaw {tps['cptlaw']:.0f} tok/s, transformers {tps['transformers']:.0f} tok/s, "
-              f"ratio {tps['cptlaw'] / tps['transformers']:.2f} (params {n_ours} vs {n_hf})", flush=True)
+              f"ratio {tps['cptlaw'] / tps['transformers']:.2f} (params {n_ours} vs {n_hf}){extra}", flush=True)
     print(json.dumps(out, indent=2))
 
 
