@@ -7,15 +7,17 @@ scaling laws use.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class ModelConfig:
+    """The model's shape (the ``model:`` section of a run config)."""
+
     vocab_size: int = 4096
     d_model: int = 128
     n_layers: int = 4

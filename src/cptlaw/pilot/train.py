@@ -42,16 +42,6 @@ from .model import LM, ModelConfig
 from .tokens import corpora_root, load_tokens
 
 
-class ModelSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    vocab_size: int = 4096
-    d_model: int = 128
-    n_layers: int = 4
-    n_heads: int = 4
-    d_ff: int = 352
-    seq_len: int = 128
-
-
 class PTSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data: dict[str, float] = Field(default_factory=lambda: {"general": 1.0})
@@ -75,7 +65,7 @@ class RunConfig(BaseModel):
     name: str
     out: str = "pilot-runs"
     corpora: Optional[str] = None  # default: the cache (~/.cache/cptlaw/corpora)
-    model: ModelSpec = Field(default_factory=ModelSpec)
+    model: ModelConfig = Field(default_factory=ModelConfig)
     batch_size: int = 16
     seed: int = 0
     eval_every: int = 25
@@ -281,8 +271,7 @@ def run(cfg: RunConfig, log=print, stop_after: int | None = None) -> dict:
         torch.set_num_threads(cfg.threads)
     root = corpora_root(cfg.corpora)
     torch.manual_seed(cfg.seed)
-    mcfg = ModelConfig(**cfg.model.model_dump())
-    model = LM(mcfg)
+    model = LM(cfg.model)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
