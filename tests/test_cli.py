@@ -165,6 +165,12 @@ def test_dcpt_fit_from_points_table(tmp_path):
     assert main(["fit", str(pts), "--law", "dcpt", "--target", "loss:code", "--out", str(out), "--n-starts", "16"]) == 0
     fit = json.loads(out.read_text())
     assert fit["overall"]["r2"] > 0.999 and fit["options"]["corpus"] == "domain"
+    plan = tmp_path / "plan.csv"
+    plan.write_text("model_size,tokens,ratio\n4e9,3e10,0.5\n4e9,3e10,0.9\n")
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", str(out), "--data", str(plan), "--out", str(pred)]) == 0
+    rows = list(csv.DictReader(pred.open()))
+    assert len(rows) == 2 and float(rows[1]["predicted"]) < float(rows[0]["predicted"])  # more domain data helps
 
 
 def test_demo_quick_then_readme_python_example(tmp_path, capsys, monkeypatch):

@@ -124,6 +124,8 @@ def _print_fit(result) -> None:
 
 
 def cmd_predict(args) -> int:
+    import numpy as np
+
     from .fit import FitResult
     from .predict import predict_runs, rows_to_csv, schedule_run
     from .data import RunSet
@@ -139,6 +141,19 @@ def cmd_predict(args) -> int:
         runs = RunSet([schedule_run(args.schedule, args.steps)])
         names = None
     else:
+        from .data.points import is_points_file, read_points
+
+        if fit.law_name == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
+            pts = read_points(args.data[0], need_loss=False)
+            law = fit.law()
+            pred = law.value(law.theta(), law.design_points(pts.N, pts.D, pts.r))
+            rows = [{"model_size": n, "tokens": d, "ratio": r, "predicted": p,
+                     "observed": None if np.isnan(o) else o}
+                    for n, d, r, p, o in zip(pts.N.tolist(), pts.D.tolist(), pts.r.tolist(), pred.tolist(),
+                                             pts.loss.tolist())]
+            _out_text(args.out, rows_to_csv(rows, ("model_size", "tokens", "ratio", "predicted", "observed")),
+                      args.force)
+            return 0
         runs = _read_data(args.data, args.schedules)
         names = _runs_arg(args.runs)
     rows = predict_runs(fit, runs, names, every=args.every)

@@ -34,7 +34,7 @@ def is_points_file(path: str | Path) -> bool:
         columns, _ = _read_rows(Path(path))
     except DataError:
         return False
-    return all(c in columns for c in POINT_COLUMNS) and "step" not in columns
+    return all(c in columns for c in POINT_COLUMNS[:3]) and "step" not in columns
 
 
 def read_points(path: str | Path, need_loss: bool = True) -> Points:
@@ -60,7 +60,8 @@ def read_points(path: str | Path, need_loss: bool = True) -> Points:
                 continue
             vals[c].append(x)
         if not need_loss:
-            vals["loss"].append(math.nan)
+            v = rec.get("loss")
+            vals["loss"].append(math.nan if _blank(v) else float(v))
         if ok:
             labels.append("" if _blank(rec.get("run")) else str(rec.get("run")))
     if problems:
