@@ -116,6 +116,14 @@ def assert_same(a: RunSet, b: RunSet):
     assert a.data_hash() == b.data_hash()
 
 
+def _umask():
+    import os
+
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
 def test_csv_roundtrip_and_no_overwrite(tmp_path):
     runs = sample_runs()
     p = write_runs(runs, tmp_path / "runs.csv")
@@ -123,6 +131,7 @@ def test_csv_roundtrip_and_no_overwrite(tmp_path):
     with pytest.raises(FileExistsError):
         write_runs(runs, p)
     write_runs(runs, p, force=True)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~_umask()  # not mkstemp's 0600
 
 
 def test_jsonl_and_parquet_roundtrip(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import RunSet
+from .data.native import default_file_mode
 from .errors import CptlawError
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -85,6 +86,7 @@ def save_figure(fig, path: str | Path, force: bool = False) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=130, metadata={"Software": "cptlaw"} if path.suffix.lower() == ".png" else None)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

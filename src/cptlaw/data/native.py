@@ -317,6 +317,13 @@ def _assemble(path: Path, name: str, rr: _RunRows, side, problems: list[str]) ->
     return Run(name, dense, lr, transfer=transfer, losses=losses, source=str(path), **meta)
 
 
+def default_file_mode() -> int:
+    """0666 minus the process umask: the mode ``open()`` would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_text(path: str | Path, text: str, force: bool = False) -> Path:
     """Write ``text`` to ``path`` atomically (temp file + rename); refuse to overwrite unless ``force``."""
     path = Path(path)
@@ -327,6 +334,7 @@ def atomic_write_text(path: str | Path, text: str, force: bool = False) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
