@@ -181,14 +181,15 @@ def test_demo_quick_then_readme_python_example(tmp_path, capsys, monkeypatch):
     demo = tmp_path / "cptlaw-demo"
     assert main(["demo", "--out", str(demo), "--quick"]) == 0
     out = capsys.readouterr().out
-    assert "held-out mean" in out and "SIMULATED" in out
+    assert "held-out mean" in out and "pilot-v1" in out
     assert (demo / "fit_annealing.png").exists() and (demo / "fit_mpl.json").exists()
+    assert (demo / "fit_cpt_code.png").exists() and (demo / "pilot_code.csv").exists()
     assert main(["demo", "--out", str(demo), "--quick"]) == 2  # no silent overwrite
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     code = readme.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
-    assert (tmp_path / "fit_domain.json").exists()
+    assert (tmp_path / "fit_code.json").exists()
 
 
 def test_bad_points_table_names_row_and_column(tmp_path, capsys):
