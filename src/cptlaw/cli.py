@@ -94,13 +94,9 @@ def cmd_fit(args) -> int:
         raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
     if args.law == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
         pts = read_points(args.data[0])
-        import hashlib
-        import numpy as np
-
-        digest = hashlib.sha256(np.concatenate([pts.N, pts.D, pts.r, pts.loss]).tobytes()).hexdigest()
         law._target = target
         result = fit_design(law, law.design_points(pts.N, pts.D, pts.r, pts.loss), target=target,
-                            data_hash="sha256:" + digest, data_source=pts.source, **fit_opts)
+                            data_hash=pts.data_hash(), data_source=pts.source, **fit_opts)
     else:
         runs = _read_data(args.data, args.schedules)
         result = fit_law(law, runs, target, names=_runs_arg(args.runs), **fit_opts)
@@ -238,15 +234,27 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_, description=help_, epilog=EPILOGS[name],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    def data_opts(sp, required=True):
+    def data_opts(sp):
         sp.add_argument("--runs", help="comma-separated run names (default: all)")
         sp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present)")
+
+    def out_opts(sp, help_):
+        sp.add_argument("--out", required=True, help=help_)
+        sp.add_argument("--force", action="store_true", help="overwrite --out")
+
+    def on_saved_fit(name, help_, data_required=True):
+        """A command that applies a saved fit to data: FIT positional, --data, --runs, --schedules."""
+        sp = add(name, help_)
+        sp.add_argument("fit", help="fit JSON")
+        sp.add_argument("--data", nargs="+", required=data_required, help="native-format data file(s)")
+        data_opts(sp)
+        return sp
 
     f = add("fit", "Fit a law jointly on the observations of one validation set.")
     f.add_argument("data", nargs="+", help="native-format data file(s) (CSV, JSONL, Parquet), or a D-CPT points table")
     f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt"])
     f.add_argument("--target", required=True, help="validation set, e.g. loss:general")
-    f.add_argument("--out", required=True, help="fit JSON to write ('-' for stdout)")
+    out_opts(f, "fit JSON to write ('-' for stdout)")
     data_opts(f)
     g = f.add_argument_group("conventions (stored in the fit)")
     g.add_argument("--lam", type=float, default=0.999, help="S2 momentum decay λ (default 0.999)")
@@ -268,34 +276,23 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--sampler", choices=["sobol", "grid"], default="sobol")
     o.add_argument("--delta", type=float, default=1e-3, help="Huber delta on log-loss residuals (default 1e-3)")
-    f.add_argument("--force", action="store_true", help="overwrite --out")
     f.set_defaults(func=cmd_fit)
 
-    pr = add("predict", "Predict the loss of runs or of a planned schedule with a saved fit.")
-    pr.add_argument("fit", help="fit JSON")
-    pr.add_argument("--data", nargs="+", help="native-format data file(s)")
+    pr = on_saved_fit("predict", "Predict the loss of runs or of a planned schedule with a saved fit.",
+                      data_required=False)
     pr.add_argument("--schedule", help="schedule spec (YAML/JSON) of a planned run")
     pr.add_argument("--steps", type=int, help="number of steps of the planned run")
     pr.add_argument("--every", type=int, help="also predict every K steps")
-    pr.add_argument("--out", required=True, help="CSV to write ('-' for stdout)")
-    pr.add_argument("--force", action="store_true", help="overwrite --out")
-    data_opts(pr)
+    out_opts(pr, "CSV to write ('-' for stdout)")
     pr.set_defaults(func=cmd_predict)
 
-    ev = add("evaluate", "Score a saved fit on (held-out) runs: R2, MAE, RMSE, PredE, WorstE.")
-    ev.add_argument("fit", help="fit JSON")
-    ev.add_argument("--data", nargs="+", required=True, help="native-format data file(s)")
+    ev = on_saved_fit("evaluate", "Score a saved fit on (held-out) runs: R2, MAE, RMSE, PredE, WorstE.")
     ev.add_argument("--json", action="store_true", help="print JSON")
     ev.add_argument("--cpt-only", action="store_true", help="score only the CPT rows of each run")
-    data_opts(ev)
     ev.set_defaults(func=cmd_evaluate)
 
-    pl = add("plot", "Plot observed vs fitted/predicted loss, the LR schedule and residuals (PNG, SVG or PDF).")
-    pl.add_argument("fit", help="fit JSON")
-    pl.add_argument("--data", nargs="+", required=True, help="native-format data file(s)")
-    pl.add_argument("--out", required=True, help="figure file (.png, .svg, .pdf)")
-    pl.add_argument("--force", action="store_true", help="overwrite --out")
-    data_opts(pl)
+    pl = on_saved_fit("plot", "Plot observed vs fitted/predicted loss, the LR schedule and residuals (PNG, SVG or PDF).")
+    out_opts(pl, "figure file (.png, .svg, .pdf)")
     pl.set_defaults(func=cmd_plot)
 
     de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy, on data that ships with cptlaw.")

@@ -26,7 +26,9 @@ def metrics(y: np.ndarray, yhat: np.ndarray) -> dict:
 
 
 def per_run_metrics(run_names: list[str], run_index: np.ndarray, y: np.ndarray, yhat: np.ndarray) -> dict:
-    return {name: metrics(y[run_index == i], yhat[run_index == i]) for i, name in enumerate(run_names)}
+    """Metrics of each run that has at least one point."""
+    return {name: metrics(y[run_index == i], yhat[run_index == i])
+            for i, name in enumerate(run_names) if np.any(run_index == i)}
 
 
 def overall(per_run: dict) -> dict:
@@ -57,6 +59,5 @@ def evaluate(fit, runs: RunSet, names: list[str] | None = None, target: str | No
                              for n in design.run_names])
         keep = design.steps >= transfer[run_index]
         y, yhat, run_index = y[keep], yhat[keep], run_index[keep]
-    per_run = {name: metrics(y[run_index == i], yhat[run_index == i])
-               for i, name in enumerate(design.run_names) if np.any(run_index == i)}
+    per_run = per_run_metrics(design.run_names, run_index, y, yhat)
     return {"target": target, "runs": per_run, "overall": overall(per_run)}

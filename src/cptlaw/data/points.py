@@ -6,6 +6,7 @@ of the corpus whose loss is given, 0..1) and ``loss``; optional ``run`` (a label
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ class Points:
     loss: np.ndarray
     labels: list[str]
     source: str = ""
+
+    def data_hash(self) -> str:
+        return "sha256:" + hashlib.sha256(np.concatenate([self.N, self.D, self.r, self.loss]).tobytes()).hexdigest()
 
 
 def is_points_file(path: str | Path) -> bool:

@@ -40,8 +40,7 @@ class AnnealingLaw(AreaLaw):
                    Parameter("gamma", -3.0, 3.0, (-0.2, 0.3), doc="annealing growth with N")]
         return ps
 
-    def _features(self, run, index):
-        a = self.areas(run)
+    def _features(self, run, index, a):
         f = {"S1": a.s1[index], "S2": a.s2[index]}
         if self.size:
             f["N"] = np.full(index.size, require_meta(run, "model_size", self.name) / self.n_unit)

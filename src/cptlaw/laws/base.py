@@ -86,12 +86,16 @@ class Law(ABC):
     def options(self) -> dict:
         """The conventions that change numbers, stored with every fit."""
 
-    def _valid(self, run: Run, index: np.ndarray) -> np.ndarray:
+    def _prepare(self, run: Run) -> Any:
+        """Per-run precomputation shared by :meth:`_valid` and :meth:`_features` (none by default)."""
+        return None
+
+    def _valid(self, run: Run, index: np.ndarray, prep: Any) -> np.ndarray:
         """Which of the points the law applies to (all by default)."""
         return np.ones(index.size, dtype=bool)
 
     @abstractmethod
-    def _features(self, run: Run, index: np.ndarray) -> dict[str, Any]:
+    def _features(self, run: Run, index: np.ndarray, prep: Any) -> dict[str, Any]:
         """Features of one run at the given indices into ``run.steps``."""
 
     # ---- designs ----------------------------------------------------------------------------------------
@@ -109,16 +113,15 @@ class Law(ABC):
                 y = None
             else:
                 index, y = run.observed(target)
-                if index.size == 0:
-                    continue
             if index.size == 0:
                 continue
-            keep = self._valid(run, index)  # a law may apply to only some points
+            prep = self._prepare(run)  # per-run work (e.g. the areas), done once for _valid and _features
+            keep = self._valid(run, index, prep)  # a law may apply to only some points
             if not np.all(keep):
                 index, y = index[keep], (None if y is None else y[keep])
                 if index.size == 0:
                     continue
-            f = self._features(run, index)
+            f = self._features(run, index, prep)
             names.append(run.name)
             ridx.append(np.full(index.size, len(names) - 1))
             steps.append(run.steps[index])
@@ -190,10 +193,13 @@ class AreaLaw(Law):
     def areas(self, run: Run) -> Areas:
         return compute_areas(run.lr, self.area_options, run.transfer)
 
-    def _valid(self, run: Run, index: np.ndarray) -> np.ndarray:
+    def _prepare(self, run: Run) -> Areas:
+        return self.areas(run)
+
+    def _valid(self, run: Run, index: np.ndarray, prep: Areas) -> np.ndarray:
         """The laws need S1 > 0: a point before any LR was applied (e.g. step 0 of a warmup from 0 under the
         literal convention) is outside their domain and is skipped."""
-        return self.areas(run).s1[index] > 0
+        return prep.s1[index] > 0
 
     def options(self) -> dict:
         return {**self.area_options.to_dict(), "lr_units": "raw"}

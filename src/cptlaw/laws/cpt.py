@@ -60,8 +60,7 @@ class CPTLaw(AreaLaw):
                    Parameter("a2", 1e-6, 50.0, (0.5, 6.0), doc="replay effect on the distribution shift")]
         return ps
 
-    def _features(self, run, index):
-        a = self.areas(run)
+    def _features(self, run, index, a):
         f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index]}
         if self.size:
             f["N"] = np.full(index.size, require_meta(run, "model_size", self.name) / self.n_unit)
@@ -70,13 +69,9 @@ class CPTLaw(AreaLaw):
             f["r_pt"] = np.full(index.size, r_pt)
         return f
 
-    def _unpack(self, theta):
-        p = dict(zip(self.param_names, theta))
-        return p
-
     def _terms(self, theta, F):
         """The pieces of the equation, shared by value and jacobian."""
-        p = self._unpack(theta)
+        p = dict(zip(self.param_names, theta))
         u = 1.0 + p["E"] * F["S1cpt"]
         shift = 1.0 - u ** (-p["beta"])  # (1 - (1 + E*S1cpt)^-beta)
         n1 = n2 = 1.0

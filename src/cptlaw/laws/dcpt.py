@@ -54,12 +54,12 @@ class DCPTLaw(Law):
             self._target = target  # resolves corpus="auto" (general loss -> r = replay ratio)
         return super().design(runs, target, at)
 
-    def _valid(self, run, index):
+    def _valid(self, run, index, prep):
         if run.transfer is None:
             raise DataError(f"run {run.name!r}: the D-CPT law needs CPT rows (phase 'cpt')")
         return np.asarray(index) >= run.transfer
 
-    def _features(self, run, index):
+    def _features(self, run, index, prep):
         tokens = require_meta(run, "tokens_per_step", self.name)
         replay = require_meta(run, "replay_ratio", self.name)
         r = replay if self.resolved_corpus(getattr(self, "_target", None)) == "general" else 1.0 - replay

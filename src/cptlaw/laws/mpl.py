@@ -47,20 +47,21 @@ class MultiPowerLaw(AreaLaw):
                 Parameter("beta", 1e-4, 1.0, (0.2, 0.9), doc="loss-drop power (paper: in (0,1))"),
                 Parameter("gamma", 1e-4, 1.0, (0.2, 0.9), doc="LR exponent (paper: in (0,1))")]
 
-    def _lr(self, run):
-        return apply_warmup(run.lr, self.warmup, self.warmup_steps, end=run.transfer)
+    def _prepare(self, run):
+        """The LR as the law sees it (warmup convention applied) and its prefix sums."""
+        lr = apply_warmup(run.lr, self.warmup, self.warmup_steps, end=run.transfer)
+        return lr, np.cumsum(lr)
 
-    def _valid(self, run, index):
-        P = np.cumsum(self._lr(run))
+    def _valid(self, run, index, prep):
+        P = prep[1]
         if self.lr_index == "exclusive":
             return (index >= 1) & (P[np.maximum(index - 1, 0)] > 0)
         return P[index] > 0
 
-    def _features(self, run, index):
-        lr = self._lr(run)
+    def _features(self, run, index, prep):
         if self.lr_index == "exclusive":
             index = np.maximum(index - 1, 0)
-        terms = _LDTerms(lr, self.ld_max_points, index)
+        terms = _LDTerms(prep[0], self.ld_max_points, index)
         return {"S1": terms.P[index], "runs": [(terms, index)]}
 
     def _merge(self, feats):
