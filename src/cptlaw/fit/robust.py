@@ -6,34 +6,26 @@ of Huber_δ(log L̂ - log L), δ = 1e-3 by default.  It is minimised with
 Σ Huber_δ(r) exactly, with the law's analytic Jacobian, bounds per parameter, and positive parameters
 that span decades (``Parameter.log``) optimised in log space.
 
-Multi-start: a deterministic, seeded set of starts (scrambled Sobol or a shuffled grid) inside each
-parameter's box.  Every start gets a short screening run; the best ``polish`` are run to convergence.
-The spread of the parameters among converged starts whose objective is within 1% of the best is reported
-as a degeneracy warning (laws.md pitfall 8).
+Search: variable projection (:mod:`cptlaw.fit.varpro`).  The amplitudes (``Parameter.linear``) are solved
+exactly for each value of the exponents and rates, so the seeded multi-start (scrambled Sobol or a shuffled
+grid) covers only the nonlinear parameters; the best distinct screened points are solved locally on the
+profiled objective, and the best of those is polished in the full space.  Evaluation caps hit are continued
+and recorded.  The spread of the parameters among local solutions whose objective is within 1% of the best is
+reported as a degeneracy warning (laws.md pitfall 8).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.stats import qmc
 
 from ..errors import CptlawError
 from ..laws.base import Design, Law, Parameter
-
-FLOOR = 1e-10  # predictions are clamped here before the log (laws.md pitfall 7)
-
-
-def huber(r: np.ndarray, delta: float) -> np.ndarray:
-    """Huber_δ(r) = r²/2 for |r| <= δ, δ|r| - δ²/2 beyond."""
-    a = np.abs(r)
-    return np.where(a <= delta, 0.5 * r * r, delta * a - 0.5 * delta * delta)
+from .varpro import FLOOR, Reduced, Separable, huber
 
 
 @dataclass
@@ -87,28 +79,6 @@ class Problem:
     def objective(self, x: np.ndarray, delta: float) -> float:
         return float(np.sum(huber(self.residuals(x), delta)))
 
-    def starts(self, n: int, seed: int, sampler: str) -> np.ndarray:
-        """n deterministic starting points (in x space) inside each parameter's multi-start box."""
-        lo = np.array([math.log(p.init[0]) if p.log else p.init[0] for p in self.params])
-        hi = np.array([math.log(p.init[1]) if p.log else p.init[1] for p in self.params])
-        d = lo.size
-        if sampler == "sobol":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # non-power-of-2 balance warning
-                u = qmc.Sobol(d, scramble=True, seed=seed).random(n)
-        elif sampler == "grid":
-            levels = max(2, math.ceil(n ** (1.0 / d)))
-            axis = (np.arange(levels) + 0.5) / levels
-            grid = np.array(list(itertools.islice(itertools.product(axis, repeat=d), 200_000)))
-            u = grid[np.random.default_rng(seed).permutation(len(grid))[:n]]
-        else:
-            raise ValueError(f"sampler must be 'sobol' or 'grid', got {sampler!r}")
-        x = lo + u * (hi - lo)
-        fin_lo, fin_hi = np.isfinite(self.lower), np.isfinite(self.upper)
-        margin_lo = np.where(fin_lo, 1e-9 * (1 + np.abs(np.where(fin_lo, self.lower, 0))), 0.0)
-        margin_hi = np.where(fin_hi, 1e-9 * (1 + np.abs(np.where(fin_hi, self.upper, 0))), 0.0)
-        return np.clip(x, self.lower + margin_lo, self.upper - margin_hi)
-
 
 @dataclass
 class Start:
@@ -117,37 +87,110 @@ class Start:
     cost: float
     nfev: int
     polished: bool = False
+    status: int = 1  # least_squares' status of its last solve: 0 = stopped at the evaluation cap
 
 
 def _solve(problem: Problem, x0: np.ndarray, delta: float, max_nfev: int | None) -> Start:
+    """least_squares in the full parameter space (the last polish after variable projection)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = least_squares(problem.residuals, x0, jac=problem.jac, bounds=(problem.lower, problem.upper),
                             method="trf", loss="huber", f_scale=delta, x_scale="jac", max_nfev=max_nfev,
                             ftol=1e-12, xtol=1e-12, gtol=1e-12)
     # least_squares' cost, ½ Σ δ² ρ((r/δ)²), is exactly Σ Huber_δ(r) (module docstring)
-    return Start(x0, res.x, float(res.cost), int(res.nfev))
+    return Start(x0, res.x, float(res.cost), int(res.nfev), True, int(res.status))
 
 
-def multistart(problem: Problem, *, delta: float = 1e-3, n_starts: int = 32, seed: int = 0,
-               sampler: str = "sobol", polish: int = 8, screen_nfev: int = 12, max_nfev: int | None = 400):
-    """Screen every start with ``screen_nfev`` evaluations, polish the best ``polish`` to convergence."""
+def _distinct(order: np.ndarray, curves: list[np.ndarray], k: int, tol: float = 1e-3) -> list[int]:
+    """The first ``k`` indices of ``order`` whose predicted (log) curves differ from every one already taken by
+    more than ``tol`` RMS: parameters may differ where the curve does not (alpha once A = 0), and such
+    look-alikes would fill every local solve with the same basin."""
+    taken: list[int] = []
+    for i in order:
+        if all(np.sqrt(np.mean((curves[i] - curves[j]) ** 2)) > tol for j in taken):
+            taken.append(int(i))
+            if len(taken) == k:
+                break
+    return taken
+
+
+def multistart(problem: Problem, *, delta: float = 1e-3, n_starts: int = 128, seed: int = 0,
+               sampler: str = "sobol", polish: int = 8, screen_iter: int = 2, max_nfev: int = 100,
+               max_rounds: int = 4):
+    """Variable-projection multi-start (:mod:`cptlaw.fit.varpro`).
+
+    1. Screen ``n_starts`` seeded points of the *nonlinear* parameters' box, plus a seed-independent grid over
+       their whole bounds (:meth:`Separable.grid`), each with its amplitudes solved (``screen_iter`` IRLS
+       steps).
+    2. Run the profiled least squares from the ``polish`` best distinct points.  A solve that stops at its
+       ``max_nfev`` cap is continued, up to ``max_rounds`` rounds in all; every stop at a cap is recorded.
+    3. Polish the best in the full parameter space (also capped, continued and recorded).
+
+    Returns ``(best, starts, info)``; ``info`` records caps hit and convergence.
+    """
     if n_starts < 1:
         raise CptlawError("n_starts must be >= 1")
-    x0s = problem.starts(n_starts, seed, sampler)
-    if n_starts <= polish:
-        starts = [_solve(problem, x0, delta, max_nfev) for x0 in x0s]
-        for s in starts:
-            s.polished = True
-    else:
-        starts = [_solve(problem, x0, delta, screen_nfev) for x0 in x0s]
-        order = np.argsort([s.cost for s in starts], kind="stable")
-        for i in order[:polish]:
-            polished = _solve(problem, starts[i].x, delta, max_nfev)
-            polished.x0, polished.nfev, polished.polished = starts[i].x0, polished.nfev + starts[i].nfev, True
-            starts[i] = polished
-    best = min((s for s in starts if s.polished), key=lambda s: s.cost)
-    return best, starts
+    if polish < 1:
+        raise CptlawError("polish must be >= 1")
+    sep = Separable(problem, delta)
+    anchors = sep.grid()
+    x0s = np.vstack([anchors, sep.starts(n_starts, seed, sampler)])
+    screened = []
+    for x0 in x0s:
+        sep._warm = None  # each start on its own: the result does not depend on the order of the starts
+        screened.append(sep.evaluate(x0, max_iter=screen_iter))
+    cost = np.array([s.cost for s in screened])
+    curves = [s.log_pred for s in screened]
+    is_anchor = np.arange(len(x0s)) < len(anchors)
+    # half the local solves from the best anchors, half from the best seeded points, so that neither set
+    # can crowd the other out (a plateau of equal costs in one basin otherwise takes every slot)
+    picked = []
+    for group in (is_anchor, ~is_anchor):
+        idx = np.flatnonzero(group)
+        picked += [int(idx[i]) for i in _distinct(np.argsort(cost[idx], kind="stable"), [curves[j] for j in idx],
+                                                   max(1, polish // 2))]
+    capped_local = 0
+    starts: list[Start] = []
+
+    def local(red: Reduced, x0: np.ndarray) -> Start:
+        nonlocal capped_local
+        rounds, nfev = 0, 0
+        while True:
+            red = sep.local(red, max_nfev)
+            rounds, nfev = rounds + 1, nfev + red.nfev
+            if red.status != 0 or rounds >= max_rounds:
+                break
+        capped_local += int(red.status == 0)
+        return Start(sep.x_full(x0, np.zeros(sep.lin.size)), sep.x_full(red.x_nl, red.c), red.cost, nfev, True,
+                     red.status)
+
+    for i in picked:
+        starts.append(local(screened[i], x0s[i]))
+    best = min(starts, key=lambda s: s.cost)
+    escapes = 0
+    for _ in range(2):  # leave plateaus: scan each nonlinear parameter over its bounds from the best solution
+        red = sep.scan(best.x[sep.nl], best.cost)
+        if red is None:
+            break
+        escapes += 1
+        starts.append(local(red, red.x_nl))
+        if starts[-1].cost >= best.cost:
+            break
+        best = starts[-1]
+    final, rounds, nfev = best, 0, 0
+    while True:  # the full-space polish: a check that the profiled optimum is a stationary point of the whole
+        final = _solve(problem, final.x, delta, max_nfev)
+        rounds, nfev = rounds + 1, nfev + final.nfev
+        if final.status != 0 or rounds >= max_rounds:
+            break
+    if final.cost < best.cost:
+        i = next(j for j, s in enumerate(starts) if s is best)
+        best = starts[i] = Start(best.x0, final.x, final.cost, best.nfev + nfev, True, final.status)
+    info = {"screened": len(screened), "local_solves": len(starts), "escapes": escapes, "local_capped": capped_local,
+            "final_capped": bool(final.status == 0), "converged": bool(best.status != 0),
+            "max_nfev": max_nfev, "max_rounds": max_rounds,
+            "total_nfev": int(len(screened) + sum(s.nfev for s in starts) + nfev)}
+    return best, starts, info
 
 
 def spread(problem: Problem, starts: list[Start], best: Start, rel_tol: float = 0.01) -> dict:
@@ -164,26 +207,25 @@ def spread(problem: Problem, starts: list[Start], best: Start, rel_tol: float = 
     return {"near_best": len(near), "ranges": ranges, "degenerate": degenerate}
 
 
-def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int = 32, seed: int = 0,
-               sampler: str = "sobol", polish: int = 8, screen_nfev: int = 12, max_nfev: int | None = 400,
-               target: str = "", data_hash: str = "", data_source: str = ""):
+def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int = 128, seed: int = 0,
+               sampler: str = "sobol", polish: int = 8, max_nfev: int = 100, target: str = "",
+               data_hash: str = "", data_source: str = ""):
     """Fit ``law`` on a prepared design; returns a :class:`cptlaw.fit.FitResult`."""
     from .result import build_result
 
     if design.y is None:
         raise CptlawError("the design has no observed losses to fit")
     t0 = time.perf_counter()
-    params = law.parameters(design.y)
+    params = law.parameters(design.y, design)
     problem = Problem(law, design, params)
-    best, starts = multistart(problem, delta=delta, n_starts=n_starts, seed=seed, sampler=sampler, polish=polish,
-                              screen_nfev=screen_nfev, max_nfev=max_nfev)
+    best, starts, info = multistart(problem, delta=delta, n_starts=n_starts, seed=seed, sampler=sampler,
+                                    polish=polish, max_nfev=max_nfev)
     theta = problem.theta(best.x)
     yhat = law.value(theta, design)
     return build_result(law=law, params=params, theta=theta, design=design, yhat=yhat, objective=best.cost,
                         delta=delta, target=target, data_hash=data_hash, data_source=data_source,
-                        starts={"n_starts": n_starts, "sampler": sampler, "seed": seed, "polish": polish,
-                                "screen_nfev": screen_nfev, "total_nfev": int(sum(s.nfev for s in starts)),
-                                **spread(problem, starts, best)},
+                        starts={"method": "varpro", "n_starts": n_starts, "sampler": sampler, "seed": seed,
+                                "polish": polish, **info, **spread(problem, starts, best)},
                         elapsed=time.perf_counter() - t0)
 
 

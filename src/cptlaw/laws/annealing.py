@@ -28,14 +28,14 @@ class AnnealingLaw(AreaLaw):
     def options(self) -> dict:
         return {**super().options(), "size": self.size, "n_unit": self.n_unit}
 
-    def parameters(self, y=None):
+    def parameters(self, y=None, design=None):
         ymin = float(np.min(y)) if y is not None else 2.0
-        ps = [Parameter("L0", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss"),
-              Parameter("A", 0.0, np.inf, (0.05, 3.0), log=True, doc="forward-area amplitude"),
-              Parameter("alpha", 1e-4, 5.0, (0.1, 1.2), doc="forward-area exponent"),
-              Parameter("C", 0.0, np.inf, (0.01, 2.0), log=True, doc="annealing-area coefficient")]
+        ps = [Parameter("L0", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss", linear=True),
+              Parameter("A", 0.0, np.inf, (0.05, 3.0), doc="forward-area amplitude", linear=True),
+              Parameter("alpha", 1e-4, 5.0, (0.05, 1.5), doc="forward-area exponent"),
+              Parameter("C", 0.0, np.inf, (0.01, 2.0), doc="annealing-area coefficient", linear=True)]
         if self.size:
-            ps += [Parameter("B", 0.0, np.inf, (0.1, 5.0), log=True, doc="model-size amplitude"),
+            ps += [Parameter("B", 0.0, np.inf, (0.1, 5.0), doc="model-size amplitude", linear=True),
                    Parameter("beta", 1e-4, 3.0, (0.05, 0.6), doc="model-size exponent"),
                    Parameter("gamma", -3.0, 3.0, (-0.2, 0.3), doc="annealing growth with N")]
         return ps

@@ -22,8 +22,10 @@ from ..schedules import AreaOptions, Areas, compute_areas
 
 @dataclass(frozen=True)
 class Parameter:
-    """One law parameter (as lmfit's Parameter): bounds, the multi-start box, and whether it is fitted in
-    log space (``log=True``: positive, spans orders of magnitude)."""
+    """One law parameter (as lmfit's Parameter): bounds, the multi-start box, whether it is fitted in
+    log space (``log=True``: positive, spans orders of magnitude), and whether the law is linear in it
+    (``linear=True``: an amplitude such as L0, A, C or B; the fitter solves those exactly for each value of
+    the others, :mod:`cptlaw.fit.varpro`).  A linear parameter's bounds may only be a sign (0 or ±inf)."""
 
     name: str
     lower: float = -math.inf
@@ -31,6 +33,11 @@ class Parameter:
     init: tuple[float, float] = (0.0, 1.0)
     log: bool = False
     doc: str = ""
+    linear: bool = False
+
+    def __post_init__(self):
+        if self.linear and (self.log or self.lower not in (0.0, -math.inf) or self.upper not in (0.0, math.inf)):
+            raise ValueError(f"linear parameter {self.name!r} must be fitted in raw space with sign bounds only")
 
     @property
     def sign(self) -> str:
@@ -71,8 +78,9 @@ class Law(ABC):
 
     # ---- the law itself -------------------------------------------------------------------------------
     @abstractmethod
-    def parameters(self, y: np.ndarray | None = None) -> list[Parameter]:
-        """The parameters, with bounds and a multi-start box (which may scale with the observed losses y)."""
+    def parameters(self, y: np.ndarray | None = None, design: "Design | None" = None) -> list[Parameter]:
+        """The parameters, with bounds and a multi-start box (which may scale with the observed losses y and,
+        for rates such as the CPT law's E, with the range of the design's features)."""
 
     @abstractmethod
     def value(self, theta: np.ndarray, design: Design) -> np.ndarray:
@@ -81,6 +89,13 @@ class Law(ABC):
     @abstractmethod
     def jacobian(self, theta: np.ndarray, design: Design) -> np.ndarray:
         """dL/dθ at every point, shape (n, p)."""
+
+    def basis(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        """The columns Phi with value = Phi @ theta[linear], shape (n, number of linear parameters): the
+        Jacobian columns of the linear parameters, which do not depend on their values (laws may override
+        this with something cheaper)."""
+        linear = [j for j, p in enumerate(self.parameters()) if p.linear]
+        return self.jacobian(theta, design)[:, linear]
 
     @abstractmethod
     def options(self) -> dict:

@@ -40,25 +40,44 @@ class CPTLaw(AreaLaw):
     def options(self) -> dict:
         return {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit}
 
-    def parameters(self, y=None):
+    def parameters(self, y=None, design=None):
         ymin = float(np.min(y)) if y is not None else 2.0
-        ps = [Parameter("L0", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss"),
-              Parameter("A", 0.0, np.inf, (0.05, 3.0), log=True, doc="forward-area amplitude"),
-              Parameter("alpha", 1e-4, 5.0, (0.1, 1.2), doc="forward-area exponent"),
-              Parameter("C1", 0.0, np.inf, (0.01, 2.0), log=True, doc="PT annealing coefficient"),
-              Parameter("C2", 0.0, np.inf, (0.01, 2.0), log=True, doc="CPT annealing coefficient"),
-              Parameter("B", -np.inf, np.inf, (-2.0, 2.0), doc="distribution-shift amplitude (free sign)"),
-              Parameter("E", 0.0, np.inf, (1.0, 1e4), log=True, doc="distribution-shift rate"),
+        e_bounds, e_box = self.rate_range(design)
+        ps = [Parameter("L0", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss", linear=True),
+              Parameter("A", 0.0, np.inf, (0.05, 3.0), doc="forward-area amplitude", linear=True),
+              Parameter("alpha", 1e-4, 5.0, (0.05, 1.5), doc="forward-area exponent"),
+              Parameter("C1", 0.0, np.inf, (0.01, 2.0), doc="PT annealing coefficient", linear=True),
+              Parameter("C2", 0.0, np.inf, (0.01, 2.0), doc="CPT annealing coefficient", linear=True),
+              Parameter("B", -np.inf, np.inf, (-2.0, 2.0), doc="distribution-shift amplitude (free sign)",
+                        linear=True),
+              Parameter("E", *e_bounds, e_box, log=True, doc="distribution-shift rate"),
               Parameter("beta", 1e-4, 5.0, (0.05, 1.0), doc="distribution-shift exponent")]
         if self.size:
             ps += [Parameter("gamma1", -3.0, 3.0, (-0.2, 0.3), doc="PT annealing growth with N"),
                    Parameter("gamma2", -3.0, 3.0, (-0.2, 0.3), doc="CPT annealing growth with N"),
-                   Parameter("F", 0.0, np.inf, (0.1, 5.0), log=True, doc="model-size amplitude"),
+                   Parameter("F", 0.0, np.inf, (0.1, 5.0), doc="model-size amplitude", linear=True),
                    Parameter("gamma3", 1e-4, 3.0, (0.05, 0.6), doc="model-size exponent")]
         if self.replay:
             ps += [Parameter("a1", -20.0, 20.0, (-1.0, 1.0), doc="replay effect on CPT annealing"),
                    Parameter("a2", 1e-6, 50.0, (0.5, 6.0), doc="replay effect on the distribution shift")]
         return ps
+
+    @staticmethod
+    def rate_range(design=None) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Bounds and multi-start box of the shift rate E, from the observed S1cpt (raw LR units).
+
+        E only matters through E*S1cpt.  Beyond E*max(S1cpt) < 1e-3 the shift term is linear in S1cpt over
+        the data (only B*beta*E is identified), and beyond E*min(S1cpt) > 1e4 it is a step at the transfer
+        point; so E is bounded there, the box puts E*S1cpt near 1 inside the observed range, and a fit that
+        ends on these bounds is reported as such.  Without CPT points: the published scale (E in 1..1e4 at
+        a peak LR of 2e-4).
+        """
+        s = None if design is None else design.features.get("S1cpt")
+        s = None if s is None else s[s > 0]
+        if s is None or s.size == 0:
+            return (1e-3, 1e9), (1.0, 1e4)
+        lo, hi = float(s.min()), float(s.max())
+        return (1e-3 / hi, 1e4 / lo), (0.1 / hi, max(100.0 / lo, 1.0 / hi))
 
     def _features(self, run, index, a):
         f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index]}

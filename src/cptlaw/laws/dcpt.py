@@ -37,15 +37,15 @@ class DCPTLaw(Law):
             return self.corpus
         return "general" if target is not None and target_column(target) == "loss:general" else "domain"
 
-    def parameters(self, y=None):
+    def parameters(self, y=None, design=None):
         ymin = float(np.min(y)) if y is not None else 2.0
-        return [Parameter("E", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss"),
-                Parameter("A", 0.0, np.inf, (0.01, 10.0), log=True, doc="model-size amplitude"),
+        return [Parameter("E", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss", linear=True),
+                Parameter("A", 0.0, np.inf, (0.01, 10.0), doc="model-size amplitude", linear=True),
                 Parameter("alpha", 1e-4, 3.0, (0.05, 0.8), doc="model-size exponent"),
-                Parameter("B", 0.0, np.inf, (0.01, 10.0), log=True, doc="data amplitude"),
+                Parameter("B", 0.0, np.inf, (0.01, 10.0), doc="data amplitude", linear=True),
                 Parameter("beta", 1e-4, 3.0, (0.05, 0.8), doc="data exponent"),
                 Parameter("eta", 1e-4, 5.0, (0.05, 1.5), doc="mixture exponent of the data term"),
-                Parameter("C", 0.0, np.inf, (0.001, 1.0), log=True, doc="mixture amplitude"),
+                Parameter("C", 0.0, np.inf, (0.001, 1.0), doc="mixture amplitude", linear=True),
                 Parameter("gamma", 1e-4, 3.0, (0.05, 1.0), doc="mixture exponent"),
                 Parameter("epsilon", 1e-8, 10.0, (1e-3, 0.5), log=True, doc="keeps r = 0 finite")]
 

@@ -37,12 +37,12 @@ class MultiPowerLaw(AreaLaw):
         opts.pop("momentum")
         return opts
 
-    def parameters(self, y=None):
+    def parameters(self, y=None, design=None):
         ymin = float(np.min(y)) if y is not None else 2.0
-        return [Parameter("L0", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss"),
-                Parameter("A", 0.0, np.inf, (0.05, 3.0), log=True, doc="forward-area amplitude"),
+        return [Parameter("L0", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss", linear=True),
+                Parameter("A", 0.0, np.inf, (0.05, 3.0), doc="forward-area amplitude", linear=True),
                 Parameter("alpha", 1e-4, 5.0, (0.1, 1.0), doc="forward-area exponent"),
-                Parameter("B", 0.0, np.inf, (30.0, 3000.0), log=True, doc="loss-drop amplitude"),
+                Parameter("B", 0.0, np.inf, (30.0, 3000.0), doc="loss-drop amplitude", linear=True),
                 Parameter("C", 0.0, np.inf, (0.1, 10.0), log=True, doc="loss-drop rate"),
                 Parameter("beta", 1e-4, 1.0, (0.2, 0.9), doc="loss-drop power (paper: in (0,1))"),
                 Parameter("gamma", 1e-4, 1.0, (0.2, 0.9), doc="LR exponent (paper: in (0,1))")]
@@ -77,6 +77,12 @@ class MultiPowerLaw(AreaLaw):
     def value(self, theta, d: Design):
         L0, A, alpha = theta[:3]
         return L0 + A * d.features["S1"] ** (-alpha) - self._ld(theta, d.features, jac=False)
+
+    def basis(self, theta, d: Design):
+        """(1, (S1+S_W)^-alpha, -LD/B): L0, A and B enter linearly; one LD evaluation without gradients."""
+        S1 = d.features["S1"]
+        unit = np.r_[theta[:3], 1.0, theta[4:]]
+        return np.column_stack([np.ones_like(S1), S1 ** (-theta[2]), -self._ld(unit, d.features, jac=False)])
 
     def jacobian(self, theta, d: Design):
         L0, A, alpha = theta[:3]
