@@ -40,7 +40,7 @@ def test_predict_with_data_and_with_schedule(fitted, data, tmp_path):
     out = tmp_path / "pred.csv"
     assert main(["predict", str(fitted), "--data", str(data), "--runs", "c3", "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
-    assert rows[0].keys() == {"run", "step", "predicted", "observed"}
+    assert rows[0].keys() == {"run", "step", "predicted", "observed", "extrapolated"}
     assert {r["run"] for r in rows} == {"c3"}
     err = [abs(float(r["predicted"]) - float(r["observed"])) / float(r["observed"]) for r in rows]
     assert np.mean(err) < 0.005

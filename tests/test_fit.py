@@ -119,9 +119,13 @@ def test_load_rejects_bad_fit_files(tmp_path):
 
 
 def test_annealing_fit_on_cpt_trajectory_uses_whole_areas():
+    """The annealing law has no distribution-shift term, so on a CPT run it is misspecified; on the PT run it
+    must still fit closely, and with constant LRs everywhere (S2 = 0) its C is reported as not pinned down."""
     runs = simulate_cpt_runs(TRAIN[:2], target="general", n_eval=100)
     law = AnnealingLaw().fit(runs, "general", n_starts=8)
-    assert law.result_.overall.r2 > 0.9
+    assert law.result_.metrics["pt_const"].r2 > 0.999
+    assert law.result_.overall.r2 > 0.8
+    assert any(w.startswith("C = ") or "C" in w.split(":")[-1] for w in law.result_.warnings)
 
 
 def test_dcpt_points_from_cpt_runs():

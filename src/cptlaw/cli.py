@@ -114,16 +114,15 @@ def _print_fit(result) -> None:
     for run, m in result.metrics.items():
         r2 = "nan" if m.r2 is None else f"{m.r2:.5f}"
         print(f"  {run:<24s} {r2:>8s} {100 * m.pred_e:8.4f} {100 * m.worst_e:8.4f} {m.n:6d}")
-    if result.degenerate:
-        print(f"  warning: parameters poorly identified (starts within 1% of the best objective disagree by >10%): "
-              f"{', '.join(result.degenerate)}", file=sys.stderr)
+    for line in result.warnings:
+        print(f"  warning: {line}", file=sys.stderr)
 
 
 def cmd_predict(args) -> int:
     import numpy as np
 
     from .fit import FitResult
-    from .predict import predict_runs, rows_to_csv, schedule_run
+    from .predict import check_values, extrapolation_flags, extrapolation_summary, predict_runs, rows_to_csv, schedule_run
     from .data import RunSet
 
     fit = FitResult.load(args.fit)
@@ -142,19 +141,36 @@ def cmd_predict(args) -> int:
         if fit.law_name == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
             pts = read_points(args.data[0], need_loss=False)
             law = fit.law()
-            pred = law.value(law.theta(), law.design_points(pts.N, pts.D, pts.r))
+            design = law.design_points(pts.N, pts.D, pts.r)
+            with np.errstate(all="ignore"):
+                pred = law.value(law.theta(), design)
+            flags = extrapolation_flags(fit, law, design)
+            check_values(pred, [f"{args.data[0]}:{i + 2}" for i in range(design.n)], flags)
             rows = [{"model_size": n, "tokens": d, "ratio": r, "predicted": p,
-                     "observed": None if np.isnan(o) else o}
-                    for n, d, r, p, o in zip(pts.N.tolist(), pts.D.tolist(), pts.r.tolist(), pred.tolist(),
-                                             pts.loss.tolist())]
-            _out_text(args.out, rows_to_csv(rows, ("model_size", "tokens", "ratio", "predicted", "observed")),
-                      args.force)
+                     "observed": None if np.isnan(o) else o, "extrapolated": f}
+                    for n, d, r, p, o, f in zip(pts.N.tolist(), pts.D.tolist(), pts.r.tolist(), pred.tolist(),
+                                                pts.loss.tolist(), flags)]
+            _out_text(args.out, rows_to_csv(rows, ("model_size", "tokens", "ratio", "predicted", "observed",
+                                                   "extrapolated")), args.force)
+            _warn_extrapolation(rows)
             return 0
         runs = _read_data(args.data, args.schedules)
         names = _runs_arg(args.runs)
     rows = predict_runs(fit, runs, names, every=args.every)
+    if not rows:
+        raise CptlawError("no point of the selected runs lies in the law's domain (after the warmup, once an LR "
+                          "was applied; for D-CPT, the CPT rows)")
     _out_text(args.out, rows_to_csv(rows), args.force)
+    _warn_extrapolation(rows)
     return 0
+
+
+def _warn_extrapolation(rows) -> None:
+    from .predict import extrapolation_summary
+
+    line = extrapolation_summary(rows)
+    if line:
+        print(f"cptlaw predict: warning: {line}", file=sys.stderr)
 
 
 def cmd_evaluate(args) -> int:

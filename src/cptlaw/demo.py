@@ -60,9 +60,8 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
         plot_fit(fit, runs, out / f"fit_cpt_{tag}.png", names=fit_names + held, force=force)
         print(f"  {target}: fitted in {fit.elapsed_s:.1f} s, train R2 {fit.overall.r2:.4f}, "
               f"B = {law.params_['B']:+.3f}; held-out CPT runs (CPT rows):")
-        if fit.degenerate:
-            print(f"  (poorly identified by these runs: {', '.join(fit.degenerate)} -- starts near the best "
-                  f"objective disagree by >10%)")
+        for line in fit.warnings:
+            print(f"  (diagnostic: {line})")
         for name, m in report["runs"].items():
             print(_line(name, m))
         print(_line("held-out mean", report["overall"]))

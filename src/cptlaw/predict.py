@@ -29,20 +29,71 @@ def prediction_steps(run: Run, target: str, every: int | None = None) -> np.ndar
     return run.steps[np.unique(np.concatenate([idx, grid]).astype(np.int64))]
 
 
+def extrapolation_flags(fit, law, design) -> list[str]:
+    """Per point of ``design``: the inputs (``Law.inputs``) outside the range the fit saw, joined by ';'
+    ('' inside).  A fit saved before v2 has no ranges and flags nothing."""
+    ranges = fit.diagnostics.get("input_ranges", {})
+    out = [[] for _ in range(design.n)]
+    for name, values in law.inputs(design).items():
+        if name not in ranges:
+            continue
+        lo, hi = ranges[name]
+        tol = 1e-9 * max(abs(lo), abs(hi), 1e-12)
+        for i in np.flatnonzero((values < lo - tol) | (values > hi + tol)):
+            out[i].append(name)
+    return [";".join(f) for f in out]
+
+
+def check_values(values: np.ndarray, where: list[str], flags: list[str]) -> None:
+    """A prediction that is not a loss (non-finite or <= 0) is an error, never a number in a file."""
+    bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))
+    if bad.size:
+        i = int(bad[0])
+        why = f"; there the inputs {flags[i].replace(';', ', ')} lie outside what the fit saw" if flags[i] else ""
+        raise DataError(f"{where[i]}: the fitted law predicts {values[i]:.6g}, which is not a loss (non-finite or "
+                        f"<= 0){why}; {bad.size} such point(s) in all. The law does not hold this far from its data.")
+
+
 def predict_runs(fit, runs: RunSet, names: list[str] | None = None, every: int | None = None) -> list[dict]:
-    """Rows ``{run, step, predicted, observed}`` (observed is None where the data has no value)."""
+    """Rows ``{run, step, predicted, observed, extrapolated}`` for the points inside the law's domain
+    (observed is None where the data has no value; extrapolated names the inputs outside the fitted range).
+    Raises :class:`DataError` where the law gives a non-finite or non-positive loss."""
     law = fit.law()
+    theta = law.theta()
     target = fit.target
     rows = []
     for run in runs.select(names):
         steps = prediction_steps(run, target, every)
-        pred = law.predict(run, steps)
+        try:
+            design = law.design([run], at={run.name: run.index_of(steps)})
+        except DataError:
+            continue  # no point of this run lies in the law's domain
+        with np.errstate(all="ignore"):
+            pred = law.value(theta, design)
+        flags = extrapolation_flags(fit, law, design)
+        check_values(pred, [f"run {run.name!r} step {s}" for s in design.steps.tolist()], flags)
         idx, obs = run.observed(target)
         observed = dict(zip(run.steps[idx].tolist(), obs.tolist()))
-        for s, p in zip(steps.tolist(), pred.tolist()):
-            if not math.isnan(p):
-                rows.append({"run": run.name, "step": int(s), "predicted": p, "observed": observed.get(s)})
+        for s, p, f in zip(design.steps.tolist(), pred.tolist(), flags):
+            rows.append({"run": run.name, "step": int(s), "predicted": p, "observed": observed.get(s),
+                         "extrapolated": f})
     return rows
+
+
+def extrapolation_summary(rows: list[dict]) -> str | None:
+    """One line on how many predictions lie outside the fitted range, and in which inputs; None if none."""
+    counts: dict[str, int] = {}
+    flagged = 0
+    for r in rows:
+        if r.get("extrapolated"):
+            flagged += 1
+            for name in r["extrapolated"].split(";"):
+                counts[name] = counts.get(name, 0) + 1
+    if not flagged:
+        return None
+    detail = ", ".join(f"{k} ({v})" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return (f"{flagged} of {len(rows)} predictions lie outside the range the fit saw in: {detail} "
+            f"(column 'extrapolated'); treat them as extrapolations")
 
 
 def schedule_run(spec_path: str | Path, steps: int) -> Run:
@@ -69,7 +120,7 @@ def schedule_run(spec_path: str | Path, steps: int) -> Run:
     return run
 
 
-def rows_to_csv(rows: list[dict], columns=("run", "step", "predicted", "observed")) -> str:
+def rows_to_csv(rows: list[dict], columns=("run", "step", "predicted", "observed", "extrapolated")) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
@@ -78,4 +129,5 @@ def rows_to_csv(rows: list[dict], columns=("run", "step", "predicted", "observed
     return buf.getvalue()
 
 
-__all__ = ["prediction_steps", "predict_runs", "schedule_run", "rows_to_csv", "target_column"]
+__all__ = ["check_values", "extrapolation_flags", "extrapolation_summary", "prediction_steps", "predict_runs",
+           "schedule_run", "rows_to_csv", "target_column"]

@@ -328,7 +328,7 @@ def atomic_write_text(path: str | Path, text: str, force: bool = False) -> Path:
     """Write ``text`` to ``path`` atomically (temp file + rename); refuse to overwrite unless ``force``."""
     path = Path(path)
     if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; use --force to overwrite it")
+        raise FileExistsError(f"{path} exists; use --force (or force=True in Python) to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -54,6 +54,7 @@ def simulate_cpt_runs(specs: list[tuple[str, str, int, str, int]], params: dict 
         run = Run.from_schedule(name, sched, pt_steps + cpt_steps)
         idx = np.unique(np.linspace(0, run.steps.size - 1, n_eval).round().astype(np.int64))
         loss = law.predict(run, run.steps[idx], params=params)
+        idx, loss = idx[np.isfinite(loss)], loss[np.isfinite(loss)]  # only where the law applies (after warmup)
         if noise:
             loss = loss * np.exp(rng.normal(0.0, noise, loss.size))
         run.losses[f"loss:{target}"] = (idx, loss)

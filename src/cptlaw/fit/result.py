@@ -20,7 +20,7 @@ from ..evaluate import overall, per_run_metrics
 from ..laws import LAWS, Law, make_law
 
 FORMAT = "cptlaw-fit"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # v2 adds "diagnostics"; v1 files still load
 
 
 class ParamRecord(BaseModel):
@@ -62,6 +62,7 @@ class FitResult(BaseModel):
     metrics: dict[str, Metrics]
     overall: Metrics
     starts: dict[str, Any]
+    diagnostics: dict[str, Any] = Field(default_factory=dict)
     data_hash: str
     data_source: str = ""
     versions: dict[str, str] = Field(default_factory=dict)
@@ -80,6 +81,14 @@ class FitResult(BaseModel):
     @property
     def degenerate(self) -> list[str]:
         return list(self.starts.get("degenerate", []))
+
+    @property
+    def warnings(self) -> list[str]:
+        """One readable line per diagnostic problem (bounds, unidentified directions, caps, start spread)."""
+        out = list(self.diagnostics.get("warnings", []))
+        if self.degenerate:
+            out.append("starts within 1% of the best objective disagree by >10% on: " + ", ".join(self.degenerate))
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(by_alias=True), indent=2, allow_nan=False) + "\n"
@@ -128,7 +137,7 @@ def _clean(obj):
 
 
 def build_result(*, law, params, theta, design, yhat, objective, delta, target, data_hash, data_source, starts,
-                 elapsed) -> FitResult:
+                 elapsed, diagnostics=None) -> FitResult:
     per_run = per_run_metrics(design.run_names, design.run_index, design.y, yhat)
     return FitResult(
         law=law.name, citation=law.citation, target=target, options=_clean(law.options()),
@@ -137,7 +146,7 @@ def build_result(*, law, params, theta, design, yhat, objective, delta, target, 
                                         log=p.log, sign=p.sign, doc=p.doc) for p, v in zip(params, theta)},
         objective=float(objective), delta=float(delta), n_points=design.n, runs=list(design.run_names),
         metrics={k: Metrics(**_clean(v)) for k, v in per_run.items()}, overall=Metrics(**_clean(overall(per_run))),
-        starts=_clean(starts), data_hash=data_hash, data_source=data_source,
+        starts=_clean(starts), diagnostics=_clean(diagnostics or {}), data_hash=data_hash, data_source=data_source,
         versions={"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                   "pydantic": pydantic.__version__},
         elapsed_s=float(elapsed),

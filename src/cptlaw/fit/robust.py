@@ -25,6 +25,7 @@ from scipy.optimize import least_squares
 
 from ..errors import CptlawError
 from ..laws.base import Design, Law, Parameter
+from .diagnostics import diagnose
 from .varpro import FLOOR, Reduced, Separable, huber
 
 
@@ -222,11 +223,12 @@ def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int =
                                     polish=polish, max_nfev=max_nfev)
     theta = problem.theta(best.x)
     yhat = law.value(theta, design)
+    diagnostics = diagnose(problem, best.x, delta, info)
     return build_result(law=law, params=params, theta=theta, design=design, yhat=yhat, objective=best.cost,
                         delta=delta, target=target, data_hash=data_hash, data_source=data_source,
                         starts={"method": "varpro", "n_starts": n_starts, "sampler": sampler, "seed": seed,
                                 "polish": polish, **info, **spread(problem, starts, best)},
-                        elapsed=time.perf_counter() - t0)
+                        elapsed=time.perf_counter() - t0, diagnostics=diagnostics)
 
 
 def fit_law(law: Law, runs, target: str, *, names: list[str] | None = None, **options):

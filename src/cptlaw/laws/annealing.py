@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import AreaLaw, Design, Parameter, positive_log, require_meta
+from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak
 
 
 class AnnealingLaw(AreaLaw):
     name = "annealing"
+    INPUTS = ("S1", "S2", "lr_peak", "N")
     citation = "Tissue, Wang & Wang (2024), Scaling Law with Learning Rate Annealing, arXiv:2408.11029, Eq. 1 / Eq. 7"
 
     def __init__(self, size: bool = False, n_unit: float = 1e6, **area_options):
@@ -41,7 +42,7 @@ class AnnealingLaw(AreaLaw):
         return ps
 
     def _features(self, run, index, a):
-        f = {"S1": a.s1[index], "S2": a.s2[index]}
+        f = {"S1": a.s1[index], "S2": a.s2[index], "lr_peak": running_peak(run.lr, index)}
         if self.size:
             f["N"] = np.full(index.size, require_meta(run, "model_size", self.name) / self.n_unit)
         return f

@@ -75,6 +75,8 @@ class Law(ABC):
 
     name: ClassVar[str] = ""
     citation: ClassVar[str] = ""
+    # features the law extrapolates in: their fitted range is saved, and predictions outside it are flagged
+    INPUTS: ClassVar[tuple[str, ...]] = ()
 
     # ---- the law itself -------------------------------------------------------------------------------
     @abstractmethod
@@ -89,6 +91,10 @@ class Law(ABC):
     @abstractmethod
     def jacobian(self, theta: np.ndarray, design: Design) -> np.ndarray:
         """dL/dθ at every point, shape (n, p)."""
+
+    def inputs(self, design: Design) -> dict[str, np.ndarray]:
+        """The extrapolation inputs (``INPUTS``) present in a design, per point."""
+        return {k: np.asarray(design.features[k], float) for k in self.INPUTS if k in design.features}
 
     def basis(self, theta: np.ndarray, design: Design) -> np.ndarray:
         """The columns Phi with value = Phi @ theta[linear], shape (n, number of linear parameters): the
@@ -174,12 +180,16 @@ class Law(ABC):
         return self.params_
 
     def predict(self, run: Run, steps: Sequence[int] | None = None, params: dict | None = None) -> np.ndarray:
-        """Predicted loss of ``run`` at ``steps`` (default: every step); NaN where the law does not apply.
-        Never refits."""
+        """Predicted loss of ``run`` at ``steps`` (default: every step); NaN where the law does not apply
+        (outside its domain: before any LR, inside an ``as_peak`` warmup; D-CPT: PT rows).  Never refits.
+        Raises :class:`DataError` where the law gives a non-finite or non-positive loss."""
+        from ..predict import check_values  # local import: predict depends on laws
+
         index = np.arange(run.steps.size) if steps is None else run.index_of(steps)
         design = self.design([run], at={run.name: index})
-        with np.errstate(divide="ignore", invalid="ignore"):  # e.g. S1 = 0 at step 0 gives +inf, not a warning
+        with np.errstate(all="ignore"):
             values = self.value(self.theta(params), design)
+        check_values(values, [f"run {run.name!r} step {s}" for s in design.steps.tolist()], [""] * design.n)
         if design.n == index.size:
             return values
         out = np.full(index.size, np.nan)  # the law covers only some steps (D-CPT: CPT steps)
@@ -212,12 +222,21 @@ class AreaLaw(Law):
         return self.areas(run)
 
     def _valid(self, run: Run, index: np.ndarray, prep: Areas) -> np.ndarray:
-        """The laws need S1 > 0: a point before any LR was applied (e.g. step 0 of a warmup from 0 under the
-        literal convention) is outside their domain and is skipped."""
-        return prep.s1[index] > 0
+        """The laws need S1 > 0 (a point before any LR was applied, e.g. step 0 of a warmup from 0 under the
+        literal convention, is outside their domain), and under the ``as_peak`` convention a point after the
+        warmup (inside it the areas count LR that was never applied): other points are skipped."""
+        return (prep.s1[index] > 0) & (index >= prep.warmup_end)
 
     def options(self) -> dict:
         return {**self.area_options.to_dict(), "lr_units": "raw"}
+
+
+def running_peak(lr: np.ndarray, index: np.ndarray, start: int = 0) -> np.ndarray:
+    """The highest LR applied from step ``start`` up to each index (0 for indices before ``start``)."""
+    peak = np.zeros(lr.size)
+    if start < lr.size:
+        peak[start:] = np.maximum.accumulate(lr[start:])
+    return peak[index]
 
 
 def positive_log(x: np.ndarray) -> np.ndarray:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import AreaLaw, Design, Parameter, positive_log, require_meta
+from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak
 
 
 class CPTLaw(AreaLaw):
     name = "cpt"
+    INPUTS = ("S1", "S1cpt", "S2pt", "S2cpt", "lr_peak", "lr_peak_cpt", "N", "r_pt")
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
 
@@ -80,7 +81,9 @@ class CPTLaw(AreaLaw):
         return (1e-3 / hi, 1e4 / lo), (0.1 / hi, max(100.0 / lo, 1.0 / hi))
 
     def _features(self, run, index, a):
-        f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index]}
+        f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index],
+             "lr_peak": running_peak(run.lr, index),
+             "lr_peak_cpt": running_peak(run.lr, index, run.lr.size if run.transfer is None else run.transfer)}
         if self.size:
             f["N"] = np.full(index.size, require_meta(run, "model_size", self.name) / self.n_unit)
         if self.replay:

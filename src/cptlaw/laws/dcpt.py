@@ -21,6 +21,7 @@ from .base import Design, Law, Parameter, require_meta
 
 class DCPTLaw(Law):
     name = "dcpt"
+    INPUTS = ("N", "D", "r")
     citation = "Que et al. (2024), D-CPT Law, NeurIPS 2024, arXiv:2406.01375, law L3"
 
     def __init__(self, corpus: str = "auto", n_unit: float = 1e6, d_unit: float = 1e9):

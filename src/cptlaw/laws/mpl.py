@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..schedules.areas import _LDTerms, apply_warmup
-from .base import AreaLaw, Design, Parameter
+from ..schedules.areas import _LDTerms, apply_warmup, flattened_warmup
+from .base import AreaLaw, Design, Parameter, running_peak
 
 
 class MultiPowerLaw(AreaLaw):
     name = "mpl"
+    INPUTS = ("S1", "lr_peak")
     citation = ("Luo et al. (2025), A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules, "
                 "ICLR 2025, arXiv:2503.12811, Eq. 1-2")
 
@@ -48,24 +49,27 @@ class MultiPowerLaw(AreaLaw):
                 Parameter("gamma", 1e-4, 1.0, (0.2, 0.9), doc="LR exponent (paper: in (0,1))")]
 
     def _prepare(self, run):
-        """The LR as the law sees it (warmup convention applied) and its prefix sums."""
+        """The LR as the law sees it (warmup convention applied), its prefix sums, and the flattened warmup."""
         lr = apply_warmup(run.lr, self.warmup, self.warmup_steps, end=run.transfer)
-        return lr, np.cumsum(lr)
+        return lr, np.cumsum(lr), flattened_warmup(run.lr, self.warmup, self.warmup_steps, end=run.transfer)
 
     def _valid(self, run, index, prep):
-        P = prep[1]
+        """S1 > 0 and, under ``as_peak``, after the warmup (as :meth:`AreaLaw._valid`)."""
+        P, warmup_end = prep[1], prep[2]
         if self.lr_index == "exclusive":
-            return (index >= 1) & (P[np.maximum(index - 1, 0)] > 0)
-        return P[index] > 0
+            return (index >= 1) & (P[np.maximum(index - 1, 0)] > 0) & (index >= warmup_end)
+        return (P[index] > 0) & (index >= warmup_end)
 
     def _features(self, run, index, prep):
         if self.lr_index == "exclusive":
             index = np.maximum(index - 1, 0)
         terms = _LDTerms(prep[0], self.ld_max_points, index)
-        return {"S1": terms.P[index], "runs": [(terms, index)]}
+        return {"S1": terms.P[index], "lr_peak": running_peak(run.lr, index), "runs": [(terms, index)]}
 
     def _merge(self, feats):
-        return {"S1": np.concatenate([f["S1"] for f in feats]), "runs": [r for f in feats for r in f["runs"]]}
+        return {"S1": np.concatenate([f["S1"] for f in feats]),
+                "lr_peak": np.concatenate([f["lr_peak"] for f in feats]),
+                "runs": [r for f in feats for r in f["runs"]]}
 
     def _ld(self, theta, F, jac):
         L0, A, alpha, B, C, beta, gamma = theta

@@ -79,6 +79,7 @@ class Areas:
     s2_pt: np.ndarray
     s2_cpt: np.ndarray
     lr: np.ndarray  # the LR after the warmup convention was applied
+    warmup_end: int = 0  # steps 0 .. warmup_end-1 were flattened to the peak (as_peak): outside the laws' domain
 
 
 def detect_warmup(lr: np.ndarray) -> int:
@@ -100,18 +101,29 @@ def apply_warmup(lr: np.ndarray, warmup: str = "as_peak", warmup_steps: int | No
     ``end`` limits the warmup search to the PT prefix ``lr[:end]`` so a CPT re-warmup is never flattened.
     """
     lr = np.asarray(lr, dtype=np.float64)
-    if warmup == "literal":
-        return lr
-    if warmup != "as_peak":
-        raise ValueError(f"warmup must be one of {WARMUP_CONVENTIONS}, got {warmup!r}")
-    head = lr if end is None else lr[:end]
-    w = detect_warmup(head) if warmup_steps is None else int(warmup_steps)
-    w = min(w, max(head.size - 1, 0))
+    w = flattened_warmup(lr, warmup, warmup_steps, end)
     if w <= 0:
         return lr
     out = lr.copy()
     out[:w] = np.max(lr[: w + 1])
     return out
+
+
+def flattened_warmup(lr: np.ndarray, warmup: str = "as_peak", warmup_steps: int | None = None,
+                     end: int | None = None) -> int:
+    """How many leading steps the warmup convention flattens to the peak (0 under ``literal``).
+
+    Under ``as_peak`` the areas at those steps count LR that was never applied, so the laws do not describe
+    the loss there (Tissue et al. 2024 §3.4 fit and plot only after the warmup): such points are outside
+    the laws' domain, left out of fits and predictions.
+    """
+    if warmup == "literal":
+        return 0
+    if warmup != "as_peak":
+        raise ValueError(f"warmup must be one of {WARMUP_CONVENTIONS}, got {warmup!r}")
+    head = lr if end is None else lr[:end]
+    w = detect_warmup(head) if warmup_steps is None else int(warmup_steps)
+    return max(0, min(w, max(head.size - 1, 0)))
 
 
 def lr_drops(lr: np.ndarray) -> np.ndarray:
@@ -161,7 +173,7 @@ def compute_areas(lr: np.ndarray, options: AreaOptions = AreaOptions(), transfer
     arrays = [s1, s2, s1_pt, s1_cpt, s2_pt, s2_cpt]
     if options.lr_index == "exclusive":
         arrays = [_shift(a) for a in arrays]
-    return Areas(*arrays, lr=eff)
+    return Areas(*arrays, lr=eff, warmup_end=flattened_warmup(raw, options.warmup, options.warmup_steps, transfer))
 
 
 def loss_drop(lr: np.ndarray, at: np.ndarray, B: float, C: float, beta: float, gamma: float,

@@ -1,0 +1,104 @@
+"""Robustness of the fit to the multi-start seed: objective and held-out PredE over 20 seeds, cptlaw's fitter
+(variable projection) beside the fitter it replaced (``_legacy_fit.py``), in one run, on three real data sets:
+
+* pilot-v1 (bundled; model m, CPT on code): CPT law, general and code loss; held out: the demo's 4 CPT runs;
+* MPL 400M (bundled): annealing and multi-power laws on the paper's training split; held out: its 6 test runs;
+* pilot-gpu-german (``../shared/data/pilot-gpu-german``; skipped when absent): CPT law per size (s, m, l),
+  general and german loss, fitted on the runs of its PROVENANCE.md; held out: every other replay-0.25 CPT run.
+
+Held-out PredE is over the CPT rows of held-out CPT runs (every row for MPL).  Prints a Markdown table and
+writes benchmarks/results/fit_robustness.json.
+Run: python benchmarks/fit_robustness.py [--seeds 20] [--skip-mpl-law]
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cptlaw.data import read_runs
+from cptlaw.datasets import MPL_TEST, MPL_TRAIN, load, load_mpl
+from cptlaw.evaluate import evaluate
+from cptlaw.fit import fit_design
+from cptlaw.laws import AnnealingLaw, CPTLaw, MultiPowerLaw
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _legacy_fit import legacy_fit  # noqa: E402
+from _machine import describe  # noqa: E402
+
+GERMAN = HERE.parent.parent / "shared" / "data" / "pilot-gpu-german" / "german.csv"
+PILOT_FIT = ["m_pt_const", "m_pt_wsd", "m_code_const800_constant_r25", "m_code_const800_cosine_r25",
+             "m_code_const400_cosine_r25"]
+PILOT_HELD = ["m_code_const800_wsd_r25", "m_code_const800_rewarm_cosine_r25", "m_code_const1200_cosine_r25",
+              "m_code_wsd1200_rewarm_cosine_r25"]
+
+
+def cases(skip_mpl_law: bool):
+    pilot = load("pilot-v1")
+    for target in ("loss:general", "loss:code"):
+        yield "pilot-v1 m/code", CPTLaw, pilot, target, PILOT_FIT, PILOT_HELD, True
+    mpl = load_mpl(400)
+    for law in (AnnealingLaw,) + (() if skip_mpl_law else (MultiPowerLaw,)):
+        yield "MPL 400M", law, mpl, "loss:train", list(MPL_TRAIN), list(MPL_TEST), False
+    if GERMAN.exists():
+        german = read_runs(GERMAN)
+        for z in ("s", "m", "l"):
+            fit = [f"{z}_pt_const", f"{z}_pt_wsd", f"{z}_german_const600_constant_r25",
+                   f"{z}_german_const600_cosine_r25", f"{z}_german_const300_cosine_r25"]
+            held = [n for n in german.names if n.startswith(f"{z}_german_") and n.endswith("_r25") and n not in fit]
+            for target in ("loss:general", "loss:german"):
+                yield f"pilot-gpu-german {z}", CPTLaw, german, target, fit, held, True
+
+
+def _with_params(result, params):
+    return result.model_copy(update={"params": {k: float(v) for k, v in params.items()}})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--skip-mpl-law", action="store_true")
+    args = ap.parse_args()
+    seeds = list(range(args.seeds))
+    rows, out = [], {"machine": describe(), "seeds": seeds, "cases": []}
+    print(f"Machine: {out['machine']}\n")
+    print("| data | law | target | fitter | objective min | median | max | spread (max/min - 1) | "
+          "held-out PredE median | max | s per fit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for data, cls, runs, target, fit_names, held, cpt_only in cases(args.skip_mpl_law):
+        law = cls()
+        design = law.design(list(runs.select(fit_names).with_target(target)), target)
+        ref = fit_design(law, design, target=target, seed=0)  # a FitResult to carry options for evaluate
+        for fitter in ("cptlaw", "previous"):
+            objs, preds, times = [], [], []
+            for seed in seeds:
+                t = time.perf_counter()
+                if fitter == "cptlaw":
+                    r = ref if seed == 0 else fit_design(law, design, target=target, seed=seed)
+                    obj, params = r.objective, r.params
+                    el = r.elapsed_s if seed == 0 else time.perf_counter() - t
+                else:
+                    obj, theta = legacy_fit(law, design, seed=seed)
+                    params = dict(zip(law.param_names, theta))
+                    el = time.perf_counter() - t
+                objs.append(obj)
+                times.append(el)
+                preds.append(evaluate(_with_params(ref, params), runs, held, target=target,
+                                      cpt_only=cpt_only)["overall"]["pred_e"])
+            o, p = np.array(objs), np.array(preds)
+            case = {"data": data, "law": cls.name, "target": target, "fitter": fitter, "objectives": objs,
+                    "held_out_pred_e": preds, "seconds": times}
+            out["cases"].append(case)
+            print(f"| {data} | {cls.name} | {target} | {fitter} | {o.min():.6g} | {np.median(o):.6g} | {o.max():.6g} | "
+                  f"{o.max() / o.min() - 1:.2e} | {100 * np.median(p):.3f}% | {100 * p.max():.3f}% | "
+                  f"{np.mean(times):.2f} |", flush=True)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "fit_robustness.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
