@@ -89,7 +89,8 @@ def cmd_fit(args) -> int:
 
     law = make_law(args.law, **_law_options(args))
     target = target_column(args.target)
-    fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler)
+    fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler,
+                    bootstrap=args.bootstrap, bootstrap_method=args.bootstrap_method)
     if Path(args.out).exists() and not args.force and args.out != "-":
         raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
     if args.law == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
@@ -108,8 +109,14 @@ def cmd_fit(args) -> int:
 def _print_fit(result) -> None:
     print(f"{result.law_name} law on {result.target}: {result.n_points} points from {len(result.runs)} run(s), "
           f"Huber objective {result.objective:.6g} (delta={result.delta:g}), {result.elapsed_s:.2f} s")
+    se = result.diagnostics.get("stderr", {})
+    ci = result.uncertainty.get("intervals", {})
+    level = result.uncertainty.get("level")
     for name, p in result.parameters.items():
-        print(f"  {name:>8s} = {p.value: .6g}")
+        extra = f"  ± {se[name]:.3g} (s.e.)" if se.get(name) is not None else ""
+        if name in ci:
+            extra += f"  {100 * level:.0f}% bootstrap CI [{ci[name][0]:.6g}, {ci[name][1]:.6g}]"
+        print(f"  {name:>8s} = {p.value: .6g}{extra}")
     print(f"  {'run':<24s} {'R2':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}")
     for run, m in result.metrics.items():
         r2 = "nan" if m.r2 is None else f"{m.r2:.5f}"
@@ -150,17 +157,26 @@ def cmd_predict(args) -> int:
                      "observed": None if np.isnan(o) else o, "extrapolated": f}
                     for n, d, r, p, o, f in zip(pts.N.tolist(), pts.D.tolist(), pts.r.tolist(), pred.tolist(),
                                                 pts.loss.tolist(), flags)]
+            extra = ()
+            if args.interval:
+                from .fit.bootstrap import prediction_interval
+
+                lo, hi = prediction_interval(law, fit.uncertainty, design, args.interval)
+                for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
+                    row.update(lower=a, upper=b)
+                extra = ("lower", "upper")
             _out_text(args.out, rows_to_csv(rows, ("model_size", "tokens", "ratio", "predicted", "observed",
-                                                   "extrapolated")), args.force)
+                                                   "extrapolated") + extra), args.force)
             _warn_extrapolation(rows)
             return 0
         runs = _read_data(args.data, args.schedules)
         names = _runs_arg(args.runs)
-    rows = predict_runs(fit, runs, names, every=args.every)
+    rows = predict_runs(fit, runs, names, every=args.every, interval=args.interval)
     if not rows:
         raise CptlawError("no point of the selected runs lies in the law's domain (after the warmup, once an LR "
                           "was applied; for D-CPT, the CPT rows)")
-    _out_text(args.out, rows_to_csv(rows), args.force)
+    columns = ("run", "step", "predicted", "observed", "extrapolated") + (("lower", "upper") if args.interval else ())
+    _out_text(args.out, rows_to_csv(rows, columns), args.force)
     _warn_extrapolation(rows)
     return 0
 
@@ -292,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--sampler", choices=["sobol", "grid"], default="sobol")
     o.add_argument("--delta", type=float, default=1e-3, help="Huber delta on log-loss residuals (default 1e-3)")
+    u = f.add_argument_group("uncertainty")
+    u.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="N bootstrap refits for parameter and prediction intervals (e.g. 200; default 0: none)")
+    u.add_argument("--bootstrap-method", choices=["runs", "residuals"], default="runs",
+                   help="resample whole runs (default; needs >= 3 runs) or block-resample each run's residuals")
     f.set_defaults(func=cmd_fit)
 
     pr = on_saved_fit("predict", "Predict the loss of runs or of a planned schedule with a saved fit.",
@@ -299,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--schedule", help="schedule spec (YAML/JSON) of a planned run")
     pr.add_argument("--steps", type=int, help="number of steps of the planned run")
     pr.add_argument("--every", type=int, help="also predict every K steps")
+    pr.add_argument("--interval", type=float, metavar="LEVEL",
+                    help="add lower,upper columns: the LEVEL prediction interval (e.g. 0.9) from the fit's bootstrap")
     out_opts(pr, "CSV to write ('-' for stdout)")
     pr.set_defaults(func=cmd_predict)
 

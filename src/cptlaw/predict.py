@@ -54,10 +54,14 @@ def check_values(values: np.ndarray, where: list[str], flags: list[str]) -> None
                         f"<= 0){why}; {bad.size} such point(s) in all. The law does not hold this far from its data.")
 
 
-def predict_runs(fit, runs: RunSet, names: list[str] | None = None, every: int | None = None) -> list[dict]:
+def predict_runs(fit, runs: RunSet, names: list[str] | None = None, every: int | None = None,
+                 interval: float | None = None) -> list[dict]:
     """Rows ``{run, step, predicted, observed, extrapolated}`` for the points inside the law's domain
-    (observed is None where the data has no value; extrapolated names the inputs outside the fitted range).
+    (observed is None where the data has no value; extrapolated names the inputs outside the fitted range);
+    with ``interval`` (a level such as 0.9, from the fit's bootstrap) also ``lower`` and ``upper``.
     Raises :class:`DataError` where the law gives a non-finite or non-positive loss."""
+    from .fit.bootstrap import prediction_interval
+
     law = fit.law()
     theta = law.theta()
     target = fit.target
@@ -74,9 +78,12 @@ def predict_runs(fit, runs: RunSet, names: list[str] | None = None, every: int |
         check_values(pred, [f"run {run.name!r} step {s}" for s in design.steps.tolist()], flags)
         idx, obs = run.observed(target)
         observed = dict(zip(run.steps[idx].tolist(), obs.tolist()))
-        for s, p, f in zip(design.steps.tolist(), pred.tolist(), flags):
-            rows.append({"run": run.name, "step": int(s), "predicted": p, "observed": observed.get(s),
-                         "extrapolated": f})
+        lo, hi = prediction_interval(law, fit.uncertainty, design, interval) if interval else (pred, pred)
+        for s, p, f, a, b in zip(design.steps.tolist(), pred.tolist(), flags, lo.tolist(), hi.tolist()):
+            row = {"run": run.name, "step": int(s), "predicted": p, "observed": observed.get(s), "extrapolated": f}
+            if interval:
+                row.update(lower=None if math.isnan(a) else a, upper=None if math.isnan(b) else b)
+            rows.append(row)
     return rows
 
 

@@ -63,6 +63,7 @@ class FitResult(BaseModel):
     overall: Metrics
     starts: dict[str, Any]
     diagnostics: dict[str, Any] = Field(default_factory=dict)
+    uncertainty: dict[str, Any] = Field(default_factory=dict)  # bootstrap samples and intervals, if asked for
     data_hash: str
     data_source: str = ""
     versions: dict[str, str] = Field(default_factory=dict)
@@ -137,7 +138,7 @@ def _clean(obj):
 
 
 def build_result(*, law, params, theta, design, yhat, objective, delta, target, data_hash, data_source, starts,
-                 elapsed, diagnostics=None) -> FitResult:
+                 elapsed, diagnostics=None, uncertainty=None) -> FitResult:
     per_run = per_run_metrics(design.run_names, design.run_index, design.y, yhat)
     return FitResult(
         law=law.name, citation=law.citation, target=target, options=_clean(law.options()),
@@ -146,7 +147,7 @@ def build_result(*, law, params, theta, design, yhat, objective, delta, target, 
                                         log=p.log, sign=p.sign, doc=p.doc) for p, v in zip(params, theta)},
         objective=float(objective), delta=float(delta), n_points=design.n, runs=list(design.run_names),
         metrics={k: Metrics(**_clean(v)) for k, v in per_run.items()}, overall=Metrics(**_clean(overall(per_run))),
-        starts=_clean(starts), diagnostics=_clean(diagnostics or {}), data_hash=data_hash, data_source=data_source,
+        starts=_clean(starts), diagnostics=_clean(diagnostics or {}), uncertainty=_clean(uncertainty or {}), data_hash=data_hash, data_source=data_source,
         versions={"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                   "pydantic": pydantic.__version__},
         elapsed_s=float(elapsed),

@@ -210,8 +210,12 @@ def spread(problem: Problem, starts: list[Start], best: Start, rel_tol: float = 
 
 def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int = 128, seed: int = 0,
                sampler: str = "sobol", polish: int = 8, max_nfev: int = 100, target: str = "",
-               data_hash: str = "", data_source: str = ""):
-    """Fit ``law`` on a prepared design; returns a :class:`cptlaw.fit.FitResult`."""
+               data_hash: str = "", data_source: str = "", bootstrap: int = 0, bootstrap_method: str = "runs",
+               run_designs: list[Design] | None = None):
+    """Fit ``law`` on a prepared design; returns a :class:`cptlaw.fit.FitResult`.
+
+    ``bootstrap=N`` adds N bootstrap refits (:mod:`cptlaw.fit.bootstrap`, seeded by ``seed``) over
+    ``run_designs`` (the per-run designs that make up ``design``; default: the design as one unit)."""
     from .result import build_result
 
     if design.y is None:
@@ -224,20 +228,35 @@ def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int =
     theta = problem.theta(best.x)
     yhat = law.value(theta, design)
     diagnostics = diagnose(problem, best.x, delta, info)
+    uncertainty = None
+    if bootstrap:
+        from .bootstrap import bootstrap as run_bootstrap
+
+        uncertainty = run_bootstrap(law, params, run_designs or [design], theta, delta, n=bootstrap,
+                                    method=bootstrap_method, seed=seed, max_nfev=max_nfev)
     return build_result(law=law, params=params, theta=theta, design=design, yhat=yhat, objective=best.cost,
                         delta=delta, target=target, data_hash=data_hash, data_source=data_source,
                         starts={"method": "varpro", "n_starts": n_starts, "sampler": sampler, "seed": seed,
                                 "polish": polish, **info, **spread(problem, starts, best)},
-                        elapsed=time.perf_counter() - t0, diagnostics=diagnostics)
+                        elapsed=time.perf_counter() - t0, diagnostics=diagnostics, uncertainty=uncertainty)
 
 
 def fit_law(law: Law, runs, target: str, *, names: list[str] | None = None, **options):
     """Fit ``law`` jointly on every observation of ``target`` in ``runs`` (optionally only the ``names``)."""
     from ..data import RunSet, target_column
+    from ..errors import DataError
 
     runs = runs if isinstance(runs, RunSet) else RunSet(runs)
     target = target_column(target)
     runs = runs.select(names).with_target(target)
-    design = law.design(list(runs), target)
+    run_designs = []
+    for run in runs:  # per-run designs: the units a run-level bootstrap resamples
+        try:
+            run_designs.append(law.design([run], target))
+        except DataError:
+            continue  # no point of this run in the law's domain
+    if not run_designs:
+        law.design(list(runs), target)  # raises the usual message
+    design = law.merge(run_designs)
     return fit_design(law, design, target=target, data_hash=runs.data_hash(target), data_source=runs.source,
-                      **options)
+                      run_designs=run_designs, **options)

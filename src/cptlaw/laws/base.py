@@ -154,6 +154,19 @@ class Law(ABC):
         y = None if at is not None else np.concatenate(ys)
         return Design(names, np.concatenate(ridx), np.concatenate(steps), y, self._merge(feats))
 
+    def merge(self, designs: list[Design]) -> Design:
+        """One design from several (e.g. per-run designs drawn by a bootstrap, a run possibly twice)."""
+        offsets = np.cumsum([0] + [len(d.run_names) for d in designs[:-1]])
+        seen: dict[str, int] = {}
+        names = []
+        for d in designs:
+            for n in d.run_names:  # a run drawn twice gets a distinct name: <run>#2
+                seen[n] = seen.get(n, 0) + 1
+                names.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
+        y = None if any(d.y is None for d in designs) else np.concatenate([d.y for d in designs])
+        return Design(names, np.concatenate([d.run_index + o for d, o in zip(designs, offsets)]),
+                      np.concatenate([d.steps for d in designs]), y, self._merge([d.features for d in designs]))
+
     def _merge(self, feats: list[dict]) -> dict:
         """Concatenate per-run feature arrays (laws with per-run structures override this)."""
         return {k: np.concatenate([f[k] for f in feats]) for k in feats[0]}
