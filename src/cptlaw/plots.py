@@ -24,9 +24,14 @@ def _pyplot():
     return plt
 
 
-def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | None = None, points: int = 400):
-    """A 3-panel figure: loss (dots observed; solid = runs used in the fit, dashed = predicted runs), the LR
-    schedule, and relative residuals (L̂ - L) / L.  Returns the matplotlib Figure."""
+def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | None = None, points: int = 400,
+               interval: float = 0.9):
+    """A 3-panel figure: loss (dots observed; solid = runs used in the fit, dashed = predicted runs; shaded:
+    the ``interval`` prediction band when the fit has a bootstrap), the LR schedule, and relative residuals
+    (L̂ - L) / L; the fit's diagnostic warnings are printed under the loss panel.  Returns the Figure."""
+    from .errors import DataError
+    from .fit.bootstrap import prediction_interval
+
     plt = _pyplot()
     law = fit.law()
     target = fit.target
@@ -46,6 +51,14 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
         ok = np.isfinite(pred)
         ax_loss.plot(run.steps[idx_all][ok], pred[ok], color=c, lw=1.6, ls="-" if kind == "fitted" else "--",
                      label=f"{run.name} ({kind})")
+        if fit.uncertainty.get("samples"):
+            try:
+                design = law.design([run], at={run.name: idx_all})
+            except DataError:
+                design = None
+            if design is not None:
+                lo, hi = prediction_interval(law, fit.uncertainty, design, interval)
+                ax_loss.fill_between(design.steps, lo, hi, color=c, alpha=0.15, lw=0)
         if idx.size:
             ax_loss.scatter(run.steps[idx], obs, s=6, color=c, alpha=0.45, lw=0)
             res = (law.predict(run, run.steps[idx]) - obs) / obs
@@ -60,6 +73,13 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
         pad = 0.08 * (hi - lo + 1e-9)
         ax_loss.set_ylim(lo - pad, hi + pad)
     ax_loss.set_ylabel(f"{target} (nats)")
+    notes = fit.warnings[:4] + ([f"... and {len(fit.warnings) - 4} more"] if len(fit.warnings) > 4 else [])
+    if fit.uncertainty.get("samples"):
+        notes.insert(0, f"shaded: {100 * interval:.0f}% prediction intervals ({fit.uncertainty['method']} bootstrap, "
+                        f"n={fit.uncertainty['n']})")
+    if notes:
+        ax_loss.text(0.01, 0.02, "\n".join(notes), transform=ax_loss.transAxes, fontsize=6.5, va="bottom",
+                     ha="left", bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.85))
     ax_loss.legend(fontsize=7, ncol=2, loc="upper right")
     r2 = fit.overall.r2
     ax_loss.set_title(title or f"{fit.law_name} law on {target}: fit R²={r2:.4f}, "
