@@ -164,9 +164,12 @@ def test_dcpt_fit_from_points_table(tmp_path):
     out = tmp_path / "dcpt.json"
     assert main(["fit", str(pts), "--law", "dcpt", "--target", "loss:code", "--out", str(out), "--n-starts", "16"]) == 0
     fit = json.loads(out.read_text())
-    assert fit["overall"]["r2"] > 0.999 and fit["options"]["corpus"] == "domain"
+    assert fit["overall"]["r2"] > 0.999 and fit["options"]["corpus"] == "table"  # r is the table's ratio
+    assert main(["fit", str(pts), "--law", "dcpt", "--target", "loss:code", "--out", str(out), "--force",
+                 "--corpus", "general"]) == 2  # --corpus has no meaning for a table
+    assert main(["evaluate", str(out), "--data", str(pts), "--json"]) == 0
     plan = tmp_path / "plan.csv"
-    plan.write_text("model_size,tokens,ratio\n4e9,3e10,0.5\n4e9,3e10,0.9\n")
+    plan.write_text("run,model_size,tokens,ratio\nbig,4e9,3e10,0.5\nbig-domain,4e9,3e10,0.9\n")
     pred = tmp_path / "pred.csv"
     assert main(["predict", str(out), "--data", str(plan), "--out", str(pred)]) == 0
     rows = list(csv.DictReader(pred.open()))
@@ -175,6 +178,7 @@ def test_dcpt_fit_from_points_table(tmp_path):
     fitted = FitResult.load(out).law()
     expected = fitted.value(fitted.theta(), fitted.design_points([4e9, 4e9], [3e10, 3e10], [0.5, 0.9]))
     np.testing.assert_allclose([float(r["predicted"]) for r in rows], expected, rtol=1e-12)
+    assert [r["run"] for r in rows] == ["big", "big-domain"]  # the table's labels are kept
 
 
 def test_demo_quick_then_readme_python_example(tmp_path, capsys, monkeypatch):

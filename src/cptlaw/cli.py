@@ -6,12 +6,16 @@ Exit status: 0 on success, 2 on bad input (a short message on stderr, no traceba
 from __future__ import annotations
 
 import argparse
+import builtins
+import functools
 import json
+import math
 import sys
 from pathlib import Path
 
 from . import __version__
 from .errors import CptlawError
+from .limits import MAX_STEPS
 
 EPILOGS = {
     "fit": """example:
@@ -31,6 +35,29 @@ EPILOGS = {
   cptlaw pilot run pt.yaml
   cptlaw pilot sweep sweep.yaml --jobs 2""",
 }
+
+
+def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False, what=""):
+    """An argparse type: a finite number of ``kind`` in the given range (argparse turns the ValueError into
+    a usage error, exit status 2)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {'an integer' if kind is int else 'a number'}: {text!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+        if lo is not None and (value < lo or (lo_open and value == lo)):
+            raise argparse.ArgumentTypeError(f"must be {'>' if lo_open else '>='} {lo}{what}, got {text!r}")
+        if hi is not None and (value > hi or (hi_open and value == hi)):
+            raise argparse.ArgumentTypeError(f"must be {'<' if hi_open else '<='} {hi}{what}, got {text!r}")
+        return value
+    return parse
+
+
+POSITIVE = _number(float, 0, lo_open=True)
+COUNT = _number(int, 1)
+LEVEL = _number(float, 0, 1, lo_open=True, hi_open=True)
 
 
 def _runs_arg(value: str | None) -> list[str] | None:
@@ -83,30 +110,49 @@ def _law_options(args) -> dict:
 
 def cmd_fit(args) -> int:
     from .data import target_column
-    from .data.points import is_points_file, read_points
+    from .data.points import is_points_file
     from .fit import fit_design, fit_law
     from .laws import make_law
 
     law = make_law(args.law, **_law_options(args))
     target = target_column(args.target)
+    if args.bootstrap == 1:
+        raise CptlawError("--bootstrap needs at least 2 resamples (e.g. 200), or 0 for none")
     fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler,
                     bootstrap=args.bootstrap, bootstrap_method=args.bootstrap_method)
     if Path(args.out).exists() and not args.force and args.out != "-":
         raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
     if args.law == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
-        pts = read_points(args.data[0])
-        law._target = target
-        result = fit_design(law, law.design_points(pts.N, pts.D, pts.r, pts.loss), target=target,
-                            data_hash=pts.data_hash(), data_source=pts.source, **fit_opts)
+        if args.corpus != "auto":
+            raise CptlawError("--corpus does not apply to a points table: its ratio column is r itself")
+        law.corpus = "table"
+        pts, design = _points_design(law, args.data[0], need_loss=True)
+        result = fit_design(law, design, target=target, data_hash=pts.data_hash(), data_source=pts.source,
+                            **fit_opts)
     else:
         runs = _read_data(args.data, args.schedules)
         result = fit_law(law, runs, target, names=_runs_arg(args.runs), **fit_opts)
     _out_text(args.out, result.to_json(), args.force)
-    _print_fit(result)
+    _print_fit(result, sys.stderr if args.out == "-" else sys.stdout)  # '-': stdout carries only the JSON
     return 0
 
 
-def _print_fit(result) -> None:
+def _points_design(law, path, need_loss):
+    """A D-CPT points table and its design (the table's ``run`` labels group the points)."""
+    from .data.points import read_points
+
+    pts = read_points(path, need_loss=need_loss)
+    return pts, law.design_points(pts.N, pts.D, pts.r, None if not need_loss else pts.loss, labels=pts.labels)
+
+
+def _is_points(fit_or_law_name, data) -> bool:
+    from .data.points import is_points_file
+
+    return fit_or_law_name == "dcpt" and data is not None and len(data) == 1 and is_points_file(data[0])
+
+
+def _print_fit(result, stream) -> None:
+    print = functools.partial(builtins.print, file=stream)  # noqa: A001  (every line to one stream)
     print(f"{result.law_name} law on {result.target}: {result.n_points} points from {len(result.runs)} run(s), "
           f"Huber objective {result.objective:.6g} (delta={result.delta:g}), {result.elapsed_s:.2f} s")
     se = result.diagnostics.get("stderr", {})
@@ -122,7 +168,7 @@ def _print_fit(result) -> None:
         r2 = "nan" if m.r2 is None else f"{m.r2:.5f}"
         print(f"  {run:<24s} {r2:>8s} {100 * m.pred_e:8.4f} {100 * m.worst_e:8.4f} {m.n:6d}")
     for line in result.warnings:
-        print(f"  warning: {line}", file=sys.stderr)
+        builtins.print(f"  warning: {line}", file=sys.stderr)
 
 
 def cmd_predict(args) -> int:
@@ -143,20 +189,17 @@ def cmd_predict(args) -> int:
         runs = RunSet([schedule_run(args.schedule, args.steps)])
         names = None
     else:
-        from .data.points import is_points_file, read_points
-
-        if fit.law_name == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
-            pts = read_points(args.data[0], need_loss=False)
+        if _is_points(fit.law_name, args.data):
             law = fit.law()
-            design = law.design_points(pts.N, pts.D, pts.r)
+            pts, design = _points_design(law, args.data[0], need_loss=False)
             with np.errstate(all="ignore"):
                 pred = law.value(law.theta(), design)
             flags = extrapolation_flags(fit, law, design)
             check_values(pred, [f"{args.data[0]}:{i + 2}" for i in range(design.n)], flags)
-            rows = [{"model_size": n, "tokens": d, "ratio": r, "predicted": p,
+            rows = [{"run": lab, "model_size": n, "tokens": d, "ratio": r, "predicted": p,
                      "observed": None if np.isnan(o) else o, "extrapolated": f}
-                    for n, d, r, p, o, f in zip(pts.N.tolist(), pts.D.tolist(), pts.r.tolist(), pred.tolist(),
-                                                pts.loss.tolist(), flags)]
+                    for lab, n, d, r, p, o, f in zip(pts.labels, pts.N.tolist(), pts.D.tolist(), pts.r.tolist(),
+                                                     pred.tolist(), pts.loss.tolist(), flags)]
             extra = ()
             if args.interval:
                 from .fit.bootstrap import prediction_interval
@@ -165,7 +208,7 @@ def cmd_predict(args) -> int:
                 for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
                     row.update(lower=a, upper=b)
                 extra = ("lower", "upper")
-            _out_text(args.out, rows_to_csv(rows, ("model_size", "tokens", "ratio", "predicted", "observed",
+            _out_text(args.out, rows_to_csv(rows, ("run", "model_size", "tokens", "ratio", "predicted", "observed",
                                                    "extrapolated") + extra), args.force)
             _warn_extrapolation(rows)
             return 0
@@ -194,15 +237,25 @@ def cmd_evaluate(args) -> int:
     from .fit import FitResult
 
     fit = FitResult.load(args.fit)
-    runs = _read_data(args.data, args.schedules)
-    report = evaluate(fit, runs, _runs_arg(args.runs), cpt_only=args.cpt_only)
+    if _is_points(fit.law_name, args.data):
+        from .evaluate import evaluate_design
+
+        law = fit.law()
+        _, design = _points_design(law, args.data[0], need_loss=True)
+        report = evaluate_design(fit, design, _runs_arg(args.runs))
+    else:
+        runs = _read_data(args.data, args.schedules)
+        report = evaluate(fit, runs, _runs_arg(args.runs), cpt_only=args.cpt_only)
     if args.json:
-        print(json.dumps({"runs": report["runs"], "overall": report["overall"]}, indent=2))
+        from .fit.result import _clean
+
+        print(json.dumps(_clean({"runs": report["runs"], "overall": report["overall"]}), indent=2, allow_nan=False))
         return 0
     print(f"{fit.law_name} fit on {fit.target}, scored on {len(report['runs'])} run(s):")
     print(f"  {'run':<24s} {'R2':>8s} {'MAE':>8s} {'RMSE':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}")
     for name, m in list(report["runs"].items()) + [("overall", report["overall"])]:
-        print(f"  {name:<24s} {m['r2']:8.5f} {m['mae']:8.5f} {m['rmse']:8.5f} {100 * m['pred_e']:8.4f} "
+        r2 = "nan" if m["r2"] is None or not math.isfinite(m["r2"]) else f"{m['r2']:8.5f}"
+        print(f"  {name:<24s} {r2:>8s} {m['mae']:8.5f} {m['rmse']:8.5f} {100 * m['pred_e']:8.4f} "
               f"{100 * m['worst_e']:8.4f} {m['n']:6d}")
     return 0
 
@@ -289,27 +342,29 @@ def build_parser() -> argparse.ArgumentParser:
     out_opts(f, "fit JSON to write ('-' for stdout)")
     data_opts(f)
     g = f.add_argument_group("conventions (stored in the fit)")
-    g.add_argument("--lam", type=float, default=0.999, help="S2 momentum decay λ (default 0.999)")
+    g.add_argument("--lam", type=_number(float, 0, 1, hi_open=True), default=0.999, help="S2 momentum decay λ (default 0.999)")
     g.add_argument("--warmup", choices=["as_peak", "literal"], default=None,
                    help="warmup convention (default as_peak; mpl: literal)")
-    g.add_argument("--warmup-steps", type=int, default=None, help="warmup length (default: detected)")
+    g.add_argument("--warmup-steps", type=_number(int, 0), default=None, help="warmup length (default: detected)")
     g.add_argument("--momentum", choices=["carry", "reset"], default=None,
                    help="S2 momentum across the PT->CPT boundary (default carry)")
     g.add_argument("--lr-index", choices=["inclusive", "exclusive"], default=None,
                    help="whether the loss at step t saw eta_t (default inclusive)")
     g.add_argument("--size", action="store_true", help="model-size variant (needs model_size)")
     g.add_argument("--replay", choices=["general", "domain"], help="replay-ratio variant of the CPT law (Eq. 8)")
-    g.add_argument("--n-unit", type=float, default=None, help="model-size unit (default 1e6)")
-    g.add_argument("--d-unit", type=float, default=None, help="D-CPT token unit (default 1e9)")
+    g.add_argument("--n-unit", type=POSITIVE, default=None, help="model-size unit (default 1e6)")
+    g.add_argument("--d-unit", type=POSITIVE, default=None, help="D-CPT token unit (default 1e9)")
     g.add_argument("--corpus", choices=["auto", "general", "domain"], default="auto",
                    help="D-CPT: which corpus's mixture share r is (default: general for loss:general)")
     o = f.add_argument_group("optimiser")
-    o.add_argument("--n-starts", type=int, default=32, help="multi-start count (default 32)")
-    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--n-starts", type=COUNT, default=128,
+                   help="seeded multi-start points of the nonlinear parameters (default 128; a seed-independent "
+                        "grid over their bounds is always added)")
+    o.add_argument("--seed", type=_number(int, 0), default=0)
     o.add_argument("--sampler", choices=["sobol", "grid"], default="sobol")
-    o.add_argument("--delta", type=float, default=1e-3, help="Huber delta on log-loss residuals (default 1e-3)")
+    o.add_argument("--delta", type=POSITIVE, default=1e-3, help="Huber delta on log-loss residuals (default 1e-3)")
     u = f.add_argument_group("uncertainty")
-    u.add_argument("--bootstrap", type=int, default=0, metavar="N",
+    u.add_argument("--bootstrap", type=_number(int, 0), default=0, metavar="N",
                    help="N bootstrap refits for parameter and prediction intervals (e.g. 200; default 0: none)")
     u.add_argument("--bootstrap-method", choices=["runs", "residuals"], default="runs",
                    help="resample whole runs (default; needs >= 3 runs) or block-resample each run's residuals")
@@ -318,9 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr = on_saved_fit("predict", "Predict the loss of runs or of a planned schedule with a saved fit.",
                       data_required=False)
     pr.add_argument("--schedule", help="schedule spec (YAML/JSON) of a planned run")
-    pr.add_argument("--steps", type=int, help="number of steps of the planned run")
-    pr.add_argument("--every", type=int, help="also predict every K steps")
-    pr.add_argument("--interval", type=float, metavar="LEVEL",
+    pr.add_argument("--steps", type=_number(int, 1, MAX_STEPS), help="number of steps of the planned run")
+    pr.add_argument("--every", type=COUNT, help="also predict every K steps")
+    pr.add_argument("--interval", type=LEVEL, metavar="LEVEL",
                     help="add lower,upper columns: the LEVEL prediction interval (e.g. 0.9) from the fit's bootstrap")
     out_opts(pr, "CSV to write ('-' for stdout)")
     pr.set_defaults(func=cmd_predict)
@@ -346,18 +401,26 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("action", choices=["build"])
     co.add_argument("--only", help="comma-separated corpora (default: all)")
     co.add_argument("--root", help="cache folder (default: $CPTLAW_CACHE or ~/.cache/cptlaw)")
-    co.add_argument("--vocab-size", type=int, default=4096)
+    co.add_argument("--vocab-size", type=_number(int, 260, 1_000_000), default=4096)
     ru = pisub.add_parser("run", help="train one run from a YAML config (resumes after a crash)")
     ru.add_argument("config")
     sw = pisub.add_parser("sweep", help="run a sweep, skipping finished runs")
     sw.add_argument("config")
-    sw.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    sw.add_argument("--jobs", type=COUNT, default=1, help="worker processes (default 1)")
     sw.add_argument("--dry-run", action="store_true", help="list the runs only")
     pi.set_defaults(func=cmd_pilot)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # e.g. during start-up, before a command runs
+        print("cptlaw: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -368,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cptlaw {args.command}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # files are written atomically: nothing partial is left behind
+        print(f"cptlaw {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

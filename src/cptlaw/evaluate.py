@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data import RunSet
+from .errors import DataError
 
 METRIC_KEYS = ("r2", "mae", "rmse", "pred_e", "worst_e", "n")
 
@@ -50,7 +51,13 @@ def evaluate(fit, runs: RunSet, names: list[str] | None = None, target: str | No
     """
     target = target or fit.target
     law = fit.law()
-    subset = runs.select(names).with_target(target)
+    chosen = runs.select(names)
+    subset = chosen.with_target(target)
+    lacking = [n for n in chosen.names if n not in subset]
+    if not subset.names or (names is not None and lacking):
+        have = sorted({c for r in chosen for c in r.targets})
+        who = "none of the selected runs has" if not subset.names else f"run(s) {', '.join(lacking)} have"
+        raise DataError(f"{who} observations of {target!r}; loss columns present: {', '.join(have) or '(none)'}")
     design = law.design(list(subset), target)
     yhat = law.value(law.theta(), design)
     y, run_index = design.y, design.run_index
@@ -61,3 +68,16 @@ def evaluate(fit, runs: RunSet, names: list[str] | None = None, target: str | No
         y, yhat, run_index = y[keep], yhat[keep], run_index[keep]
     per_run = per_run_metrics(design.run_names, run_index, y, yhat)
     return {"target": target, "runs": per_run, "overall": overall(per_run)}
+
+
+def evaluate_design(fit, design, names: list[str] | None = None) -> dict:
+    """Score a fit on a prepared design with observations (e.g. a D-CPT points table; its run labels)."""
+    law = fit.law()
+    yhat = law.value(law.theta(), design)
+    per_run = per_run_metrics(design.run_names, design.run_index, design.y, yhat)
+    if names is not None:
+        missing = [n for n in names if n not in per_run]
+        if missing:
+            raise DataError(f"no points labelled {', '.join(missing)}; labels: {', '.join(per_run)}")
+        per_run = {n: per_run[n] for n in names}
+    return {"target": fit.target, "runs": per_run, "overall": overall(per_run)}

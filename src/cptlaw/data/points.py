@@ -64,8 +64,8 @@ def read_points(path: str | Path, need_loss: bool = True) -> Points:
                 continue
             vals[c].append(x)
         if not need_loss:
-            v = rec.get("loss")
-            vals["loss"].append(math.nan if _blank(v) else float(v))
+            v = _cell(rec, "loss", where, problems, lambda x: x > 0, "a loss must be finite and > 0")
+            vals["loss"].append(math.nan if v is None else v)
         if ok:
             labels.append("" if _blank(rec.get("run")) else str(rec.get("run")))
     if problems:

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import numpy as np
 import pydantic
 import scipy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import __version__
 from ..data import atomic_write_text
@@ -71,6 +71,25 @@ class FitResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    @model_validator(mode="after")
+    def _parameters_are_usable(self):
+        """A fit whose parameters are not finite, disagree with their records or break their bounds predicts
+        nonsense: refuse it when it is built or loaded."""
+        for name, value in self.params.items():
+            if not math.isfinite(value):
+                raise ValueError(f"parameter {name} = {value} is not finite")
+            rec = self.parameters.get(name)
+            if rec is None:
+                raise ValueError(f"parameter {name} has no record in 'parameters'")
+            if rec.value != value:
+                raise ValueError(f"parameter {name}: 'params' says {value}, 'parameters' says {rec.value}")
+            tol = 1e-9 * (1.0 + abs(value))
+            if (rec.lower is not None and value < rec.lower - tol) or (rec.upper is not None and value > rec.upper + tol):
+                raise ValueError(f"parameter {name} = {value} is outside its bounds [{rec.lower}, {rec.upper}]")
+        if set(self.parameters) != set(self.params):
+            raise ValueError("'params' and 'parameters' name different parameters")
+        return self
+
     def law(self) -> Law:
         """The fitted law (``params_`` set), ready to ``predict``."""
         kwargs = {k: v for k, v in self.options.items() if k != "lr_units"}
@@ -114,7 +133,10 @@ class FitResult(BaseModel):
             raise FitFileError(f"{path}: unknown law {data.get('law')!r}")
         try:
             fit = cls.model_validate(data)
-            fit.law()  # options and parameters must fit the law
+            law = fit.law()  # options and parameters must fit the law
+            if list(fit.params) != law.param_names:
+                raise ValueError(f"parameters {', '.join(fit.params)} are not those of the {fit.law_name} law "
+                                 f"({', '.join(law.param_names)})")
         except (pydantic.ValidationError, TypeError, ValueError) as exc:
             raise FitFileError(f"{path}: invalid fit file: {exc}") from None
         return fit

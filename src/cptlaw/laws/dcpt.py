@@ -34,6 +34,9 @@ class DCPTLaw(Law):
         return {"corpus": corpus, "n_unit": self.n_unit, "d_unit": self.d_unit}
 
     def resolved_corpus(self, target: str | None) -> str:
+        if self.corpus == "table":
+            raise DataError("this D-CPT fit was made from a points table, whose ratio column is r itself: "
+                            "apply it to points tables (model_size,tokens,ratio), not to runs")
         if self.corpus != "auto":
             return self.corpus
         return "general" if target is not None and target_column(target) == "loss:general" else "domain"
@@ -68,14 +71,17 @@ class DCPTLaw(Law):
         n = require_meta(run, "model_size", self.name) / self.n_unit
         return {"N": np.full(index.size, n), "D": d.astype(float), "r": np.full(index.size, r)}
 
-    def design_points(self, N, D, r, y=None) -> Design:
-        """A design from explicit points (raw N and D; they are divided by n_unit and d_unit)."""
+    def design_points(self, N, D, r, y=None, labels=None) -> Design:
+        """A design from explicit points (raw N and D; they are divided by n_unit and d_unit).  ``labels``
+        (a points table's ``run`` column) group the points into runs for the per-run metrics."""
         N, D, r = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (N, D, r))
         n = max(N.size, D.size, r.size)
         N, D, r = (np.broadcast_to(v, (n,)).copy() for v in (N, D, r))
-        names = ["points"]
-        return Design(names, np.zeros(n, np.int64), np.arange(n), None if y is None else np.asarray(y, float),
-                      {"N": N / self.n_unit, "D": D / self.d_unit, "r": r})
+        labels = [str(x) or "points" for x in labels] if labels is not None and len(labels) == n else ["points"] * n
+        names = list(dict.fromkeys(labels))
+        index = {k: i for i, k in enumerate(names)}
+        return Design(names, np.array([index[x] for x in labels], np.int64), np.arange(n),
+                      None if y is None else np.asarray(y, float), {"N": N / self.n_unit, "D": D / self.d_unit, "r": r})
 
     def value(self, theta, d: Design):
         E, A, alpha, B, beta, eta, C, gamma, eps = theta

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Optional
 
 import yaml
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import CptlawError
+from ..schedules.spec import load_yaml
 
 
 class PTGrid(BaseModel):
@@ -50,7 +52,7 @@ class SweepConfig(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> "SweepConfig":
         try:
-            return cls.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+            return cls.model_validate(load_yaml(path))
         except OSError as exc:
             raise CptlawError(f"{path}: cannot read: {exc.strerror or exc}") from None
         except (yaml.YAMLError, ValueError) as exc:

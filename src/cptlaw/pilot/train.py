@@ -33,10 +33,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import yaml
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import __version__
 from ..errors import CptlawError
+from ..schedules.spec import load_yaml
 from ..schedules import from_spec
 from .model import LM, ModelConfig
 from .tokens import corpora_root, load_tokens
@@ -92,7 +94,7 @@ class RunConfig(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> "RunConfig":
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            data = load_yaml(path)
             return cls.model_validate(data)
         except OSError as exc:
             raise CptlawError(f"{path}: cannot read: {exc.strerror or exc}") from None

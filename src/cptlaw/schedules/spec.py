@@ -14,12 +14,16 @@ Unknown kinds and keys raise :class:`~cptlaw.errors.SpecError` naming the offend
 from __future__ import annotations
 
 import dataclasses
+import math
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
 import yaml
 
 from ..errors import SpecError
+from ..limits import MAX_NESTING, MAX_STEPS
 from .shapes import (Constant, Continual, Cosine, Cyclic, FromArray, Join, Linear, MultiStep, Schedule,
                      Warmup, WSD)
 
@@ -33,10 +37,65 @@ def _fields(cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
 
-def from_spec(spec: Any, where: str = "schedule") -> Schedule:
+# The typed schema of the scalar fields: LRs are finite and >= 0; step counts are integers in [min, MAX_STEPS].
+LR_FIELDS = {"lr", "start", "end", "peak", "floor", "init", "factors", "values"}
+STEP_MIN = {"steps": 1, "decay_steps": 0, "period": 1, "transfer": 1, "rewarmup_steps": 0, "milestones": 0,
+            "boundaries": 0}
+STEP_MIN_BY_KIND = {("warmup", "steps"): 0, ("array", "start"): 0}
+TEXT_FIELDS = {"shape", "rewarmup_from"}
+
+
+@lru_cache(maxsize=None)
+def _adapter(kind: str, key: str):
+    if key in TEXT_FIELDS:
+        return pydantic.TypeAdapter(Annotated[str, pydantic.Strict()])
+    lo = STEP_MIN_BY_KIND.get((kind, key), STEP_MIN.get(key))
+    if lo is not None:
+        return pydantic.TypeAdapter(Annotated[int, pydantic.Field(ge=lo, le=MAX_STEPS)])
+    if key in LR_FIELDS:
+        return pydantic.TypeAdapter(Annotated[float, pydantic.Field(ge=0.0, allow_inf_nan=False)])
+    return None
+
+
+def _scalar(kind: str, key: str, value: Any, where: str):
+    """One scalar checked against the schema: '2e-4' (YAML 1.1 reads it as text) becomes 2e-4, '2e4' steps
+    become 20000; booleans, negative or fractional step counts and non-finite LRs are errors."""
+    adapter = _adapter(kind, key)
+    if adapter is None:
+        return value
+    if isinstance(value, bool):
+        raise SpecError(f"{where}.{key}: expected a number, got the boolean {value}")
+    if key not in TEXT_FIELDS and isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise SpecError(f"{where}.{key}: expected a number, got {value!r}") from None
+    if key in STEP_MIN or (kind, key) in STEP_MIN_BY_KIND:
+        if isinstance(value, float) and math.isfinite(value) and value != int(value):
+            raise SpecError(f"{where}.{key}: a step count must be a whole number, got {value}")
+        if isinstance(value, float) and math.isfinite(value):
+            value = int(value)
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        msg = exc.errors()[0]["msg"]
+        raise SpecError(f"{where}.{key}: {msg.lower()}, got {value!r}") from None
+
+
+def _typed(kind: str, key: str, value: Any, where: str):
+    if isinstance(value, (list, tuple)):
+        return [_scalar(kind, key, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if key in ("milestones", "boundaries", "factors", "values"):
+        raise SpecError(f"{where}.{key}: expected a list, got {type(value).__name__}")
+    return _scalar(kind, key, value, where)
+
+
+def from_spec(spec: Any, where: str = "schedule", _depth: int = 0) -> Schedule:
     """Build a :class:`Schedule` from a spec dict (or return it unchanged if it already is one)."""
     if isinstance(spec, Schedule):
         return spec
+    if _depth > MAX_NESTING:
+        raise SpecError(f"{where}: schedule specs nested deeper than {MAX_NESTING} levels")
     if not isinstance(spec, dict):
         raise SpecError(f"{where}: a schedule spec must be a mapping with a 'kind' key, got {type(spec).__name__}")
     if "kind" not in spec:
@@ -53,11 +112,15 @@ def from_spec(spec: Any, where: str = "schedule") -> Schedule:
         if key not in fields:
             raise SpecError(f"{where}: unknown key {key!r} for kind {kind!r}; valid keys: {', '.join(fields)}")
         if key in _NESTED:
-            value = from_spec(value, f"{where}.{key}")
+            value = from_spec(value, f"{where}.{key}", _depth + 1)
         elif key == "schedules":
             if not isinstance(value, list):
                 raise SpecError(f"{where}.schedules: must be a list of schedule specs")
-            value = tuple(from_spec(v, f"{where}.schedules[{i}]") for i, v in enumerate(value))
+            value = tuple(from_spec(v, f"{where}.schedules[{i}]", _depth + 1) for i, v in enumerate(value))
+        else:
+            value = _typed(kind, key, value, where)
+            if isinstance(value, list):
+                value = tuple(value)
         kwargs[key] = value
     missing = [n for n, f in fields.items()
                if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
@@ -86,17 +149,55 @@ def to_spec(schedule: Schedule) -> dict:
     return out
 
 
-def load_spec_file(path: str | Path) -> dict:
-    """Read a YAML or JSON file (``yaml.safe_load`` reads both) holding a mapping."""
+class StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (also on line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _depth(obj, limit: int, level: int = 0) -> int:
+    if level > limit:
+        return level
+    if isinstance(obj, dict):
+        return max([_depth(v, limit, level + 1) for v in obj.values()] or [level])
+    if isinstance(obj, list):
+        return max([_depth(v, limit, level + 1) for v in obj] or [level])
+    return level
+
+
+def load_yaml(path: str | Path, text: str | None = None) -> Any:
+    """``yaml`` safe loading (YAML or JSON) with duplicate keys refused and nesting bounded; SpecError naming
+    the file otherwise."""
     path = Path(path)
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise SpecError(f"{path}: not UTF-8 text") from None
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506  (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML/JSON: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply") from None
+    if _depth(data, 4 * MAX_NESTING) > 4 * MAX_NESTING:
+        raise SpecError(f"{path}: nested too deeply (more than {4 * MAX_NESTING} levels)")
+    return data
+
+
+def load_spec_file(path: str | Path) -> dict:
+    """Read a YAML or JSON file holding a mapping (see :func:`load_yaml`)."""
+    data = load_yaml(path)
     if not isinstance(data, dict):
         raise SpecError(f"{path}: expected a mapping at the top level")
     return data
