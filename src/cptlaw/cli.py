@@ -64,12 +64,12 @@ def _runs_arg(value: str | None) -> list[str] | None:
     return [r.strip() for r in value.split(",") if r.strip()] if value else None
 
 
-def _read_data(paths: list[str], schedules: str | None):
+def _read_data(paths: list[str], schedules: str | None, need_lr: bool = True):
     from .data import RunSet, read_runs
 
     runs = []
     for p in paths:
-        runs.extend(read_runs(p, schedules=schedules))
+        runs.extend(read_runs(p, schedules=schedules, need_lr=need_lr))
     return RunSet(runs, source=",".join(paths))
 
 
@@ -130,7 +130,7 @@ def cmd_fit(args) -> int:
         result = fit_design(law, design, target=target, data_hash=pts.data_hash(), data_source=pts.source,
                             **fit_opts)
     else:
-        runs = _read_data(args.data, args.schedules)
+        runs = _read_data(args.data, args.schedules, need_lr=args.law != "dcpt")  # D-CPT never uses the LR
         result = fit_law(law, runs, target, names=_runs_arg(args.runs), **fit_opts)
     _out_text(args.out, result.to_json(), args.force)
     _print_fit(result, sys.stderr if args.out == "-" else sys.stdout)  # '-': stdout carries only the JSON

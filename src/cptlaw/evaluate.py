@@ -36,7 +36,10 @@ def overall(per_run: dict) -> dict:
     rows = list(per_run.values())
     if not rows:
         return {k: float("nan") for k in METRIC_KEYS[:-1]} | {"n": 0}
-    out = {k: float(np.nanmean([r[k] for r in rows])) for k in ("r2", "mae", "rmse", "pred_e")}
+    out = {}
+    for k in ("r2", "mae", "rmse", "pred_e"):  # runs without an R² (one point) are left out of its mean
+        vals = np.array([r[k] for r in rows], dtype=float)
+        out[k] = float(np.mean(vals[~np.isnan(vals)])) if np.any(~np.isnan(vals)) else float("nan")
     out["worst_e"] = float(max(r["worst_e"] for r in rows))
     out["n"] = int(sum(r["n"] for r in rows))
     return out

@@ -29,110 +29,22 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError, SpecError
+from ..limits import MAX_LOSS, MAX_STEPS
 from ..schedules import Schedule, from_spec, load_spec_file
 from .curves import META_COLUMNS, Run, RunSet
+from .table import categories, cell, numeric, read_table
 
 FORMAT_VERSION = 1
 REQUIRED = ("run", "step")
-
-
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
-    """(columns, [(row number, record)]) for CSV, JSONL or Parquet; values are kept as read."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            try:
-                import pyarrow.parquet as pq
-            except ImportError:
-                raise DataError(f"{path}: reading Parquet needs pyarrow: pip install 'cptlaw[parquet]'") from None
-            table = pq.read_table(path)
-            return list(table.column_names), [(i + 1, r) for i, r in enumerate(table.to_pylist())]
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text (expected CSV, JSONL or Parquet)") from None
-    except DataError:
-        raise
-    except Exception as exc:  # pyarrow raises its own types for corrupt files
-        raise DataError(f"{path}: cannot read as Parquet: {exc}") from None
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        rows, columns, problems = [], {}, []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{path}:{lineno}: not valid JSON: {exc.msg}")
-                continue
-            if not isinstance(rec, dict):
-                problems.append(f"{path}:{lineno}: each line must be a JSON object")
-                continue
-            columns.update(dict.fromkeys(rec))
-            rows.append((lineno, rec))
-        if problems:
-            raise DataError(f"{path}: malformed JSONL", problems)
-        return list(columns), rows
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in (reader.fieldnames or [])]
-    reader.fieldnames = columns
-    rows = []
-    for rec in reader:
-        if None in rec:
-            raise DataError(f"{path}:{reader.line_num}: row has more fields than the header")
-        rows.append((reader.line_num, rec))
-    return columns, rows
-
-
-def _blank(v) -> bool:
-    """An empty cell: a missing value or blank text (a NaN *number* is a value, and is rejected later)."""
-    return v is None or (isinstance(v, str) and v.strip() == "")
-
-
-def _number(v) -> float:
-    if isinstance(v, bool):
-        raise ValueError
-    if isinstance(v, (int, float)):
-        return float(v)
-    return float(str(v).strip())
-
-
-def _cell(rec: dict, col: str, where: str, problems: list[str], ok, rule: str) -> float | None:
-    """A numeric cell: None if empty; a problem is recorded (and None returned) if it is not a finite number
-    satisfying ``ok``."""
-    v = rec.get(col)
-    if _blank(v):
-        return None
-    try:
-        x = _number(v)
-    except (TypeError, ValueError):
-        problems.append(f"{where}: {col}: not a number: {v!r}")
-        return None
-    if not math.isfinite(x) or not ok(x):
-        problems.append(f"{where}: {col}: {rule}, got {v!r}")
-        return None
-    return x
-
-
-@dataclass
-class _RunRows:
-    rows: list[int] = field(default_factory=list)
-    steps: list[int] = field(default_factory=list)
-    lr: list[float | None] = field(default_factory=list)
-    phase: list[str] = field(default_factory=list)
-    losses: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
-    meta: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 def load_schedules(path: str | Path) -> dict[str, tuple[Schedule, int]]:
@@ -162,158 +74,243 @@ def _side_file(path: Path) -> Path | None:
     return None
 
 
-def read_runs(path: str | Path, schedules: str | Path | None = None) -> RunSet:
-    """Read and validate a native-format file; raise :class:`DataError` listing every problem found."""
+def read_runs(path: str | Path, schedules: str | Path | None = None, need_lr: bool = True) -> RunSet:
+    """Read and validate a native-format file; raise :class:`DataError` listing every problem found.
+
+    The file is read by pyarrow (:mod:`cptlaw.data.table`) and checked column by column with numpy.
+    ``need_lr=False`` (the D-CPT law, which does not use the LR) accepts runs without LR values; their LR is
+    NaN.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
     side_path = Path(schedules) if schedules else _side_file(path)
     side = load_schedules(side_path) if side_path else {}
-    columns, rows = _read_rows(path)
-    if not columns or not rows:
+    table = read_table(path)
+    if not table.columns or table.n == 0:
         raise DataError(f"{path}: the file is empty (no header or no data rows)")
-    problems: list[str] = []
-    missing = [c for c in REQUIRED if c not in columns]
+    columns, rows, n = table.columns, table.rows, table.n
+    problems = Problems(path, rows)
     loss_cols = [c for c in columns if c.startswith("loss:")]
-    if not loss_cols:
-        missing.append("loss:<name>")
-    has_lr = "lr" in columns
-    for c in missing:
-        problems.append(f"{path}:1: {c}: missing column")
-    if problems:
-        raise DataError(f"{path}: missing required column(s)", problems)
+    missing = [c for c in REQUIRED if c not in columns] + ([] if loss_cols else ["loss:<name>"])
+    if missing:
+        raise DataError(f"{path}: missing required column(s)", [f"{path}:1: {c}: missing column" for c in missing])
     for c in loss_cols:
         if c == "loss:":
-            problems.append(f"{path}:1: {c}: a loss column needs a name, e.g. loss:general")
+            problems.header(c, "a loss column needs a name, e.g. loss:general")
 
-    runs: dict[str, _RunRows] = {}
-    for rowno, rec in rows:
-        where = f"{path}:{rowno}"
-        name = rec.get("run")
-        if _blank(name):
-            problems.append(f"{where}: run: empty run name")
-            continue
-        name = str(name).strip()
-        rr = runs.setdefault(name, _RunRows())
-        try:
-            step_f = _number(rec.get("step"))
-            if not math.isfinite(step_f) or step_f != int(step_f):
-                raise ValueError
-            step = int(step_f)
-        except (TypeError, ValueError):
-            problems.append(f"{where}: step: not an integer: {rec.get('step')!r}")
-            continue
-        lr = None
-        raw_lr = rec.get("lr") if has_lr else None
-        if not _blank(raw_lr):
-            try:
-                lr = _number(raw_lr)
-            except (TypeError, ValueError):
-                problems.append(f"{where}: lr: not a number: {raw_lr!r}")
-            else:
-                if not math.isfinite(lr):
-                    problems.append(f"{where}: lr: not finite: {raw_lr!r}")
-                    lr = None
-                elif lr < 0:
-                    problems.append(f"{where}: lr: negative learning rate {lr!r}")
-                    lr = None
-        elif name not in side:
-            problems.append(f"{where}: lr: missing learning rate (give an lr value or a schedule side file)")
-        phase = rec.get("phase")
-        phase = "pt" if _blank(phase) else str(phase).strip().lower()
-        if phase not in ("pt", "cpt"):
-            problems.append(f"{where}: phase: must be 'pt' or 'cpt', got {rec.get('phase')!r}")
-            phase = "pt"
-        if rr.steps:
-            if step == rr.steps[-1]:
-                problems.append(f"{where}: step: duplicated step {step} in run {name!r}")
-                continue
-            if step < rr.steps[-1]:
-                problems.append(f"{where}: step: decreasing step {step} after {rr.steps[-1]} in run {name!r}")
-                continue
-            if phase == "pt" and rr.phase[-1] == "cpt":
-                problems.append(f"{where}: phase: a 'pt' row after a 'cpt' row in run {name!r}")
-        for c in loss_cols:
-            x = _cell(rec, c, where, problems, lambda v: v > 0, "a loss must be finite and > 0")
-            if x is not None:
-                rr.losses.setdefault(c, []).append((len(rr.steps), x))
-        for c in META_COLUMNS:
-            in_range = (lambda v: 0 <= v <= 1) if c == "replay_ratio" else (lambda v: v > 0)
-            rule = "must be in [0, 1]" if c == "replay_ratio" else "must be finite and > 0"
-            x = _cell(rec, c, where, problems, in_range, rule)
-            if x is None:
-                continue
-            if c in rr.meta and rr.meta[c][1] != x:
-                problems.append(f"{where}: {c}: changes within run {name!r} ({rr.meta[c][1]!r} -> {x!r}); "
-                                f"it must be constant per run")
-            else:
-                rr.meta.setdefault(c, (rowno, x))
-        rr.rows.append(rowno)
-        rr.steps.append(step)
-        rr.lr.append(lr)
-        rr.phase.append(phase)
+    # each arrow column is dropped once converted: the table and its numpy copies do not peak together
+    codes, names = categories(table.pop("run"))
+    ok = codes >= 0
+    problems.at(~ok, "run", "empty run name")
+    col = table.pop("step")
+    step, bad = numeric(col)
+    step_bad = bad | ~np.isfinite(step) & ~np.isnan(step) | (step != np.round(step)) & np.isfinite(step)
+    problems.at(step_bad | np.isnan(step) & ~bad, "step", "not an integer", col)
+    problems.at(~step_bad & (step < 0), "step", "a step must be >= 0", col)
+    ok &= ~step_bad & np.isfinite(step) & (step >= 0)
+    in_side = np.isin(codes, [i for i, nm in enumerate(names) if nm in side]) if side else np.zeros(n, bool)
+
+    lr = np.full(n, np.nan)
+    if "lr" in columns:
+        col = table.pop("lr")
+        lr, bad = numeric(col)
+        problems.at(bad, "lr", "not a number", col)
+        problems.at(np.isinf(lr), "lr", "not finite", col)
+        problems.at(lr < 0, "lr", "negative learning rate", col)
+        problems.at(~np.isnan(lr) & in_side, "lr", "this run also has a schedule in the side file; give one or the other")
+    if need_lr:
+        problems.at(np.isnan(lr) & ~in_side & ok & ~(problems.flagged("lr")), "lr",
+                    "missing learning rate (give an lr value or a schedule side file)")
+
+    phase = np.zeros(n, bool)  # True = cpt
+    if "phase" in columns:
+        col = table.pop("phase")
+        ph, labels = categories(col, lower=True)
+        known = [i for i, v in enumerate(labels) if v in ("pt", "cpt")]
+        problems.at((ph >= 0) & ~np.isin(ph, known), "phase", "must be 'pt' or 'cpt'", col)
+        phase = np.isin(ph, [i for i, v in enumerate(labels) if v == "cpt"])
+
+    losses = {}
+    for c in loss_cols:
+        col = table.pop(c)
+        v, bad = numeric(col)
+        problems.at(bad, c, "not a number", col)
+        problems.at(~bad & ~np.isnan(v) & (~np.isfinite(v) | (v <= 0)), c, "a loss must be finite and > 0", col)
+        problems.at(np.isfinite(v) & (v > MAX_LOSS), c,
+                    f"a loss above {MAX_LOSS:g} nats: is this a perplexity? give the log-loss (nats), not exp of it",
+                    col)
+        losses[c] = np.where(np.isfinite(v) & (v > 0) & (v <= MAX_LOSS), v, np.nan)
+        del col
+    meta = {}
+    for c in META_COLUMNS:
+        if c in columns:
+            col = table.pop(c)
+            v, bad = numeric(col)
+            rule_ok = (v >= 0) & (v <= 1) if c == "replay_ratio" else v > 0
+            problems.at(bad, c, "not a number", col)
+            problems.at(~bad & ~np.isnan(v) & ~(np.isfinite(v) & rule_ok), c,
+                        "must be in [0, 1]" if c == "replay_ratio" else "must be finite and > 0", col)
+            meta[c] = np.where(np.isfinite(v) & rule_ok, v, np.nan)
 
     out = []
-    for name, rr in runs.items():
-        if not rr.steps:
-            continue
-        try:
-            out.append(_assemble(path, name, rr, side.get(name), problems))
-        except (SpecError, ValueError) as exc:
-            problems.append(f"{path}: run {name!r}: {exc}")
-    unknown = sorted(set(side) - set(runs))
-    for name in unknown:
-        problems.append(f"{side_path}: run {name!r} has a schedule but no rows in {path}")
-    if problems:
-        raise DataError(f"{path}: {len(problems)} problem(s) in the data", problems)
-    return RunSet([r for r in out if r is not None], source=str(path))
+    for name, idx in _groups(codes, names, ok):
+        rr = _RunRows(name, idx, step[idx].astype(np.int64), lr[idx], phase[idx],
+                      {c: v[idx] for c, v in losses.items()}, {c: v[idx] for c, v in meta.items()})
+        run = _assemble(path, rr, rows, side.get(name), problems, need_lr)
+        if run is not None:
+            out.append(run)
+    for name in sorted(set(side) - set(names)):
+        problems.add(f"{side_path}: run {name!r} has a schedule but no rows in {path}")
+    problems.raise_if_any(f"{path}: {{}} problem(s) in the data")
+    return RunSet(out, source=str(path))
 
 
-def _assemble(path: Path, name: str, rr: _RunRows, side, problems: list[str]) -> Run | None:
-    steps = np.asarray(rr.steps, dtype=np.int64)
-    cpt_rows = [i for i, p in enumerate(rr.phase) if p == "cpt"]
+class Problems:
+    """Every problem found, as ``file:row: column: message``, in row order; raised together."""
+
+    MAX = 10_000  # kept (the message shows the first 20); a broken 2M-row file must not build 2M strings
+
+    def __init__(self, path: Path, rows: np.ndarray):
+        self.path, self.rows = path, rows
+        self.items: list[tuple[int, str]] = []
+        self._flags: dict[str, np.ndarray] = {}
+        self.count = 0
+
+    def add(self, message: str, row: int = 0) -> None:
+        self.count += 1
+        if len(self.items) < self.MAX:
+            self.items.append((row, message))
+
+    def header(self, column: str, message: str) -> None:
+        self.add(f"{self.path}:1: {column}: {message}", 1)
+
+    def at(self, mask: np.ndarray, column: str, message: str, raw=None) -> None:
+        """One problem per row where ``mask`` holds (quoting the cell when ``raw`` is given)."""
+        mask = np.asarray(mask, bool)
+        self._flags[column] = self._flags.get(column, np.zeros(mask.size, bool)) | mask
+        for i in np.flatnonzero(mask)[: self.MAX]:
+            value = cell(raw, int(i)) if raw is not None else None
+            got = f", got {value!r}" if raw is not None else ""
+            if isinstance(value, str) and "\n" in value:
+                got += " (a quote that is never closed?)"
+            self.add(f"{self.path}:{self.rows[i]}: {column}: {message}{got}", int(self.rows[i]))
+        self.count += max(0, int(mask.sum()) - self.MAX)
+
+    def flagged(self, column: str) -> np.ndarray:
+        return self._flags.get(column, np.zeros(self.rows.size, bool))
+
+    def raise_if_any(self, message: str) -> None:
+        if self.count:
+            lines = [m for _, m in sorted(self.items, key=lambda t: t[0])]
+            if self.count > len(lines):
+                lines.append(f"... {self.count - len(lines)} more not listed")
+            raise DataError(message.format(self.count), lines)
+
+
+def _groups(codes: np.ndarray, names: list[str], ok: np.ndarray):
+    """(run name, row indices in file order) for each run, in order of first appearance."""
+    valid = np.flatnonzero(ok)
+    code = codes[valid]
+    sort = np.argsort(code, kind="stable")
+    bounds = np.searchsorted(code[sort], np.arange(len(names) + 1))
+    for c, nm in enumerate(names):
+        if bounds[c + 1] > bounds[c]:
+            yield nm, valid[sort[bounds[c]:bounds[c + 1]]]
+
+
+@dataclass
+class _RunRows:
+    name: str
+    idx: np.ndarray  # indices into the table
+    steps: np.ndarray
+    lr: np.ndarray
+    cpt: np.ndarray
+    losses: dict[str, np.ndarray]
+    meta: dict[str, np.ndarray]
+
+
+def _assemble(path: Path, rr: _RunRows, rows: np.ndarray, side, problems: Problems, need_lr: bool) -> Run | None:
+    """One run from its rows: order, phases and constants checked, then the dense LR (given or from its spec)."""
+    name, steps = rr.name, rr.steps
+    where = rows[rr.idx]
+    d = np.diff(steps)
+    for i in np.flatnonzero(d <= 0):
+        kind = "duplicated" if d[i] == 0 else "decreasing"
+        problems.add(f"{path}:{where[i + 1]}: step: {kind} step {steps[i + 1]} after {steps[i]} in run {name!r}",
+                     int(where[i + 1]))
+    cpt_rows = np.flatnonzero(rr.cpt)
+    if cpt_rows.size:
+        late_pt = np.flatnonzero(~rr.cpt[cpt_rows[0]:]) + cpt_rows[0]
+        for i in late_pt:
+            problems.add(f"{path}:{where[i]}: phase: a 'pt' row after a 'cpt' row in run {name!r}", int(where[i]))
+    meta = {}
+    for c, v in rr.meta.items():
+        given = np.flatnonzero(~np.isnan(v))
+        if given.size:
+            change = np.flatnonzero(v[given] != v[given[0]])
+            if change.size:
+                i = given[change[0]]
+                problems.add(f"{path}:{where[i]}: {c}: changes within run {name!r} ({v[given[0]]!r} -> {v[i]!r}); "
+                             f"it must be constant per run", int(where[i]))
+            meta[c] = float(v[given[0]])
+    if problems.count:
+        return None  # the run is not assembled from rows already known to be wrong
     if side is not None:
         schedule, first = side
-        if any(v is not None for v in rr.lr):
-            problems.append(f"{path}:{rr.rows[0]}: lr: run {name!r} has both lr values and a schedule side file")
-            return None
         if steps[0] < first:
-            problems.append(f"{path}:{rr.rows[0]}: step: step {steps[0]} precedes the schedule's first_step {first}")
+            problems.add(f"{path}:{where[0]}: step: step {steps[0]} precedes the schedule's first_step {first}")
+            return None
+        if steps[-1] - first + 1 > MAX_STEPS:
+            problems.add(f"{path}:{where[-1]}: step: run {name!r} would span {steps[-1] - first + 1} steps from "
+                         f"first_step {first}; at most {MAX_STEPS} (a mistyped step?)")
             return None
         dense = np.arange(first, steps[-1] + 1)
         lr = np.asarray(schedule(dense), dtype=np.float64)
         if not np.all(np.isfinite(lr)) or np.any(lr < 0):
-            problems.append(f"{path}: run {name!r}: the schedule gives non-finite or negative LRs")
+            problems.add(f"{path}: run {name!r}: the schedule gives non-finite or negative LRs")
             return None
         transfer_step = schedule.transfer_step
-        if transfer_step is None and cpt_rows:
+        if transfer_step is None and cpt_rows.size:
             transfer_step = int(steps[cpt_rows[0]])
-        if transfer_step is not None and cpt_rows:
-            bad = [i for i in range(len(steps)) if (rr.phase[i] == "cpt") != (steps[i] >= transfer_step)]
-            if bad:
+        if transfer_step is not None and cpt_rows.size:
+            bad = np.flatnonzero(rr.cpt != (steps >= transfer_step))
+            if bad.size:
                 i = bad[0]
-                problems.append(f"{path}:{rr.rows[i]}: phase: '{rr.phase[i]}' disagrees with the schedule's "
-                                f"transfer step {transfer_step}")
+                problems.add(f"{path}:{where[i]}: phase: '{'cpt' if rr.cpt[i] else 'pt'}' disagrees with the "
+                             f"schedule's transfer step {transfer_step}")
                 return None
         transfer = None if transfer_step is None or transfer_step - first >= dense.size else transfer_step - first
         index_of_row = steps - first
+    elif np.isnan(rr.lr).any() and need_lr:
+        return None  # already reported row by row
     else:
-        if any(v is None for v in rr.lr):
-            return None  # already reported row by row
-        gaps = np.flatnonzero(np.diff(steps) != 1)
-        if gaps.size:
-            i = int(gaps[0]) + 1
-            problems.append(f"{path}:{rr.rows[i]}: lr: gap in the dense LR of run {name!r}: step {steps[i - 1]} "
-                            f"is followed by {steps[i]} (give every step, or a schedule side file)")
-            return None
-        dense, lr = steps, np.asarray(rr.lr, dtype=np.float64)
-        transfer = cpt_rows[0] if cpt_rows else None
-        index_of_row = np.arange(steps.size)
+        if np.isnan(rr.lr).all() and not need_lr:  # no LR at all (D-CPT): steps need not be dense
+            if steps[-1] - steps[0] + 1 > MAX_STEPS:
+                problems.add(f"{path}:{where[-1]}: step: run {name!r} spans more than {MAX_STEPS} steps")
+                return None
+            dense = np.arange(steps[0], steps[-1] + 1)
+            lr = np.full(dense.size, np.nan)
+            index_of_row = steps - steps[0]
+        else:
+            gaps = np.flatnonzero(d != 1)
+            if gaps.size:
+                i = int(gaps[0]) + 1
+                problems.add(f"{path}:{where[i]}: lr: gap in the dense LR of run {name!r}: step {steps[i - 1]} is "
+                             f"followed by {steps[i]} (give every step, or a schedule side file)", int(where[i]))
+                return None
+            dense, lr, index_of_row = steps, rr.lr, np.arange(steps.size)
+        transfer = int(index_of_row[cpt_rows[0]]) if cpt_rows.size else None
+    if transfer is not None and transfer <= 0:
+        problems.add(f"{path}:{where[cpt_rows[0]] if cpt_rows.size else where[0]}: phase: run {name!r} starts "
+                     f"in CPT: a CPT run must carry its PT prefix (its PT steps as 'pt' rows, or a schedule side "
+                     f"file whose first_step precedes the transfer)")
+        return None
     losses = {}
-    for col, pairs in rr.losses.items():
-        idx = np.asarray([index_of_row[i] for i, _ in pairs], dtype=np.int64)
-        losses[col] = (idx, np.asarray([v for _, v in pairs], dtype=np.float64))
-    meta = {k: v for k, (_, v) in rr.meta.items()}
+    for col, v in rr.losses.items():
+        keep = np.flatnonzero(~np.isnan(v))
+        if keep.size:
+            losses[col] = (index_of_row[keep].astype(np.int64), v[keep])
     return Run(name, dense, lr, transfer=transfer, losses=losses, source=str(path), **meta)
 
 

@@ -7,14 +7,15 @@ of the corpus whose loss is given, 0..1) and ``loss``; optional ``run`` (a label
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
-from .native import _blank, _cell, _read_rows
+from ..limits import MAX_LOSS
+from .native import Problems
+from .table import header, numeric, read_table, text
 
 POINT_COLUMNS = ("model_size", "tokens", "ratio", "loss")
 
@@ -33,41 +34,38 @@ class Points:
 
 
 def is_points_file(path: str | Path) -> bool:
-    """True if the file's columns are those of a points table (and it has no ``lr``/``step`` columns)."""
-    try:
-        columns, _ = _read_rows(Path(path))
-    except DataError:
-        return False
+    """True if the file's columns are those of a points table (and it has no ``step`` column); reads the header
+    only."""
+    columns = header(path)
     return all(c in columns for c in POINT_COLUMNS[:3]) and "step" not in columns
 
 
 def read_points(path: str | Path, need_loss: bool = True) -> Points:
     path = Path(path)
-    columns, rows = _read_rows(path)
-    if not columns or not rows:
+    table = read_table(path, text_columns=("run",))
+    if not table.columns or table.n == 0:
         raise DataError(f"{path}: the file is empty (no header or no data rows)")
     required = POINT_COLUMNS if need_loss else POINT_COLUMNS[:3]
-    missing = [c for c in required if c not in columns]
+    missing = [c for c in required if c not in table.columns]
     if missing:
         raise DataError(f"{path}: missing required column(s)", [f"{path}:1: {c}: missing column" for c in missing])
-    problems, vals, labels = [], {c: [] for c in POINT_COLUMNS}, []
-    for rowno, rec in rows:
-        where = f"{path}:{rowno}"
-        ok = True
-        for c in required:
-            rule = "must be in [0, 1]" if c == "ratio" else "must be finite and > 0"
-            x = _cell(rec, c, where, problems, (lambda v: 0 <= v <= 1) if c == "ratio" else (lambda v: v > 0), rule)
-            if x is None:
-                if _blank(rec.get(c)):
-                    problems.append(f"{where}: {c}: empty cell")
-                ok = False
-                continue
-            vals[c].append(x)
-        if not need_loss:
-            v = _cell(rec, "loss", where, problems, lambda x: x > 0, "a loss must be finite and > 0")
-            vals["loss"].append(math.nan if v is None else v)
-        if ok:
-            labels.append("" if _blank(rec.get("run")) else str(rec.get("run")))
-    if problems:
-        raise DataError(f"{path}: {len(problems)} problem(s) in the points table", problems)
+    problems = Problems(path, table.rows)
+    vals = {}
+    for c in POINT_COLUMNS:
+        if c not in table.columns:
+            vals[c] = np.full(table.n, np.nan)
+            continue
+        v, bad = numeric(table.data[c])
+        rule_ok = (v >= 0) & (v <= 1) if c == "ratio" else v > 0
+        problems.at(bad, c, "not a number", table.data[c])
+        problems.at(~bad & ~np.isnan(v) & ~(np.isfinite(v) & rule_ok), c,
+                    "must be in [0, 1]" if c == "ratio" else "must be finite and > 0", table.data[c])
+        if c in required:
+            problems.at(np.isnan(v) & ~bad, c, "empty cell")
+        if c == "loss":
+            problems.at(np.isfinite(v) & (v > MAX_LOSS), c, f"a loss above {MAX_LOSS:g} nats: is this a perplexity?")
+        vals[c] = v
+    problems.raise_if_any(f"{path}: {{}} problem(s) in the points table")
+    labels = ([str(x) if x is not None else "" for x in text(table.data["run"])] if "run" in table.columns
+              else [""] * table.n)
     return Points(*(np.asarray(vals[c], dtype=np.float64) for c in POINT_COLUMNS), labels, source=str(path))
