@@ -132,6 +132,10 @@ def cmd_fit(args) -> int:
     else:
         runs = _read_data(args.data, args.schedules, need_lr=args.law != "dcpt")  # D-CPT never uses the LR
         result = fit_law(law, runs, target, names=_runs_arg(args.runs), **fit_opts)
+        if args.law != "dcpt" and (result.degenerate or result.diagnostics.get("unidentified")):
+            from .suggest import suggest_runs
+
+            result.diagnostics["suggested_runs"] = suggest_runs(result, runs)
     _out_text(args.out, result.to_json(), args.force)
     _print_fit(result, sys.stderr if args.out == "-" else sys.stdout)  # '-': stdout carries only the JSON
     return 0
@@ -169,6 +173,12 @@ def _print_fit(result, stream) -> None:
         print(f"  {run:<24s} {r2:>8s} {100 * m.pred_e:8.4f} {100 * m.worst_e:8.4f} {m.n:6d}")
     for line in result.warnings:
         builtins.print(f"  warning: {line}", file=sys.stderr)
+    suggestions = result.diagnostics.get("suggested_runs") or []
+    if suggestions:
+        best = suggestions[0]
+        print(f"  to pin these down, train next: {best['description']} -- the near-equivalent fits disagree "
+              f"there by {100 * best['spread']:.1f}% on average (up to {100 * best['max_spread']:.1f}%); "
+              f"its pilot config block: {json.dumps(best['config'])}")
 
 
 def cmd_predict(args) -> int:

@@ -18,7 +18,9 @@ from .evaluate import evaluate
 from .laws import AnnealingLaw, CPTLaw, MultiPowerLaw
 from .plots import plot_fit
 from .predict import predict_runs, rows_to_csv
+from .suggest import suggest_runs
 
+QUICK = {"n_starts": 8, "polish": 2}  # --quick (smoke tests); the demo's numbers use the default fit
 PAPER_TABLE1_400M = {"annealing": (0.9962, 0.0025), "mpl": (0.9971, 0.0019)}  # (R², PredE), MPL paper Table 1
 
 PILOT_FIT = ["{m}_pt_const", "{m}_pt_wsd", "{m}_{d}_const800_constant_r25", "{m}_{d}_const800_cosine_r25",
@@ -51,10 +53,9 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
     print(f"[1/2] real PT->CPT curves (bundled pilot-v1, model '{model}', CPT on Python code with 25% replay)")
     print(f"      fit on {', '.join(fit_names)}")
     for target in ("loss:general", "loss:code"):
-        law = CPTLaw().fit(runs, target, names=fit_names, n_starts=8 if quick else 32)
+        law = CPTLaw().fit(runs, target, names=fit_names, **QUICK if quick else {})
         fit = law.result_
         tag = target.split(":")[1]
-        fit.save(out / f"fit_cpt_{tag}.json", force=force)
         report = evaluate(fit, runs, held, cpt_only=True)
         atomic_write_text(out / f"predict_cpt_{tag}.csv", rows_to_csv(predict_runs(fit, runs, held)), force=force)
         plot_fit(fit, runs, out / f"fit_cpt_{tag}.png", names=fit_names + held, force=force)
@@ -62,6 +63,13 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
               f"B = {law.params_['B']:+.3f}; held-out CPT runs (CPT rows):")
         for line in fit.warnings:
             print(f"  (diagnostic: {line})")
+        if fit.degenerate or fit.diagnostics.get("unidentified"):
+            tips = suggest_runs(fit, runs)
+            fit.diagnostics["suggested_runs"] = tips
+            if tips:
+                print(f"  (to pin these down, train next: {tips[0]['description']}; the near-equivalent fits "
+                      f"disagree there by {100 * tips[0]['spread']:.1f}%)")
+        fit.save(out / f"fit_cpt_{tag}.json", force=force)
         for name, m in report["runs"].items():
             print(_line(name, m))
         print(_line("held-out mean", report["overall"]))
@@ -72,7 +80,7 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
     print(f"[2/2] real pre-training curves: Multi-Power-Law paper, 400M model, 9 schedules")
     print(f"      fit on {', '.join(MPL_TRAIN)}; predict {', '.join(MPL_TEST)}")
     for law in (AnnealingLaw(), MultiPowerLaw()):
-        law.fit(mpl_runs, "loss:train", names=list(MPL_TRAIN), n_starts=4 if quick else 32)
+        law.fit(mpl_runs, "loss:train", names=list(MPL_TRAIN), **QUICK if quick else {})
         fit = law.result_
         fit.save(out / f"fit_{law.name}.json", force=force)
         report = evaluate(fit, mpl_runs, list(MPL_TEST))

@@ -57,7 +57,10 @@ def identifiability(problem, x: np.ndarray, delta: float, max_rel_se: float = 1.
             bad[members] = True
             unidentified.append({"parameters": [names[j] for j in members],
                                  "relative_se": float(rel_se) if np.isfinite(rel_se) else None,
-                                 "singular_value": float(s[i])})
+                                 "singular_value": float(s[i]),
+                                 # natural units per unit of relative change (x-space scale for log-parameters)
+                                 "direction": {names[j]: float(Vt[i, j] * (theta[j] if problem.is_log[j] else scale[j]))
+                                               for j in members}})
     good = s > 0
     cov_s = (Vt[good].T / s[good] ** 2) @ Vt[good] * sigma ** 2  # pseudo-inverse of Jw^T Jw, times sigma^2
     se_scaled = np.sqrt(np.clip(np.diag(cov_s), 0, None))
@@ -72,6 +75,17 @@ def diagnose(problem, x: np.ndarray, delta: float, info: dict) -> dict:
     bounds = at_bound(problem, x)
     pinned = np.array([any(b["param"] == q.name for b in bounds) for q in problem.params])
     ident = identifiability(problem, x, delta, pinned=pinned)
+    # a parameter on a bound whose term is zero on every point is not pinned by the bound but unidentified:
+    # any value fits these data equally (e.g. C2 when the CPT LR never changes, so S2cpt = 0)
+    J = problem.jac(x)
+    theta = problem.theta(x)
+    for j in np.flatnonzero(pinned & (np.abs(J).max(axis=0) == 0)):
+        p = problem.params[j]
+        bounds = [b for b in bounds if b["param"] != p.name]
+        ident["stderr"][p.name] = None
+        ident["unidentified"].append({"parameters": [p.name], "relative_se": None, "singular_value": 0.0,
+                                      "direction": {p.name: float(max(abs(theta[j]), abs(p.init[1])))},
+                                      "zero_term": True})
     ranges = {k: [float(np.min(v)), float(np.max(v))]
               for k, v in problem.law.inputs(problem.design).items() if np.size(v)}
     caps = {"local_capped": int(info.get("local_capped", 0)), "final_capped": bool(info.get("final_capped", False))}
@@ -80,6 +94,9 @@ def diagnose(problem, x: np.ndarray, delta: float, info: dict) -> dict:
         warnings.append(f"{b['param']} = {b['value']:.6g} is on its {b['bound']} bound")
     for u in ident["unidentified"]:
         rel = u["relative_se"]
+        if u.get("zero_term"):
+            warnings.append(f"not identified by these data: {u['parameters'][0]} (its term is zero on every point)")
+            continue
         se = "> 10^4 %" if rel is None or rel > 100 else f"{100 * rel:.0f}%"
         warnings.append(f"not identified by these data: {' / '.join(u['parameters'])} (relative standard error {se})")
     if not info.get("converged", True):

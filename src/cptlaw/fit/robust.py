@@ -205,7 +205,8 @@ def spread(problem: Problem, starts: list[Start], best: Start, rel_tol: float = 
         ranges[p.name] = [lo, hi]
         if hi - lo > 0.1 * max(abs(best_theta[j]), 1e-12):
             degenerate.append(p.name)
-    return {"near_best": len(near), "ranges": ranges, "degenerate": degenerate}
+    return {"near_best": len(near), "ranges": ranges, "degenerate": degenerate,
+            "near_best_params": [[float(v) for v in t] for t in thetas]}  # for cptlaw.suggest
 
 
 def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int = 128, seed: int = 0,
