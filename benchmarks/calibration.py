@@ -18,41 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from cptlaw.data import read_runs
-from cptlaw.datasets import MPL_TEST, MPL_TRAIN, load, load_mpl
-from cptlaw.laws import AnnealingLaw, CPTLaw, MultiPowerLaw
 from cptlaw.predict import predict_runs
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _cases import german_cases, mpl_cases, pilot_cases  # noqa: E402
 from _machine import describe  # noqa: E402
-
-GERMAN = HERE.parent.parent / "shared" / "data" / "pilot-gpu-german" / "german.csv"
-FIT = ["{m}_pt_const", "{m}_pt_wsd", "{m}_{d}_const800_constant_r25", "{m}_{d}_const800_cosine_r25",
-       "{m}_{d}_const400_cosine_r25"]
-HELD = ["{m}_{d}_const800_wsd_r25", "{m}_{d}_const800_rewarm_cosine_r25", "{m}_{d}_const1200_cosine_r25",
-        "{m}_{d}_wsd1200_rewarm_cosine_r25"]
 
 
 def cases():
-    mpl = load_mpl(400)
-    for law in (AnnealingLaw, MultiPowerLaw):
-        yield "MPL 400M", law, mpl, "loss:train", list(MPL_TRAIN), list(MPL_TEST), False
-    pilot = load("pilot-v1")
-    for m in ("s", "m"):
-        for d in ("code", "legal"):
-            fit = [n.format(m=m, d=d) for n in FIT]
-            held = [n.format(m=m, d=d) for n in HELD if n.format(m=m, d=d) in pilot]
-            for target in ("loss:general", f"loss:{d}"):
-                yield f"pilot-v1 {m}/{d}", CPTLaw, pilot, target, fit, held, True
-    if GERMAN.exists():
-        german = read_runs(GERMAN)
-        for z in ("s", "m", "l"):
-            fit = [f"{z}_pt_const", f"{z}_pt_wsd", f"{z}_german_const600_constant_r25",
-                   f"{z}_german_const600_cosine_r25", f"{z}_german_const300_cosine_r25"]
-            held = [n for n in german.names if n.startswith(f"{z}_german_") and n.endswith("_r25") and n not in fit]
-            for target in ("loss:general", "loss:german"):
-                yield f"pilot-gpu-german {z}", CPTLaw, german, target, fit, held, True
+    yield from mpl_cases()
+    yield from pilot_cases()
+    yield from german_cases()
 
 
 def score(fit, runs, held, cpt_only, level):

@@ -19,39 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from cptlaw.data import read_runs
-from cptlaw.datasets import MPL_TEST, MPL_TRAIN, load, load_mpl
 from cptlaw.evaluate import evaluate
 from cptlaw.fit import fit_design
-from cptlaw.laws import AnnealingLaw, CPTLaw, MultiPowerLaw
+from cptlaw.laws import AnnealingLaw, MultiPowerLaw
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _cases import german_cases, mpl_cases, pilot_cases  # noqa: E402
 from _legacy_fit import legacy_fit  # noqa: E402
 from _machine import describe  # noqa: E402
 
-GERMAN = HERE.parent.parent / "shared" / "data" / "pilot-gpu-german" / "german.csv"
-PILOT_FIT = ["m_pt_const", "m_pt_wsd", "m_code_const800_constant_r25", "m_code_const800_cosine_r25",
-             "m_code_const400_cosine_r25"]
-PILOT_HELD = ["m_code_const800_wsd_r25", "m_code_const800_rewarm_cosine_r25", "m_code_const1200_cosine_r25",
-              "m_code_wsd1200_rewarm_cosine_r25"]
-
 
 def cases(skip_mpl_law: bool):
-    pilot = load("pilot-v1")
-    for target in ("loss:general", "loss:code"):
-        yield "pilot-v1 m/code", CPTLaw, pilot, target, PILOT_FIT, PILOT_HELD, True
-    mpl = load_mpl(400)
-    for law in (AnnealingLaw,) + (() if skip_mpl_law else (MultiPowerLaw,)):
-        yield "MPL 400M", law, mpl, "loss:train", list(MPL_TRAIN), list(MPL_TEST), False
-    if GERMAN.exists():
-        german = read_runs(GERMAN)
-        for z in ("s", "m", "l"):
-            fit = [f"{z}_pt_const", f"{z}_pt_wsd", f"{z}_german_const600_constant_r25",
-                   f"{z}_german_const600_cosine_r25", f"{z}_german_const300_cosine_r25"]
-            held = [n for n in german.names if n.startswith(f"{z}_german_") and n.endswith("_r25") and n not in fit]
-            for target in ("loss:general", "loss:german"):
-                yield f"pilot-gpu-german {z}", CPTLaw, german, target, fit, held, True
+    yield from pilot_cases(models=("m",), domains=("code",))
+    yield from mpl_cases((AnnealingLaw,) + (() if skip_mpl_law else (MultiPowerLaw,)))
+    yield from german_cases()
 
 
 def _with_params(result, params):

@@ -7,13 +7,10 @@ import sys
 
 from cptlaw.data import read_runs
 from cptlaw.datasets import load
+from cptlaw.demo import PILOT_FIT as FIT
+from cptlaw.demo import PILOT_HELDOUT as HELD
 from cptlaw.evaluate import evaluate
 from cptlaw.laws import CPTLaw
-
-FIT = ["{m}_pt_const", "{m}_pt_wsd", "{m}_{d}_const800_constant_r25", "{m}_{d}_const800_cosine_r25",
-       "{m}_{d}_const400_cosine_r25"]
-HELD = ["{m}_{d}_const800_wsd_r25", "{m}_{d}_const800_rewarm_cosine_r25", "{m}_{d}_const1200_cosine_r25",
-        "{m}_{d}_wsd1200_rewarm_cosine_r25"]
 
 
 def main(path=None):
