@@ -18,7 +18,7 @@ OLD = {
     "annealing": {"A": dict(log=True), "alpha": dict(init=(0.1, 1.2)), "C": dict(log=True), "B": dict(log=True)},
     "cpt": {"A": dict(log=True), "alpha": dict(init=(0.1, 1.2)), "C1": dict(log=True), "C2": dict(log=True),
             "E": dict(lower=0.0, upper=np.inf, init=(1.0, 1e4)), "F": dict(log=True)},
-    "mpl": {"A": dict(log=True), "B": dict(log=True)},
+    "mpl": {"A": dict(log=True), "B": dict(log=True), "C": dict(lower=0.0, upper=np.inf)},
     "dcpt": {"A": dict(log=True), "B": dict(log=True), "C": dict(log=True)},
 }
 

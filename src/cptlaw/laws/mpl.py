@@ -44,7 +44,7 @@ class MultiPowerLaw(AreaLaw):
                 Parameter("A", 0.0, np.inf, (0.05, 3.0), doc="forward-area amplitude", linear=True),
                 Parameter("alpha", 1e-4, 5.0, (0.1, 1.0), doc="forward-area exponent"),
                 Parameter("B", 0.0, np.inf, (30.0, 3000.0), doc="loss-drop amplitude", linear=True),
-                Parameter("C", 0.0, np.inf, (0.1, 10.0), log=True, doc="loss-drop rate"),
+                Parameter("C", 1e-8, 1e8, (0.1, 10.0), log=True, doc="loss-drop rate"),
                 Parameter("beta", 1e-4, 1.0, (0.2, 0.9), doc="loss-drop power (paper: in (0,1))"),
                 Parameter("gamma", 1e-4, 1.0, (0.2, 0.9), doc="LR exponent (paper: in (0,1))")]
 
