@@ -138,8 +138,8 @@ def multistart(problem: Problem, *, delta: float = 1e-3, n_starts: int = 128, se
     x0s = np.vstack([anchors, sep.starts(n_starts, seed, sampler)])
     screened = []
     for x0 in x0s:
-        sep._warm = None  # each start on its own: the result does not depend on the order of the starts
-        screened.append(sep.evaluate(x0, max_iter=screen_iter))
+        # each start on its own: the result does not depend on the order of the starts
+        screened.append(sep.cold().evaluate(x0, max_iter=screen_iter))
     cost = np.array([s.cost for s in screened])
     curves = [s.log_pred for s in screened]
     is_anchor = np.arange(len(x0s)) < len(anchors)

@@ -162,7 +162,7 @@ class Separable:
         return c, f
 
     def _solve_at(self, x_nl: np.ndarray, max_iter: int = 30):
-        """(theta, Phi, c, pred) at x_nl, cached for the Jacobian call that follows each residual call."""
+        """(Phi, c, pred) at x_nl, cached for the Jacobian call that follows each residual call."""
         key = x_nl.tobytes()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1:]
@@ -198,6 +198,11 @@ class Separable:
             Jn = Jn - Jc[:, free] @ coef
         return Jn
 
+    def cold(self) -> "Separable":
+        """Forget the warm start: the next amplitudes are solved from scratch (independent of earlier calls)."""
+        self._warm = None
+        return self
+
     def evaluate(self, x_nl: np.ndarray, max_iter: int = 30) -> Reduced:
         _, c, pred = self._solve_at(np.asarray(x_nl, float), max_iter)
         with np.errstate(all="ignore"):
@@ -228,8 +233,7 @@ class Separable:
             for v in np.linspace(lo[j], hi[j], levels):
                 x = x_nl.copy()
                 x[j] = v
-                self._warm = None
-                red = self.evaluate(x)
+                red = self.cold().evaluate(x)
                 if red.cost < cost * (1 - 1e-6) and (best is None or red.cost < best.cost):
                     best = red
         return best
