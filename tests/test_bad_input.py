@@ -230,3 +230,9 @@ def test_dcpt_from_runs_needs_no_lr(tmp_path):
     code = main(["fit", str(path), "--law", "dcpt", "--target", "code", "--n-starts", "8",
                  "--out", str(tmp_path / "f.json")])
     assert code == 0
+
+
+def test_unknown_target_lists_the_loss_columns(data, tmp_path, capsys):
+    code, _, err = run(["fit", str(data), "--law", "cpt", "--target", "loss:nothere", "--out", str(tmp_path / "f.json")],
+                       capsys)
+    assert code == 2 and "'loss:nothere'" in err and "loss columns present: loss:general" in err

@@ -249,7 +249,12 @@ def fit_law(law: Law, runs, target: str, *, names: list[str] | None = None, **op
 
     runs = runs if isinstance(runs, RunSet) else RunSet(runs)
     target = target_column(target)
-    runs = runs.select(names).with_target(target)
+    chosen = runs.select(names)
+    runs = chosen.with_target(target)
+    if not len(runs):
+        have = sorted({c for run in chosen for c in run.targets})
+        raise DataError(f"no observations of {target!r} in the selected runs; loss columns present: "
+                        f"{', '.join(have) or '(none)'}")
     run_designs = []
     for run in runs:  # per-run designs: the units a run-level bootstrap resamples
         try:

@@ -149,8 +149,11 @@ class Law(ABC):
             ys.append(y)
             feats.append(f)
         if not names:
-            what = f"no observations of {target_column(target)!r}" if at is None else "no points to predict"
-            raise DataError(f"{what} in the selected runs")
+            if at is not None:
+                raise DataError("no points to predict in the selected runs (none lies in the law's domain)")
+            have = sorted({c for run in runs for c in run.targets})
+            raise DataError(f"no observations of {target_column(target)!r} in the selected runs (in the law's "
+                            f"domain); loss columns present: {', '.join(have) or '(none)'}")
         y = None if at is not None else np.concatenate(ys)
         return Design(names, np.concatenate(ridx), np.concatenate(steps), y, self._merge(feats))
 
