@@ -185,7 +185,7 @@ def cmd_predict(args) -> int:
     import numpy as np
 
     from .fit import FitResult
-    from .predict import check_values, extrapolation_flags, extrapolation_summary, predict_runs, rows_to_csv, schedule_run
+    from .predict import predict_design, predict_runs, rows_to_csv, schedule_run
     from .data import RunSet
 
     fit = FitResult.load(args.fit)
@@ -202,19 +202,14 @@ def cmd_predict(args) -> int:
         if _is_points(fit.law_name, args.data):
             law = fit.law()
             pts, design = _points_design(law, args.data[0], need_loss=False)
-            with np.errstate(all="ignore"):
-                pred = law.value(law.theta(), design)
-            flags = extrapolation_flags(fit, law, design)
-            check_values(pred, [f"{args.data[0]}:{i + 2}" for i in range(design.n)], flags)
+            pred, flags, lo, hi = predict_design(fit, law, design, [f"{args.data[0]}:{i + 2}" for i in range(design.n)],
+                                                 args.interval)
             rows = [{"run": lab, "model_size": n, "tokens": d, "ratio": r, "predicted": p,
                      "observed": None if np.isnan(o) else o, "extrapolated": f}
                     for lab, n, d, r, p, o, f in zip(pts.labels, pts.N.tolist(), pts.D.tolist(), pts.r.tolist(),
                                                      pred.tolist(), pts.loss.tolist(), flags)]
             extra = ()
             if args.interval:
-                from .fit.bootstrap import prediction_interval
-
-                lo, hi = prediction_interval(law, fit.uncertainty, design, args.interval)
                 for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
                     row.update(lower=a, upper=b)
                 extra = ("lower", "upper")

@@ -54,16 +54,26 @@ def check_values(values: np.ndarray, where: list[str], flags: list[str]) -> None
                         f"<= 0){why}; {bad.size} such point(s) in all. The law does not hold this far from its data.")
 
 
+def predict_design(fit, law, design, where: list[str], interval: float | None = None):
+    """A saved fit's predictions at a design, checked: (values, extrapolation flags, lower, upper).  ``where``
+    names each point for errors; without ``interval`` lower and upper are the values."""
+    from .fit.bootstrap import prediction_interval
+
+    with np.errstate(all="ignore"):
+        pred = law.value(law.theta(), design)
+    flags = extrapolation_flags(fit, law, design)
+    check_values(pred, where, flags)
+    lo, hi = prediction_interval(law, fit.uncertainty, design, interval) if interval else (pred, pred)
+    return pred, flags, lo, hi
+
+
 def predict_runs(fit, runs: RunSet, names: list[str] | None = None, every: int | None = None,
                  interval: float | None = None) -> list[dict]:
     """Rows ``{run, step, predicted, observed, extrapolated}`` for the points inside the law's domain
     (observed is None where the data has no value; extrapolated names the inputs outside the fitted range);
     with ``interval`` (a level such as 0.9, from the fit's bootstrap) also ``lower`` and ``upper``.
     Raises :class:`DataError` where the law gives a non-finite or non-positive loss."""
-    from .fit.bootstrap import prediction_interval
-
     law = fit.law()
-    theta = law.theta()
     target = fit.target
     rows = []
     for run in runs.select(names):
@@ -72,13 +82,10 @@ def predict_runs(fit, runs: RunSet, names: list[str] | None = None, every: int |
             design = law.design([run], at={run.name: run.index_of(steps)})
         except DataError:
             continue  # no point of this run lies in the law's domain
-        with np.errstate(all="ignore"):
-            pred = law.value(theta, design)
-        flags = extrapolation_flags(fit, law, design)
-        check_values(pred, [f"run {run.name!r} step {s}" for s in design.steps.tolist()], flags)
+        pred, flags, lo, hi = predict_design(fit, law, design, [f"run {run.name!r} step {s}"
+                                                               for s in design.steps.tolist()], interval)
         idx, obs = run.observed(target)
         observed = dict(zip(run.steps[idx].tolist(), obs.tolist()))
-        lo, hi = prediction_interval(law, fit.uncertainty, design, interval) if interval else (pred, pred)
         for s, p, f, a, b in zip(design.steps.tolist(), pred.tolist(), flags, lo.tolist(), hi.tolist()):
             row = {"run": run.name, "step": int(s), "predicted": p, "observed": observed.get(s), "extrapolated": f}
             if interval:
@@ -136,5 +143,6 @@ def rows_to_csv(rows: list[dict], columns=("run", "step", "predicted", "observed
     return buf.getvalue()
 
 
-__all__ = ["check_values", "extrapolation_flags", "extrapolation_summary", "prediction_steps", "predict_runs",
+__all__ = ["check_values", "extrapolation_flags", "extrapolation_summary", "prediction_steps", "predict_design",
+           "predict_runs",
            "schedule_run", "rows_to_csv", "target_column"]

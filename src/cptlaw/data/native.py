@@ -133,25 +133,15 @@ def read_runs(path: str | Path, schedules: str | Path | None = None, need_lr: bo
 
     losses = {}
     for c in loss_cols:
-        col = table.pop(c)
-        v, bad = numeric(col)
-        problems.at(bad, c, "not a number", col)
-        problems.at(~bad & ~np.isnan(v) & (~np.isfinite(v) | (v <= 0)), c, "a loss must be finite and > 0", col)
-        problems.at(np.isfinite(v) & (v > MAX_LOSS), c,
-                    f"a loss above {MAX_LOSS:g} nats: is this a perplexity? give the log-loss (nats), not exp of it",
-                    col)
-        losses[c] = np.where(np.isfinite(v) & (v > 0) & (v <= MAX_LOSS), v, np.nan)
-        del col
+        losses[c], _ = problems.number(table.pop(c), c, lambda v: v > 0, "a loss must be finite and > 0", MAX_LOSS,
+                                       f"a loss above {MAX_LOSS:g} nats: is this a perplexity? give the log-loss "
+                                       f"(nats), not exp of it")
     meta = {}
     for c in META_COLUMNS:
         if c in columns:
-            col = table.pop(c)
-            v, bad = numeric(col)
-            rule_ok = (v >= 0) & (v <= 1) if c == "replay_ratio" else v > 0
-            problems.at(bad, c, "not a number", col)
-            problems.at(~bad & ~np.isnan(v) & ~(np.isfinite(v) & rule_ok), c,
-                        "must be in [0, 1]" if c == "replay_ratio" else "must be finite and > 0", col)
-            meta[c] = np.where(np.isfinite(v) & rule_ok, v, np.nan)
+            unit = c == "replay_ratio"
+            meta[c], _ = problems.number(table.pop(c), c, (lambda v: (v >= 0) & (v <= 1)) if unit else (lambda v: v > 0),
+                                         "must be in [0, 1]" if unit else "must be finite and > 0")
 
     out = []
     for name, idx in _groups(codes, names, ok):
@@ -196,6 +186,21 @@ class Problems:
                 got += " (a quote that is never closed?)"
             self.add(f"{self.path}:{self.rows[i]}: {column}: {message}{got}", int(self.rows[i]))
         self.count += max(0, int(mask.sum()) - self.MAX)
+
+    def number(self, col, column: str, ok, rule: str, maximum: float | None = None,
+               too_big: str = "") -> tuple[np.ndarray, np.ndarray]:
+        """A numeric column checked cell by cell: text that is not a number, a value that is not finite or
+        breaks ``ok`` (``rule``), and one above ``maximum`` (``too_big``) are problems.  Returns (clean, raw):
+        the values with every such cell set to NaN, and the values as read (NaN = empty cell)."""
+        raw, bad = numeric(col)
+        with np.errstate(invalid="ignore"):
+            good = np.isfinite(raw) & ok(raw)
+        self.at(bad, column, "not a number", col)
+        self.at(~bad & ~np.isnan(raw) & ~good, column, rule, col)
+        if maximum is not None:
+            self.at(good & (raw > maximum), column, too_big, col)
+            good &= raw <= maximum
+        return np.where(good, raw, np.nan), raw
 
     def flagged(self, column: str) -> np.ndarray:
         return self._flags.get(column, np.zeros(self.rows.size, bool))

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import DataError
 from ..limits import MAX_LOSS
 from .native import Problems
-from .table import header, numeric, read_table, text
+from .table import header, read_table, text
 
 POINT_COLUMNS = ("model_size", "tokens", "ratio", "loss")
 
@@ -55,16 +55,14 @@ def read_points(path: str | Path, need_loss: bool = True) -> Points:
         if c not in table.columns:
             vals[c] = np.full(table.n, np.nan)
             continue
-        v, bad = numeric(table.data[c])
-        rule_ok = (v >= 0) & (v <= 1) if c == "ratio" else v > 0
-        problems.at(bad, c, "not a number", table.data[c])
-        problems.at(~bad & ~np.isnan(v) & ~(np.isfinite(v) & rule_ok), c,
-                    "must be in [0, 1]" if c == "ratio" else "must be finite and > 0", table.data[c])
+        unit = c == "ratio"
+        clean, raw = problems.number(table.data[c], c, (lambda v: (v >= 0) & (v <= 1)) if unit else (lambda v: v > 0),
+                                     "must be in [0, 1]" if unit else "must be finite and > 0",
+                                     MAX_LOSS if c == "loss" else None,
+                                     f"a loss above {MAX_LOSS:g} nats: is this a perplexity?")
         if c in required:
-            problems.at(np.isnan(v) & ~bad, c, "empty cell")
-        if c == "loss":
-            problems.at(np.isfinite(v) & (v > MAX_LOSS), c, f"a loss above {MAX_LOSS:g} nats: is this a perplexity?")
-        vals[c] = v
+            problems.at(np.isnan(raw) & ~problems.flagged(c), c, "empty cell")
+        vals[c] = clean
     problems.raise_if_any(f"{path}: {{}} problem(s) in the points table")
     labels = ([str(x) if x is not None else "" for x in text(table.data["run"])] if "run" in table.columns
               else [""] * table.n)

@@ -20,6 +20,7 @@ residual quantiles e.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -90,15 +91,16 @@ def bootstrap(law, params, run_designs, theta, delta: float, *, n: int = 200, me
                           "use the residual bootstrap (method 'residuals')")
     sizes = [d.n for d in run_designs]
     block = block or max(3, int(round(np.median(sizes) ** (1 / 3))))
+    parts = np.split(resid, np.cumsum(sizes)[:-1])
+    yhat = full.y * np.exp(resid)
     samples, failed = [], 0
     for _ in range(n):
         if method == "runs":
             design = law.merge([run_designs[i] for i in rng.integers(0, len(run_designs), len(run_designs))])
         else:
-            design = law.merge(run_designs)
-            parts = np.split(resid, np.cumsum(sizes)[:-1])
-            yhat = full.y * np.exp(resid)
-            design.y = yhat * np.exp(-np.concatenate([_block_resample(p, block, rng) for p in parts]))
+            # the same points, new observations: the fitted curve with block-resampled residuals
+            design = dataclasses.replace(full, y=yhat * np.exp(-np.concatenate([_block_resample(p, block, rng)
+                                                                                 for p in parts])))
         th, ok = _refit(law, params, design, x_best, delta, max_nfev)
         failed += int(not ok)
         samples.append(th)

@@ -30,12 +30,12 @@ def at_bound(problem, x: np.ndarray, rtol: float = 1e-6) -> list[dict]:
 
 
 def identifiability(problem, x: np.ndarray, delta: float, max_rel_se: float = 1.0,
-                    pinned: np.ndarray | None = None) -> dict:
+                    pinned: np.ndarray | None = None, J: np.ndarray | None = None) -> dict:
     """Unidentified directions and per-parameter standard errors (see the module docstring).  ``pinned``
     parameters (on a bound, which fixes them) are left out of the analysis and get no standard error."""
     theta = problem.theta(x)
     r = problem.residuals(x)
-    J = problem.jac(x)  # d log L / dx; x = log(theta) for log-parameters
+    J = problem.jac(x) if J is None else J  # d log L / dx; x = log(theta) for log-parameters
     pinned = np.zeros(theta.size, bool) if pinned is None else pinned
     J = np.where(pinned[None, :], 0.0, J)
     # relative units: d log L / d log|theta| = theta * d log L / d theta; absolute where theta = 0
@@ -74,10 +74,10 @@ def diagnose(problem, x: np.ndarray, delta: float, info: dict) -> dict:
     """The diagnostics block of a fit, with one readable line per problem in ``warnings``."""
     bounds = at_bound(problem, x)
     pinned = np.array([any(b["param"] == q.name for b in bounds) for q in problem.params])
-    ident = identifiability(problem, x, delta, pinned=pinned)
+    J = problem.jac(x)
+    ident = identifiability(problem, x, delta, pinned=pinned, J=J)
     # a parameter on a bound whose term is zero on every point is not pinned by the bound but unidentified:
     # any value fits these data equally (e.g. C2 when the CPT LR never changes, so S2cpt = 0)
-    J = problem.jac(x)
     theta = problem.theta(x)
     for j in np.flatnonzero(pinned & (np.abs(J).max(axis=0) == 0)):
         p = problem.params[j]
