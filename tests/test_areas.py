@@ -156,3 +156,23 @@ def test_loss_drop_blocks_close_to_exact():
     exact = loss_drop(lr, at, **p)
     approx = loss_drop(lr, at, **p, max_points=1024)
     assert np.max(np.abs(exact - approx)) < 1e-4
+
+
+def test_loss_drop_flat_cells_match_row_chunks_and_reuse_is_safe():
+    """The fit's path (cells stored flat, last parameters' cells reused for the Jacobian) against the row-chunk
+    path, on a WSD with evaluation steps before any LR change, repeated, and unsorted."""
+    from cptlaw.schedules.areas import _LDTerms
+
+    lr = Warmup(WSD(3e-4, 3000, 900, 3e-5), 100).dense(3101)
+    at = np.array([0, 5, 50, 2500, 2500, 3100, 2900, 150])
+    flat, rows = _LDTerms(lr, None, at), _LDTerms(lr, None, at, max_cells=0)
+    assert flat._cells is not None and rows._cells is None
+    for p in [(2.0, 0.6, 0.5), (2.0, 0.6, 0.5), (0.3, 0.2, 0.9), (2.0, 0.6, 0.5)]:
+        for jac in (False, True, False):
+            a, b = flat.evaluate(at, 7.0, *p, jac=jac), rows.evaluate(at, 7.0, *p, jac=jac)
+            for x, y in zip(a if jac else [a], b if jac else [b]):
+                np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-15)
+    coarse = flat.coarse(16, at)
+    assert coarse.k.size <= rows.k.size
+    exact = rows.evaluate(at, 7.0, 2.0, 0.6, 0.5)
+    np.testing.assert_allclose(coarse.evaluate(at, 7.0, 2.0, 0.6, 0.5), exact, atol=0.01 * np.abs(exact).max())

@@ -68,9 +68,10 @@ class Problem:
             r = np.log(np.maximum(pred, FLOOR)) - self.log_y
         return np.where(np.isfinite(r), r, 10.0)
 
-    def jac(self, x: np.ndarray) -> np.ndarray:
+    def jac(self, x: np.ndarray, pred: np.ndarray | None = None) -> np.ndarray:
+        """d log L̂ / dx; ``pred`` (L̂ at x), when the caller has it, saves one evaluation of the law."""
         theta = self.theta(x)
-        pred = self.predict(x)
+        pred = self.predict(x) if pred is None else pred
         with np.errstate(all="ignore"):
             J = self.law.jacobian(theta, self.design) / np.maximum(pred, FLOOR)[:, None]
             J = J * np.where(self.is_log, theta, 1.0)[None, :]  # chain rule for log-parameters
@@ -134,12 +135,13 @@ def multistart(problem: Problem, *, delta: float = 1e-3, n_starts: int = 128, se
     if polish < 1:
         raise CptlawError("polish must be >= 1")
     sep = Separable(problem, delta)
+    screen = Separable(Problem(problem.law, problem.law.screening_design(problem.design), problem.params), delta)
     anchors = sep.grid()
     x0s = np.vstack([anchors, sep.starts(n_starts, seed, sampler)])
     screened = []
     for x0 in x0s:
         # each start on its own: the result does not depend on the order of the starts
-        screened.append(sep.cold().evaluate(x0, max_iter=screen_iter))
+        screened.append(screen.cold().evaluate(x0, max_iter=screen_iter))
     cost = np.array([s.cost for s in screened])
     curves = [s.log_pred for s in screened]
     is_anchor = np.arange(len(x0s)) < len(anchors)
@@ -166,7 +168,8 @@ def multistart(problem: Problem, *, delta: float = 1e-3, n_starts: int = 128, se
                      red.status)
 
     for i in picked:
-        starts.append(local(screened[i], x0s[i]))
+        start = screened[i] if screen.problem.design is problem.design else sep.cold().evaluate(x0s[i], screen_iter)
+        starts.append(local(start, x0s[i]))
     best = min(starts, key=lambda s: s.cost)
     escapes = 0
     for _ in range(2):  # leave plateaus: scan each nonlinear parameter over its bounds from the best solution

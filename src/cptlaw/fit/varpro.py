@@ -44,23 +44,32 @@ def bounded_lstsq(M: np.ndarray, b: np.ndarray, sign: np.ndarray) -> np.ndarray:
     """argmin ||M c - b|| with c_j >= 0 (sign +1), c_j <= 0 (sign -1) or c_j free (sign 0).
 
     M has few columns (the amplitudes, at most 6) and many rows, so the work is one pass to form the
-    column-scaled Gram matrix; everything after that is k x k.  Columns are scaled to unit norm (the laws'
-    columns differ by many orders of magnitude) and the small systems are solved by a truncated
-    eigendecomposition, so an unidentified direction gets the minimum-norm answer.  When the unconstrained
-    solution breaks a sign, Lawson & Hanson's active-set method (1974, ch. 23) takes over.
+    Gram matrix; everything after that is k x k (:func:`bounded_quadratic`).
     """
-    k = M.shape[1]
+    return bounded_quadratic(M.T @ M, M.T @ b, sign)
+
+
+def bounded_quadratic(G: np.ndarray, g: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """argmin ½ cᵀGc - gᵀc (G symmetric positive semi-definite, k x k) under the sign bounds of
+    :func:`bounded_lstsq`.
+
+    Columns are scaled to unit diagonal (the laws' columns differ by many orders of magnitude) and the small
+    systems are solved by a truncated eigendecomposition, so an unidentified direction gets the minimum-norm
+    answer.  When the unconstrained solution breaks a sign, Lawson & Hanson's active-set method (1974, ch. 23)
+    takes over.
+    """
+    k = g.size
     flip = np.where(sign < 0, -1.0, 1.0)
-    norms = np.sqrt(np.einsum("ij,ij->j", M, M))
+    norms = np.sqrt(np.maximum(np.diag(G), 0.0))
     norms[norms == 0] = 1.0
-    Ms = M * (flip / norms)
-    G, g = Ms.T @ Ms, Ms.T @ b
+    scale = flip / norms
+    G, g = G * np.outer(scale, scale), g * scale
     pos = sign != 0
 
     def solve(cols):
         z = np.zeros(k)
         if cols.any():
-            w, V = np.linalg.eigh(G[np.ix_(cols, cols)])
+            w, V = np.linalg.eigh(G if cols.all() else G[np.ix_(cols, cols)])
             keep = w > 1e-13 * max(w[-1], 1e-300)
             z[cols] = V[:, keep] @ ((V[:, keep].T @ g[cols]) / w[keep])
         return z
@@ -187,7 +196,7 @@ class Separable:
         (in the Huber-weighted metric)."""
         Phi, c, pred = self._solve_at(x_nl)
         x = self.x_full(x_nl, c)
-        J = self.problem.jac(x)  # d log L / dx for every parameter, at c*
+        J = self.problem.jac(x, pred)  # d log L / dx for every parameter, at c* (L = Phi @ c*: no re-evaluation)
         Jn, Jc = J[:, self.nl], J[:, self.lin]
         free = (self.sign == 0) | (np.abs(c) > 0)
         r = self.residuals(x_nl)
@@ -207,8 +216,9 @@ class Separable:
         _, c, pred = self._solve_at(np.asarray(x_nl, float), max_iter)
         with np.errstate(all="ignore"):
             log_pred = np.log(np.maximum(pred, FLOOR))
-        return Reduced(np.asarray(x_nl, float), c, self.problem.objective(self.x_full(x_nl, c), self.delta), 1,
-                       log_pred=log_pred)
+        # the law's value is Phi @ c (Law.basis), so the objective needs no second evaluation of the law
+        r = np.where(np.isfinite(log_pred), log_pred - self.log_y, 10.0)
+        return Reduced(np.asarray(x_nl, float), c, float(np.sum(huber(r, self.delta))), 1, log_pred=log_pred)
 
     def local(self, start: Reduced, max_nfev: int) -> Reduced:
         """least_squares on the profiled residuals from ``start`` (warm-started amplitudes)."""

@@ -157,6 +157,11 @@ class Law(ABC):
         y = None if at is not None else np.concatenate(ys)
         return Design(names, np.concatenate(ridx), np.concatenate(steps), y, self._merge(feats))
 
+    def screening_design(self, design: Design) -> Design:
+        """A cheaper approximation of ``design`` for ranking the multi-start's screened points only (local
+        solves and everything reported use ``design`` itself); by default the design."""
+        return design
+
     def merge(self, designs: list[Design]) -> Design:
         """One design from several (e.g. per-run designs drawn by a bootstrap, a run possibly twice)."""
         offsets = np.cumsum([0] + [len(d.run_names) for d in designs[:-1]])

@@ -16,6 +16,8 @@ cosine decays.  ``None`` evaluates the exact sum.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..schedules.areas import _LDTerms, apply_warmup, flattened_warmup
@@ -24,6 +26,7 @@ from .base import AreaLaw, Design, Parameter, running_peak
 
 class MultiPowerLaw(AreaLaw):
     name = "mpl"
+    SCREEN_POINTS = 128
     INPUTS = ("S1", "lr_peak")
     citation = ("Luo et al. (2025), A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules, "
                 "ICLR 2025, arXiv:2503.12811, Eq. 1-2")
@@ -77,6 +80,12 @@ class MultiPowerLaw(AreaLaw):
         if not jac:
             return np.concatenate(parts)
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def screening_design(self, d: Design) -> Design:
+        """LD with at most ``SCREEN_POINTS`` blocks per run, for ranking the multi-start's screened points (see
+        :meth:`Law.screening_design`): the local solves start from the best of them on the full design."""
+        runs = [(terms.coarse(self.SCREEN_POINTS, idx), idx) for terms, idx in d.features["runs"]]
+        return replace(d, features={**d.features, "runs": runs})
 
     def value(self, theta, d: Design):
         L0, A, alpha = theta[:3]

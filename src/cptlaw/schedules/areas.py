@@ -193,7 +193,7 @@ def loss_drop(lr: np.ndarray, at: np.ndarray, B: float, C: float, beta: float, g
     Returns LD (shape of ``at``), or with ``jac=True`` also dLD/d(B, C, beta, gamma) as an (n, 4) array.
     """
     at = np.asarray(at, dtype=np.int64)
-    terms = _LDTerms(np.asarray(lr, dtype=np.float64), max_points, at)
+    terms = _LDTerms(np.asarray(lr, dtype=np.float64), max_points, at, max_cells)
     return terms.evaluate(at, B, C, beta, gamma, jac=jac, max_cells=max_cells)
 
 
@@ -222,12 +222,15 @@ def _merge_changes(k, drop, P_km1, log_eta, max_points, at=None):
 class _LDTerms:
     """Precomputed change points of an LR sequence for repeated LD evaluations (used while fitting).
 
-    Columns with eta_k <= 1e-10 have G = 1 and are summed separately with a prefix sum; for the others,
-    S_k(t) is clipped at 0 for k > t, where G(0) = 0 makes the term vanish, so each row is two
-    matrix-vector products.
+    Columns with eta_k <= 1e-10 have G = 1 and are summed separately with a prefix sum.  For the others, when
+    the evaluation steps are known up front (a fit) and the cells (t, k <= t) number at most ``max_cells``,
+    S_k(t) is computed once and stored flat (:meth:`_flatten`); otherwise rows are done in chunks, with S_k(t)
+    clipped at 0 for k > t, where G(0) = 0 makes the term vanish, so each row is two matrix-vector products.
     """
 
-    def __init__(self, lr: np.ndarray, max_points: int | None = None, at: np.ndarray | None = None):
+    def __init__(self, lr: np.ndarray, max_points: int | None = None, at: np.ndarray | None = None,
+                 max_cells: int = 2_000_000):
+        self.lr, self.max_points = lr, max_points
         d = lr_drops(lr)
         k = np.flatnonzero(d != 0.0)
         self.P = np.cumsum(lr)
@@ -241,6 +244,57 @@ class _LDTerms:
             k, drop, P_km1, log_eta = _merge_changes(k, drop, P_km1, log_eta, max_points, at)
         self.k, self.drop, self.P_km1, self.log_eta = k, drop, P_km1, log_eta
         self.drop_log_eta = self.drop * self.log_eta
+        self._cells = None
+        if at is not None:
+            self._flatten(np.asarray(at, dtype=np.int64), max_cells)
+
+    def coarse(self, max_points: int, at: np.ndarray) -> "_LDTerms":
+        """The same LR with its changes merged into at most ~``max_points`` blocks (a cheaper approximation)."""
+        return _LDTerms(self.lr, min(max_points, self.max_points or max_points), at)
+
+    def _flatten(self, at: np.ndarray, max_cells: int):
+        """For repeated evaluations at the same steps ``at`` (a fit): the parameter-free part of every
+        contributing cell (t, k <= t), stored flat, row after row -- only the lower triangle is ever
+        computed, and S_k(t) is subtracted once instead of at every evaluation."""
+        m = np.searchsorted(self.k, at, side="right")  # row t uses k[:m_t]
+        if not self.k.size or m.sum() > max_cells:
+            return
+        rows = np.flatnonzero(m)
+        starts = np.r_[0, np.cumsum(m[rows])[:-1]]
+        k_idx = np.arange(int(m.sum())) - np.repeat(starts, m[rows])  # 0..m_t-1 in each row
+        t_idx = np.repeat(at[rows], m[rows])
+        self._at = at.copy()
+        self._cells = {"rows": rows, "starts": starts, "k": k_idx,
+                       "S": self.P[t_idx] - self.P_km1[k_idx],  # S_k(t) > 0
+                       "drop": self.drop[k_idx], "drop_log_eta": self.drop_log_eta[k_idx],
+                       "total": np.cumsum(self.drop)[m[rows] - 1]}  # sum of drops with k <= t
+
+    def _evaluate_cells(self, n, C, beta, gamma, jac):
+        """LD / B and its gradient at the steps given to :meth:`_flatten` (same maths as the row chunks).
+
+        The cell values of the last (C, beta, gamma) are kept: a fit asks for the Jacobian at the point whose
+        residuals it has just evaluated, and then only the gradient sums are new."""
+        c = self._cells
+        key = (C, beta, gamma)
+        if c.get("key") != key:
+            cx = np.take(C * np.exp(-gamma * self.log_eta), c["k"])
+            cx *= c["S"]  # C * eta_k^(-gamma) * S_k(t)
+            lg = np.log1p(cx)
+            pw = np.multiply(lg, -beta)
+            np.exp(pw, out=pw)  # (1 + Cx)^(-beta); G = 1 - pw
+            c.update(key=key, cx=cx, lg=lg, pw=pw)
+        cx, lg, pw, starts, rows = c["cx"], c["lg"], c["pw"], c["starts"], c["rows"]
+        out = np.zeros(n)
+        out[rows] = c["total"] - np.add.reduceat(pw * c["drop"], starts)
+        if not jac:
+            return out, None
+        grads = np.zeros((n, 4))
+        u = cx / (1.0 + cx)
+        u *= pw  # C x (1 + Cx)^(-beta-1)
+        grads[rows, 1] = (beta / C) * np.add.reduceat(u * c["drop"], starts)  # dG/dC
+        grads[rows, 2] = np.add.reduceat(lg * pw * c["drop"], starts)  # dG/dbeta
+        grads[rows, 3] = -beta * np.add.reduceat(u * c["drop_log_eta"], starts)  # dG/dgamma
+        return out, grads
 
     def _zero_part(self, t: np.ndarray) -> np.ndarray:
         count = np.searchsorted(self.zero_k, t, side="right")
@@ -252,7 +306,12 @@ class _LDTerms:
         grads = np.zeros((n, 4)) if jac else None
         if n and self.zero_k.size:
             out += self._zero_part(at)
-        if self.k.size and n:
+        if self._cells is not None and (at is self._at or np.array_equal(at, self._at)):
+            part, g = self._evaluate_cells(n, C, beta, gamma, jac)
+            out += part
+            if jac:
+                grads = g
+        elif self.k.size and n:
             scale = np.exp(-gamma * self.log_eta)  # eta_k^(-gamma)
             rows = int(np.clip(max_cells // self.k.size, 1, 128))
             for lo in range(0, n, rows):

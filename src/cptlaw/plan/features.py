@@ -1,0 +1,88 @@
+"""The law's inputs at the end of CPT for many candidate plans at once.
+
+The areas S1, S1pt, S1cpt, S2pt and S2cpt are linear in the LR sequence (cumulative sums, and the momentum
+recursion of Tissue et al. 2024 Eq. 5 is a linear filter of the LR drops); the warmup convention only
+touches the PT prefix, which a group of candidates shares.  Every parametric CPT family here (constant,
+cosine or WSD to a floor that is a fraction of the peak, with a linear re-warmup from 0 or from the PT's
+final LR) is affine in its peak LR.  So for candidates that differ only in the peak, the areas are exactly
+
+    S(peak) = S(p_a) + (peak - p_a) / (p_b - p_a) * (S(p_b) - S(p_a))
+
+from two exact trajectories built with :mod:`cptlaw.schedules` (``Continual``) and the law's own
+:meth:`Law.design`: any number of peaks costs two area computations, with the same conventions (warmup, λ,
+momentum across the boundary, step index) as the fit.  :func:`exact_features` is the per-candidate reference
+(a plain loop), used by the tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+import numpy as np
+
+from ..data import Run
+from ..laws.base import Design, Law
+from .space import Candidate, Space
+
+LINEAR = ("S1", "S1cpt", "S2pt", "S2cpt")
+
+
+def _run(space: Space, cand: Candidate, peak: float | None = None) -> Run:
+    sched = cand.schedule(space.pt, peak)
+    meta = {}
+    if cand.model_size is not None:
+        meta["model_size"] = cand.model_size
+    if cand.replay is not None:
+        meta["replay_ratio"] = cand.replay
+    return Run("plan", np.arange(cand.transfer + cand.steps), sched(np.arange(cand.transfer + cand.steps)),
+               transfer=cand.transfer, **meta)
+
+
+def exact_features(law: Law, space: Space, cand: Candidate) -> dict[str, float]:
+    """The law's features at the last CPT step of one candidate (the reference path)."""
+    run = _run(space, cand)
+    d = law.design([run], at={"plan": np.array([run.steps.size - 1])})
+    return {k: float(v[0]) for k, v in d.features.items() if isinstance(v, np.ndarray)}
+
+
+def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
+    """One design with a point per candidate (its last CPT step), in the order of ``cands``."""
+    extra: dict[str, np.ndarray] = {}
+    if getattr(law, "size", False):
+        extra["N"] = np.array([_need(c.model_size, "cpt.model_size", "of Eq. 7 (model size)") for c in cands])
+        extra["N"] = extra["N"] / law.n_unit
+    if getattr(law, "replay", None):
+        extra["r_pt"] = np.array([_need(c.replay, "cpt.replay", "of Eq. 8 (replay)") for c in cands])
+    groups: dict[Candidate, list[int]] = defaultdict(list)
+    for i, c in enumerate(cands):
+        groups[replace(c, peak_lr=0.0, replay=None, model_size=None)].append(i)
+    n = len(cands)
+    feats: dict[str, np.ndarray] = {}
+    for key, idx in groups.items():
+        peaks = np.array([cands[i].peak_lr for i in idx])
+        lo, hi = float(peaks.min()), float(peaks.max())
+        base = cands[idx[0]]  # its replay and model size do not change the areas
+        fa = exact_features(law, space, replace(base, peak_lr=lo))
+        fb = exact_features(law, space, replace(base, peak_lr=hi)) if hi > lo else fa
+        t = (peaks - lo) / (hi - lo) if hi > lo else np.zeros(peaks.size)
+        for name in LINEAR:
+            if name in fa:
+                feats.setdefault(name, np.empty(n))[idx] = fa[name] + t * (fb[name] - fa[name])
+        # the peaks: the CPT's is its peak (or the re-warmup's start, if higher); the PT's before the transfer
+        init = float(space.pt(key.transfer - 1)) if key.rewarmup_from == "pt_final" and key.rewarmup_steps else 0.0
+        pt_peak = float(np.max(space.pt(np.arange(key.transfer))))
+        cpt_peak = np.maximum(peaks, init)
+        feats.setdefault("lr_peak_cpt", np.empty(n))[idx] = cpt_peak
+        feats.setdefault("lr_peak", np.empty(n))[idx] = np.maximum(cpt_peak, pt_peak)
+    feats.update(extra)
+    steps = np.array([c.transfer + c.steps - 1 for c in cands])
+    return Design([f"plan{i}" for i in range(n)], np.arange(n), steps, None, feats)
+
+
+def _need(value, key: str, what: str) -> float:
+    from ..errors import SpecError
+
+    if value is None:
+        raise SpecError(f"{key}: the fits are {what}; the plan space must give {key}")
+    return float(value)

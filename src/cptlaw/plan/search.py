@@ -1,0 +1,125 @@
+"""Choosing a plan: predicted final losses of every candidate, the constraints, Eq. 5 / Eq. 6 and the Pareto front.
+
+Wang, Tissue et al. 2025, §5 Eq. 5: minimise ``lambda1 * L_general + lambda2 * L_domain`` at the end of CPT,
+``lambda1 + lambda2 = 1`` (the same argmin as the weighted *changes* since the transfer, since the losses at
+the transfer do not depend on the CPT plan; laws.md §3.4).  §5.2 Eq. 6: an out-of-domain set's loss is
+``lambda'1 * L_general + lambda'2 * L_domain`` with fitted coefficients of any sign, so optimising it is the
+same search with those weights.  The constraints (a cap on the general-loss increase over its value at the
+transfer, a target domain loss reached in the fewest CPT steps, token budgets) follow D-CPT usage 1 and the
+issue's planning questions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import Run
+from ..errors import SpecError
+from ..predict import extrapolation_flags
+from .features import candidate_design
+from .space import Candidate, Space
+
+
+def loss_at_transfer(fit, space: Space, transfer: int) -> float:
+    """The fitted law's loss at the last PT step before ``transfer`` (the checkpoint CPT starts from)."""
+    law = fit.law()
+    run = Run("pt", np.arange(transfer), space.pt(np.arange(transfer)))
+    d = law.design([run], at={"pt": np.array([transfer - 1])})
+    return float(law.value(law.theta(), d)[0])
+
+
+def predict_candidates(general, domain, space: Space, cands: list[Candidate]) -> dict:
+    """Per candidate: predicted final general and domain loss, their values at the transfer, and the inputs
+    outside what each fit saw (``extrapolated``, e.g. ``general:S1cpt;domain:lr_peak_cpt``)."""
+    out: dict = {}
+    flags = [[] for _ in cands]
+    for label, fit in (("general", general), ("domain", domain)):
+        law = fit.law()
+        d = candidate_design(law, space, cands)
+        with np.errstate(all="ignore"):
+            pred = law.value(law.theta(), d)
+        out[label] = pred
+        at = {t: loss_at_transfer(fit, space, t) for t in {c.transfer for c in cands}}
+        out[f"{label}_at_transfer"] = np.array([at[c.transfer] for c in cands])
+        for i, f in enumerate(extrapolation_flags(fit, law, d)):
+            flags[i] += [f"{label}:{x}" for x in f.split(";") if x]
+    out["extrapolated"] = [";".join(f) for f in flags]
+    out["valid"] = np.isfinite(out["general"]) & np.isfinite(out["domain"]) & (out["general"] > 0) & (out["domain"] > 0)
+    return out
+
+
+def feasible(space: Space, cands: list[Candidate], pred: dict) -> tuple[np.ndarray, dict[str, int]]:
+    """Which candidates meet every constraint, and how many each constraint removed."""
+    c = space.constraints
+    ok = pred["valid"].copy()
+    removed = {"invalid prediction": int((~ok).sum())}
+    rise = pred["general"] - pred["general_at_transfer"]
+    steps = np.array([x.steps for x in cands], float)
+    replay = np.array([x.replay or 0.0 for x in cands])
+    tests = {}
+    if c.max_general_increase is not None:
+        tests["max_general_increase"] = rise <= c.max_general_increase
+    if c.max_general_increase_relative is not None:
+        tests["max_general_increase_relative"] = rise / pred["general_at_transfer"] <= c.max_general_increase_relative
+    if c.target_domain_loss is not None:
+        tests["target_domain_loss"] = pred["domain"] <= c.target_domain_loss
+    if c.max_cpt_tokens is not None:
+        tests["max_cpt_tokens"] = steps * c.tokens_per_step <= c.max_cpt_tokens
+    if c.domain_tokens is not None:
+        tests["domain_tokens"] = steps * c.tokens_per_step * (1.0 - replay) <= c.domain_tokens * c.max_domain_epochs
+    for name, t in tests.items():
+        removed[name] = int((ok & ~t).sum())
+        ok &= t
+    return ok, removed
+
+
+def weights(space: Space) -> list[tuple[str, float, float]]:
+    """(label, weight of the general loss, weight of the domain loss) per objective asked for."""
+    if space.ood is not None:
+        return [("ood", space.ood["general"], space.ood["domain"])]
+    return [(f"lambda1={l1:g}", l1, 1.0 - l1) for l1 in space.lambda1]
+
+
+def pareto_front(general: np.ndarray, domain: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the candidates whose (general, domain) final losses no other candidate beats in both,
+    sorted by general loss."""
+    idx = np.flatnonzero(np.ones(general.size, bool) if mask is None else mask)
+    order = idx[np.lexsort((domain[idx], general[idx]))]
+    front, best = [], np.inf
+    for i in order:  # by rising general loss: on the front when its domain loss beats every one before
+        if domain[i] < best:
+            front.append(int(i))
+            best = domain[i]
+    return np.array(front, dtype=np.int64)
+
+
+def choose(space: Space, cands: list[Candidate], pred: dict, w_general: float, w_domain: float) -> int | None:
+    """The best feasible candidate: the lowest weighted final loss; with a target domain loss, the fewest CPT
+    steps that reach it first (ties by the weighted loss).  None when no candidate is feasible."""
+    ok, _ = feasible(space, cands, pred)
+    if not ok.any():
+        return None
+    score = w_general * pred["general"] + w_domain * pred["domain"]
+    idx = np.flatnonzero(ok)
+    if space.constraints.target_domain_loss is not None:
+        steps = np.array([cands[i].steps for i in idx])
+        idx = idx[steps == steps.min()]
+    return int(idx[np.argmin(score[idx])])
+
+
+def plan(general, domain, space: Space) -> dict:
+    """The whole answer for a plan space: per objective the recommended candidate, the Pareto front, and the
+    constraints' effect.  ``general`` and ``domain`` are saved fits (:class:`cptlaw.fit.FitResult`) of the
+    general (PT-distribution) and the domain validation loss, with the same area conventions."""
+    if general.law().options() != domain.law().options():
+        raise SpecError("the general and domain fits use different conventions (law options); refit one of them "
+                        f"to match: {general.law().options()} vs {domain.law().options()}")
+    cands = list(space.candidates())
+    pred = predict_candidates(general, domain, space, cands)
+    ok, removed = feasible(space, cands, pred)
+    choices = []
+    for label, wg, wd in weights(space):
+        best = choose(space, cands, pred, wg, wd)
+        choices.append({"objective": label, "w_general": wg, "w_domain": wd, "best": best})
+    return {"candidates": cands, "predictions": pred, "feasible": ok, "removed": removed,
+            "pareto": pareto_front(pred["general"], pred["domain"], ok), "choices": choices}
