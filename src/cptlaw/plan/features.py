@@ -22,6 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..data import Run
+from ..errors import SpecError
 from ..laws.base import Design, Law
 from .space import Candidate, Space
 
@@ -35,8 +36,7 @@ def _run(space: Space, cand: Candidate, peak: float | None = None) -> Run:
         meta["model_size"] = cand.model_size
     if cand.replay is not None:
         meta["replay_ratio"] = cand.replay
-    return Run("plan", np.arange(cand.transfer + cand.steps), sched(np.arange(cand.transfer + cand.steps)),
-               transfer=cand.transfer, **meta)
+    return Run.from_schedule("plan", sched, cand.transfer + cand.steps, **meta)
 
 
 def exact_features(law: Law, space: Space, cand: Candidate) -> dict[str, float]:
@@ -81,8 +81,6 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
 
 
 def _need(value, key: str, what: str) -> float:
-    from ..errors import SpecError
-
     if value is None:
         raise SpecError(f"{key}: the fits are {what}; the plan space must give {key}")
     return float(value)

@@ -23,7 +23,7 @@ from .space import Candidate, Space
 def loss_at_transfer(fit, space: Space, transfer: int) -> float:
     """The fitted law's loss at the last PT step before ``transfer`` (the checkpoint CPT starts from)."""
     law = fit.law()
-    run = Run("pt", np.arange(transfer), space.pt(np.arange(transfer)))
+    run = Run.from_schedule("pt", space.pt, transfer)
     d = law.design([run], at={"pt": np.array([transfer - 1])})
     return float(law.value(law.theta(), d)[0])
 
