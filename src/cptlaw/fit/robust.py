@@ -26,7 +26,7 @@ from scipy.optimize import least_squares
 from ..errors import CptlawError
 from ..laws.base import Design, Law, Parameter
 from .diagnostics import diagnose
-from .varpro import FLOOR, Reduced, Separable, huber
+from .varpro import FLOOR, Reduced, Separable, huber, log_residuals
 
 
 @dataclass
@@ -63,10 +63,7 @@ class Problem:
         return self._cache_pred
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        pred = self.predict(x)
-        with np.errstate(all="ignore"):
-            r = np.log(np.maximum(pred, FLOOR)) - self.log_y
-        return np.where(np.isfinite(r), r, 10.0)
+        return log_residuals(self.predict(x), self.log_y)
 
     def jac(self, x: np.ndarray, pred: np.ndarray | None = None) -> np.ndarray:
         """d log L̂ / dx; ``pred`` (L̂ at x), when the caller has it, saves one evaluation of the law."""

@@ -34,6 +34,13 @@ FLOOR = 1e-10  # predictions are clamped here before the log (laws.md pitfall 7)
 LOCAL_TOL = 1e-9
 
 
+def log_residuals(pred: np.ndarray, log_y: np.ndarray) -> np.ndarray:
+    """r = log L_hat - log L, with L_hat clamped at FLOOR and a non-finite r replaced by 10 (a large misfit)."""
+    with np.errstate(all="ignore"):
+        r = np.log(np.maximum(pred, FLOOR)) - log_y
+    return np.where(np.isfinite(r), r, 10.0)
+
+
 def huber(r: np.ndarray, delta: float) -> np.ndarray:
     """Huber_δ(r) = r²/2 for |r| <= δ, δ|r| - δ²/2 beyond."""
     a = np.abs(r)
@@ -44,26 +51,17 @@ def bounded_lstsq(M: np.ndarray, b: np.ndarray, sign: np.ndarray) -> np.ndarray:
     """argmin ||M c - b|| with c_j >= 0 (sign +1), c_j <= 0 (sign -1) or c_j free (sign 0).
 
     M has few columns (the amplitudes, at most 6) and many rows, so the work is one pass to form the
-    Gram matrix; everything after that is k x k (:func:`bounded_quadratic`).
+    column-scaled Gram matrix; everything after that is k x k.  Columns are scaled to unit norm (the laws'
+    columns differ by many orders of magnitude) and the small systems are solved by a truncated
+    eigendecomposition, so an unidentified direction gets the minimum-norm answer.  When the unconstrained
+    solution breaks a sign, Lawson & Hanson's active-set method (1974, ch. 23) takes over.
     """
-    return bounded_quadratic(M.T @ M, M.T @ b, sign)
-
-
-def bounded_quadratic(G: np.ndarray, g: np.ndarray, sign: np.ndarray) -> np.ndarray:
-    """argmin ½ cᵀGc - gᵀc (G symmetric positive semi-definite, k x k) under the sign bounds of
-    :func:`bounded_lstsq`.
-
-    Columns are scaled to unit diagonal (the laws' columns differ by many orders of magnitude) and the small
-    systems are solved by a truncated eigendecomposition, so an unidentified direction gets the minimum-norm
-    answer.  When the unconstrained solution breaks a sign, Lawson & Hanson's active-set method (1974, ch. 23)
-    takes over.
-    """
-    k = g.size
+    k = M.shape[1]
     flip = np.where(sign < 0, -1.0, 1.0)
-    norms = np.sqrt(np.maximum(np.diag(G), 0.0))
+    norms = np.sqrt(np.einsum("ij,ij->j", M, M))
     norms[norms == 0] = 1.0
-    scale = flip / norms
-    G, g = G * np.outer(scale, scale), g * scale
+    Ms = M * (flip / norms)
+    G, g = Ms.T @ Ms, Ms.T @ b
     pos = sign != 0
 
     def solve(cols):
@@ -138,9 +136,7 @@ class Separable:
 
     # ---- inner problem ----------------------------------------------------------------------------------
     def objective_c(self, Phi: np.ndarray, c: np.ndarray) -> float:
-        with np.errstate(all="ignore"):
-            r = np.log(np.maximum(Phi @ c, FLOOR)) - self.log_y
-        return float(np.sum(huber(np.where(np.isfinite(r), r, 10.0), self.delta)))
+        return float(np.sum(huber(log_residuals(Phi @ c, self.log_y), self.delta)))
 
     def amplitudes(self, Phi: np.ndarray, c0: np.ndarray | None = None, max_iter: int = 30) -> tuple[np.ndarray, float]:
         """c*(theta_nl) for this basis: Gauss-Newton IRLS on the log-residual Huber objective."""
@@ -186,10 +182,7 @@ class Separable:
 
     # ---- outer (profiled) problem -----------------------------------------------------------------------
     def residuals(self, x_nl: np.ndarray) -> np.ndarray:
-        _, c, pred = self._solve_at(x_nl)
-        with np.errstate(all="ignore"):
-            r = np.log(np.maximum(pred, FLOOR)) - self.log_y
-        return np.where(np.isfinite(r), r, 10.0)
+        return log_residuals(self._solve_at(x_nl)[2], self.log_y)
 
     def jac(self, x_nl: np.ndarray) -> np.ndarray:
         """Kaufman's Jacobian: dr/dtheta_nl at c*, with the span of the free amplitudes' columns projected out
@@ -217,8 +210,8 @@ class Separable:
         with np.errstate(all="ignore"):
             log_pred = np.log(np.maximum(pred, FLOOR))
         # the law's value is Phi @ c (Law.basis), so the objective needs no second evaluation of the law
-        r = np.where(np.isfinite(log_pred), log_pred - self.log_y, 10.0)
-        return Reduced(np.asarray(x_nl, float), c, float(np.sum(huber(r, self.delta))), 1, log_pred=log_pred)
+        cost = float(np.sum(huber(log_residuals(pred, self.log_y), self.delta)))
+        return Reduced(np.asarray(x_nl, float), c, cost, 1, log_pred=log_pred)
 
     def local(self, start: Reduced, max_nfev: int) -> Reduced:
         """least_squares on the profiled residuals from ``start`` (warm-started amplitudes)."""

@@ -20,9 +20,8 @@ from .features import candidate_design
 from .space import Candidate, Space
 
 
-def loss_at_transfer(fit, space: Space, transfer: int) -> float:
-    """The fitted law's loss at the last PT step before ``transfer`` (the checkpoint CPT starts from)."""
-    law = fit.law()
+def loss_at_transfer(law, space: Space, transfer: int) -> float:
+    """A fitted law's loss at the last PT step before ``transfer`` (the checkpoint CPT starts from)."""
     run = Run.from_schedule("pt", space.pt, transfer)
     d = law.design([run], at={"pt": np.array([transfer - 1])})
     return float(law.value(law.theta(), d)[0])
@@ -30,16 +29,20 @@ def loss_at_transfer(fit, space: Space, transfer: int) -> float:
 
 def predict_candidates(general, domain, space: Space, cands: list[Candidate]) -> dict:
     """Per candidate: predicted final general and domain loss, their values at the transfer, and the inputs
-    outside what each fit saw (``extrapolated``, e.g. ``general:S1cpt;domain:lr_peak_cpt``)."""
+    outside what each fit saw (``extrapolated``, e.g. ``general:S1cpt;domain:lr_peak_cpt``).  Both fits must
+    use the same conventions (law options), so the candidates' inputs are computed once."""
+    laws = {"general": general.law(), "domain": domain.law()}
+    if laws["general"].options() != laws["domain"].options():
+        raise SpecError("the general and domain fits use different conventions (law options); refit one of them "
+                        f"to match: {laws['general'].options()} vs {laws['domain'].options()}")
+    d = candidate_design(laws["general"], space, cands)
     out: dict = {}
     flags = [[] for _ in cands]
     for label, fit in (("general", general), ("domain", domain)):
-        law = fit.law()
-        d = candidate_design(law, space, cands)
+        law = laws[label]
         with np.errstate(all="ignore"):
-            pred = law.value(law.theta(), d)
-        out[label] = pred
-        at = {t: loss_at_transfer(fit, space, t) for t in {c.transfer for c in cands}}
+            out[label] = law.value(law.theta(), d)
+        at = {t: loss_at_transfer(law, space, t) for t in {c.transfer for c in cands}}
         out[f"{label}_at_transfer"] = np.array([at[c.transfer] for c in cands])
         for i, f in enumerate(extrapolation_flags(fit, law, d)):
             flags[i] += [f"{label}:{x}" for x in f.split(";") if x]
@@ -93,10 +96,12 @@ def pareto_front(general: np.ndarray, domain: np.ndarray, mask: np.ndarray | Non
     return np.array(front, dtype=np.int64)
 
 
-def choose(space: Space, cands: list[Candidate], pred: dict, w_general: float, w_domain: float) -> int | None:
-    """The best feasible candidate: the lowest weighted final loss; with a target domain loss, the fewest CPT
-    steps that reach it first (ties by the weighted loss).  None when no candidate is feasible."""
-    ok, _ = feasible(space, cands, pred)
+def choose(space: Space, cands: list[Candidate], pred: dict, w_general: float, w_domain: float,
+           ok: np.ndarray | None = None) -> int | None:
+    """The best feasible candidate (``ok``: :func:`feasible`'s mask, computed when not given): the lowest
+    weighted final loss; with a target domain loss, the fewest CPT steps that reach it first (ties by the
+    weighted loss).  None when no candidate is feasible."""
+    ok = feasible(space, cands, pred)[0] if ok is None else ok
     if not ok.any():
         return None
     score = w_general * pred["general"] + w_domain * pred["domain"]
@@ -111,15 +116,10 @@ def plan(general, domain, space: Space) -> dict:
     """The whole answer for a plan space: per objective the recommended candidate, the Pareto front, and the
     constraints' effect.  ``general`` and ``domain`` are saved fits (:class:`cptlaw.fit.FitResult`) of the
     general (PT-distribution) and the domain validation loss, with the same area conventions."""
-    if general.law().options() != domain.law().options():
-        raise SpecError("the general and domain fits use different conventions (law options); refit one of them "
-                        f"to match: {general.law().options()} vs {domain.law().options()}")
     cands = list(space.candidates())
     pred = predict_candidates(general, domain, space, cands)
     ok, removed = feasible(space, cands, pred)
-    choices = []
-    for label, wg, wd in weights(space):
-        best = choose(space, cands, pred, wg, wd)
-        choices.append({"objective": label, "w_general": wg, "w_domain": wd, "best": best})
+    choices = [{"objective": label, "w_general": wg, "w_domain": wd, "best": choose(space, cands, pred, wg, wd, ok)}
+               for label, wg, wd in weights(space)]
     return {"candidates": cands, "predictions": pred, "feasible": ok, "removed": removed,
             "pareto": pareto_front(pred["general"], pred["domain"], ok), "choices": choices}
