@@ -47,6 +47,8 @@ def test_space_counts_each_plan_once():
     ({"cpt": {**SPACE["cpt"], "rewarmup_steps": [400]}}, "rewarmup_steps"),
     ({"cpt": {**SPACE["cpt"], "peak_lr": {"min": 1e-4, "max": 1e-5, "num": 3}}}, "cpt.peak_lr"),
     ({"cpt": {**SPACE["cpt"], "steps": [2.5]}}, "cpt.steps"),
+    ({"cpt": {**SPACE["cpt"], "floor": ["0.1x"]}}, "cpt.floor"),
+    ({"cpt": {**SPACE["cpt"], "floor": [2]}}, "cpt.floor"),
     ({"pt": {**SPACE["pt"], "transfer": [0]}}, "pt.transfer"),
     ({"objective": {"lambda1": 1.5}}, "objective.lambda1"),
     ({"objective": {"lambda1": 0.5, "ood": {"general": 1.0, "domain": 0.0}}}, "objective"),
@@ -55,3 +57,9 @@ def test_space_counts_each_plan_once():
 def test_bad_spaces_name_the_key(patch, key):
     with pytest.raises(SpecError, match=key.replace(".", r"\.")):
         parse_space({**SPACE, **patch})
+
+
+def test_numbers_written_without_a_dot_are_numbers():
+    """YAML 1.1 loads 1e-4 as a string; the plan space reads it as the number, as schedule specs do."""
+    space = parse_space({**SPACE, "cpt": {**SPACE["cpt"], "peak_lr": "1e-4"}})
+    assert space.knobs["peak_lr"] == [1e-4]

@@ -100,6 +100,11 @@ def _knob(value: Knob, where: str, kind: type, lo: float | None = None, hi: floa
                 raise SpecError(f"{where}: {v!r} is not one of {', '.join(choices)}")
             out.append(v)
             continue
+        if isinstance(v, str):  # YAML 1.1 reads 1e-4 (no dot) as a string; the schedule specs coerce it too
+            try:
+                v = float(v)
+            except ValueError:
+                raise SpecError(f"{where}: {v!r} is not a number") from None
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise SpecError(f"{where}: {v!r} is not a finite number")
         if kind is int:
