@@ -70,3 +70,31 @@ def test_pareto_front_is_non_dominated():
         assert not np.any((g < g[i]) & (d < d[i]))
     others = np.setdiff1d(np.arange(300), front)
     assert all(np.any((g[front] <= g[i]) & (d[front] <= d[i])) for i in others)
+
+
+def test_higher_loss_potential_gives_lower_final_domain_loss():
+    """Finding 3 (Wang, Tissue et al. 2025 §4.2): PT runs of one length annealed to different final LRs; the
+    same CPT from each ends lower on the domain the less the PT was annealed."""
+    finals = [0.0, 0.25, 0.5, 1.0]
+    pts = {f"final{f:g}": {"kind": "wsd", "peak": 2e-4, "steps": 40000, "decay_steps": 10000, "floor": f * 2e-4}
+           for f in finals}
+    sp = parse_space({"pt": {"schedules": pts, "transfer": 40000},
+                      "cpt": {"family": "cosine", "peak_lr": 2e-4, "rewarmup_steps": 500, "steps": 10000},
+                      "objective": {"lambda1": 0.0}})
+    cands = list(sp.candidates())
+    potential = np.array([sp.loss_potential(c) for c in cands])
+    assert np.allclose(np.sort(potential), finals, atol=1e-3)
+    pred = predict_candidates(GENERAL, DOMAIN, sp, cands)
+    order = np.argsort(potential)
+    assert np.all(np.diff(pred["domain"][order]) < 0)
+    assert cands[choose(sp, cands, pred, 0.0, 1.0)].pt == "final1"
+
+
+def test_pt_needs_one_schedule_or_named_schedules():
+    from cptlaw.errors import SpecError
+
+    base = {"cpt": {"peak_lr": 1e-4, "steps": 100}}
+    with pytest.raises(SpecError, match="pt: give schedule"):
+        parse_space({"pt": {"transfer": 100}, **base})
+    with pytest.raises(SpecError, match="pt.schedules.b"):
+        parse_space({"pt": {"schedules": {"a": PT, "b": {"kind": "nope"}}, "transfer": 100}, **base})

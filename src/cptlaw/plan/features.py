@@ -30,7 +30,7 @@ LINEAR = ("S1", "S1cpt", "S2pt", "S2cpt")
 
 
 def _run(space: Space, cand: Candidate, peak: float | None = None) -> Run:
-    sched = cand.schedule(space.pt, peak)
+    sched = cand.schedule(space.pt(cand), peak)
     meta = {}
     if cand.model_size is not None:
         meta["model_size"] = cand.model_size
@@ -59,7 +59,7 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
         groups[replace(c, peak_lr=0.0, replay=None, model_size=None)].append(i)
     n = len(cands)
     feats: dict[str, np.ndarray] = {}
-    pt_peak = {t: float(np.max(space.pt(np.arange(t)))) for t in {c.transfer for c in cands}}
+    pt_peak = {(c.pt, c.transfer): float(np.max(space.pt(c)(np.arange(c.transfer)))) for c in cands}
     for key, idx in groups.items():
         peaks = np.array([cands[i].peak_lr for i in idx])
         lo, hi = float(peaks.min()), float(peaks.max())
@@ -71,10 +71,10 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
             if name in fa:
                 feats.setdefault(name, np.empty(n))[idx] = fa[name] + t * (fb[name] - fa[name])
         # the peaks: the CPT's is its peak (or the re-warmup's start, if higher); the PT's before the transfer
-        init = float(space.pt(key.transfer - 1)) if key.rewarmup_from == "pt_final" and key.rewarmup_steps else 0.0
+        init = float(space.pt(key)(key.transfer - 1)) if key.rewarmup_from == "pt_final" and key.rewarmup_steps else 0.0
         cpt_peak = np.maximum(peaks, init)
         feats.setdefault("lr_peak_cpt", np.empty(n))[idx] = cpt_peak
-        feats.setdefault("lr_peak", np.empty(n))[idx] = np.maximum(cpt_peak, pt_peak[key.transfer])
+        feats.setdefault("lr_peak", np.empty(n))[idx] = np.maximum(cpt_peak, pt_peak[key.pt, key.transfer])
     feats.update(extra)
     steps = np.array([c.transfer + c.steps - 1 for c in cands])
     return Design([f"plan{i}" for i in range(n)], np.arange(n), steps, None, feats)

@@ -20,10 +20,11 @@ from .features import candidate_design
 from .space import Candidate, Space
 
 
-def loss_at_transfer(law, space: Space, transfer: int) -> float:
-    """A fitted law's loss at the last PT step before ``transfer`` (the checkpoint CPT starts from)."""
-    run = Run.from_schedule("pt", space.pt, transfer)
-    d = law.design([run], at={"pt": np.array([transfer - 1])})
+def loss_at_transfer(law, space: Space, cand: Candidate) -> float:
+    """A fitted law's loss at the checkpoint a candidate's CPT starts from (the last PT step before its
+    transfer)."""
+    run = Run.from_schedule("pt", space.pt(cand), cand.transfer)
+    d = law.design([run], at={"pt": np.array([cand.transfer - 1])})
     return float(law.value(law.theta(), d)[0])
 
 
@@ -42,8 +43,11 @@ def predict_candidates(general, domain, space: Space, cands: list[Candidate]) ->
         law = laws[label]
         with np.errstate(all="ignore"):
             out[label] = law.value(law.theta(), d)
-        at = {t: loss_at_transfer(law, space, t) for t in {c.transfer for c in cands}}
-        out[f"{label}_at_transfer"] = np.array([at[c.transfer] for c in cands])
+        at = {(c.pt, c.transfer): None for c in cands}
+        for c in cands:
+            if at[c.pt, c.transfer] is None:
+                at[c.pt, c.transfer] = loss_at_transfer(law, space, c)
+        out[f"{label}_at_transfer"] = np.array([at[c.pt, c.transfer] for c in cands])
         for i, f in enumerate(extrapolation_flags(fit, law, d)):
             flags[i] += [f"{label}:{x}" for x in f.split(";") if x]
     out["extrapolated"] = [";".join(f) for f in flags]

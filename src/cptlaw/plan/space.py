@@ -4,6 +4,8 @@
 
     pt:
       schedule: {kind: warmup, steps: 100, schedule: {kind: constant, peak: 3.0e-4}}   # the PT as (to be) run
+      # or several PT runs to choose from (e.g. annealed to different final LRs: their loss potentials):
+      # schedules: {const: {...}, wsd: {kind: wsd, peak: 3.0e-4, steps: 1200, decay_steps: 240}}
       transfer: [600, 1200]          # candidate PT checkpoints: the first CPT step (default: after the PT)
       steps: 1200                    # the PT's length, where transfer is left out
     cpt:
@@ -128,7 +130,8 @@ class _Section(BaseModel):
 
 
 class PTSpec(_Section):
-    schedule: dict
+    schedule: dict | None = None
+    schedules: dict[str, dict] | None = None
     transfer: Knob = None
     steps: int | None = None
 
@@ -177,8 +180,10 @@ class SpaceSpec(_Section):
 
 @dataclass(frozen=True)
 class Candidate:
-    """One CPT plan: a PT checkpoint and a parametric CPT schedule, plus replay and model size."""
+    """One CPT plan: a PT checkpoint (PT run ``pt`` after ``transfer`` steps) and a parametric CPT schedule,
+    plus replay and model size."""
 
+    pt: str
     transfer: int
     family: str
     peak_lr: float
@@ -210,13 +215,22 @@ class Candidate:
 class Space:
     """A checked plan space: the PT schedule, the knobs' values, the objective and the constraints."""
 
-    pt: Schedule
+    pts: dict[str, Schedule]
     pt_steps: int
     knobs: dict[str, list]
     lambda1: list[float]
     ood: dict[str, float] | None
     constraints: Constraints
     source: str = ""
+
+    def pt(self, cand: Candidate) -> Schedule:
+        """The PT schedule a candidate starts from."""
+        return self.pts[cand.pt]
+
+    def loss_potential(self, cand: Candidate) -> float:
+        """eta_pt_final / eta_pt_peak at the candidate's checkpoint (laws.md §3.4): 1 = unannealed."""
+        lr = self.pts[cand.pt](np.arange(cand.transfer))
+        return float(lr[-1] / lr.max())
 
     @property
     def size(self) -> int:
@@ -239,7 +253,7 @@ class Space:
 
     def plan_document(self, cand: Candidate, name: str = "recommended") -> dict:
         """The schedule file of one candidate, as ``cptlaw predict --schedule`` and ``cptlaw pilot run`` read it."""
-        doc: dict[str, Any] = {"name": name, "schedule": to_spec(cand.schedule(self.pt))}
+        doc: dict[str, Any] = {"name": name, "schedule": to_spec(cand.schedule(self.pt(cand)))}
         if cand.replay is not None:
             doc["replay_ratio"] = cand.replay
         if cand.model_size is not None:
@@ -257,7 +271,13 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
         spec = SpaceSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(f"{source}: {_pydantic_message(exc)}") from None
-    pt = from_spec(spec.pt.schedule, f"{source}: pt.schedule")
+    if (spec.pt.schedule is None) == (spec.pt.schedules is None):
+        raise SpecError(f"{source}: pt: give schedule (the PT run) or schedules (named PT runs to choose from)")
+    if spec.pt.schedules is not None and not spec.pt.schedules:
+        raise SpecError(f"{source}: pt.schedules: the mapping is empty; name at least one PT schedule")
+    named = {"pt": spec.pt.schedule} if spec.pt.schedule is not None else spec.pt.schedules
+    key = "pt.schedule" if spec.pt.schedule is not None else "pt.schedules."
+    pts = {n: from_spec(v, f"{source}: {key}{'' if spec.pt.schedule is not None else n}") for n, v in named.items()}
     cpt = spec.cpt
     transfers = None if spec.pt.transfer is None else _knob(spec.pt.transfer, f"{source}: pt.transfer", int, 1,
                                                            MAX_STEPS)
@@ -273,6 +293,7 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
         raise SpecError(f"{source}: pt.transfer: {max(transfers)} lies after the end of the PT (pt.steps = {pt_steps})")
     w = f"{source}: cpt."
     knobs = {
+        "pt": list(pts),
         "transfer": transfers,
         "family": _knob(cpt.family, w + "family", str, choices=FAMILIES),
         "peak_lr": _knob(cpt.peak_lr, w + "peak_lr", float, 1e-12, 10.0),
@@ -302,7 +323,7 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
             raise SpecError(f"{source}: constraints.{key}: must be a positive finite number, got {v}")
     if (c.max_cpt_tokens or c.domain_tokens) and not c.tokens_per_step:
         raise SpecError(f"{source}: constraints: a token budget needs tokens_per_step")
-    space = Space(pt, pt_steps, knobs, lambda1, obj.ood, c, source)
+    space = Space(pts, pt_steps, knobs, lambda1, obj.ood, c, source)
     if space.size > MAX_CANDIDATES:
         raise SpecError(f"{source}: the space has {space.size:,} candidates, more than {MAX_CANDIDATES:,}; "
                         "narrow a range")
