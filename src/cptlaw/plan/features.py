@@ -29,7 +29,8 @@ from .space import Candidate, Space
 LINEAR = ("S1", "S1cpt", "S2pt", "S2cpt")
 
 
-def _run(space: Space, cand: Candidate, peak: float | None = None) -> Run:
+def plan_run(space: Space, cand: Candidate, peak: float | None = None) -> Run:
+    """The candidate's whole trajectory (PT prefix, then CPT) as a run with its metadata and no losses."""
     sched = cand.schedule(space.pt(cand), peak)
     meta = {}
     if cand.model_size is not None:
@@ -41,7 +42,7 @@ def _run(space: Space, cand: Candidate, peak: float | None = None) -> Run:
 
 def exact_features(law: Law, space: Space, cand: Candidate) -> dict[str, float]:
     """The law's features at the last CPT step of one candidate (the reference path)."""
-    run = _run(space, cand)
+    run = plan_run(space, cand)
     d = law.design([run], at={"plan": np.array([run.steps.size - 1])})
     return {k: float(v[0]) for k, v in d.features.items() if isinstance(v, np.ndarray)}
 
