@@ -28,6 +28,10 @@ EPILOGS = {
   cptlaw evaluate fit.json --data heldout.csv --runs cpt_wsd --json""",
     "plot": """example:
   cptlaw plot fit.json --data runs.csv --out fit.png""",
+    "plan": """example:
+  cptlaw plan space.yaml --general general.json --domain domain.json --out plan/
+writes plan.json, top.csv, pareto.csv, recommended_<objective>.yaml (for cptlaw predict --schedule; with a
+pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png, curves.png, optima.png""",
     "demo": """example:
   cptlaw demo --out cptlaw-demo""",
     "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
@@ -276,6 +280,30 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    from .fit import FitResult
+    from .plan import load_space
+    from .plan import outputs
+
+    space = load_space(args.space)
+    fits = {"general": FitResult.load(args.general), "domain": FitResult.load(args.domain)}
+    for label, fit in fits.items():
+        if fit.law_name != "cpt":
+            raise CptlawError(f"--{label} {getattr(args, label)}: the planner needs fits of the CPT law "
+                              f"(cptlaw fit --law cpt), not of the {fit.law_name} law")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CptlawError(f"--out {out}: exists and is not a folder")
+    doc, res = outputs.build(fits["general"], fits["domain"], space, top=args.top, horizon=args.horizon,
+                             sources={"general": args.general, "domain": args.domain})
+    files = outputs.files(doc, res, space, fits["general"], fits["domain"])
+    outputs.write(out, files, force=args.force)
+    for line in outputs.summary_lines(doc):
+        print(line)
+    print(f"wrote {', '.join(files)} in {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -393,6 +421,16 @@ def build_parser() -> argparse.ArgumentParser:
     pl = on_saved_fit("plot", "Plot observed vs fitted/predicted loss, the LR schedule and residuals (PNG, SVG or PDF).")
     out_opts(pl, "figure file (.png, .svg, .pdf)")
     pl.set_defaults(func=cmd_plot)
+
+    pn = add("plan", "Recommend CPT hyper-parameters from a plan space and a general/domain pair of CPT-law fits.")
+    pn.add_argument("space", help="plan space (YAML): PT checkpoints, CPT knobs, objective, constraints")
+    pn.add_argument("--general", required=True, help="CPT-law fit JSON of the general (PT-distribution) loss")
+    pn.add_argument("--domain", required=True, help="CPT-law fit JSON of the domain loss")
+    out_opts(pn, "output folder")
+    pn.add_argument("--top", type=COUNT, default=10, help="best candidates listed per objective (default 10)")
+    pn.add_argument("--horizon", type=_number(int, 1, MAX_STEPS), default=None,
+                    help="longest CPT searched for the turning length (default 10x the plan's steps)")
+    pn.set_defaults(func=cmd_plan)
 
     de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy, on data that ships with cptlaw.")
     de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")

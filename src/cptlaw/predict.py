@@ -44,6 +44,29 @@ def extrapolation_flags(fit, law, design) -> list[str]:
     return [";".join(f) for f in out]
 
 
+def extrapolation_detail(fit, law, design, index: int = 0) -> list[dict]:
+    """How far point ``index`` of ``design`` lies outside what the fit saw, input by input: ``{input, value,
+    seen: [min, max], by}`` where ``by`` is value / max above the range (e.g. 2.5 = 2.5x the largest seen) and
+    min / value below it (how many times smaller than the smallest seen; for a zero or negative bound, the
+    absolute distance is given instead, with ``by`` None)."""
+    ranges = fit.diagnostics.get("input_ranges", {})
+    out = []
+    for name, values in law.inputs(design).items():
+        if name not in ranges:
+            continue
+        lo, hi = ranges[name]
+        v = float(values[index])
+        tol = 1e-9 * max(abs(lo), abs(hi), 1e-12)
+        if v > hi + tol:
+            by, side, dist = (v / hi if hi > 0 else None), "above", v - hi
+        elif v < lo - tol:
+            by, side, dist = (lo / v if v > 0 and lo > 0 else None), "below", lo - v
+        else:
+            continue
+        out.append({"input": name, "value": v, "seen": [lo, hi], "side": side, "by": by, "distance": dist})
+    return out
+
+
 def check_values(values: np.ndarray, where: list[str], flags: list[str]) -> None:
     """A prediction that is not a loss (non-finite or <= 0) is an error, never a number in a file."""
     bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))

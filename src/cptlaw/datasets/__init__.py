@@ -5,6 +5,9 @@
 * ``mpl-luo2025``: the Multi-Power-Law loss curves (Luo et al. 2025; MIT licence, see
   ``mpl-luo2025/LICENSE`` and ``PROVENANCE.md``): 25M/100M/400M models x 9 LR schedules, loss every 128 steps.
   The dense per-step LR is rebuilt from each schedule's definition and checked against the logged ``lr``.
+* ``pilot-gpu-german``: real PT->CPT curves of cptlaw's pilot model at 1.6M, 6.4M and 21M non-embedding
+  parameters, trained on an H100 (CPT on German, 4 replay ratios, 6 CPT schedules, transfers on a constant
+  and an annealed PT; evaluated on 40,960-token sets every 25 steps; see ``pilot-gpu-german/PROVENANCE.md``).
 """
 
 from __future__ import annotations
@@ -45,20 +48,21 @@ def mpl_schedule(name: str) -> Schedule:
     return Warmup(post, MPL_WARMUP, init=0.0, endpoint=True)
 
 
-DATASETS = ("mpl-luo2025", "pilot-v1")
+DATASETS = ("mpl-luo2025", "pilot-v1", "pilot-gpu-german")
+_NATIVE = {"pilot-v1": "runs.csv", "pilot-gpu-german": "german.csv"}
 
 
 def load(name: str, **kwargs) -> RunSet:
-    """Load a bundled dataset by name: ``mpl-luo2025`` (keyword ``size`` = 25, 100 or 400) or ``pilot-v1``
-    (real PT->CPT curves from cptlaw's own pilot trainer; see ``pilot-v1/README.md``)."""
+    """Load a bundled dataset by name: ``mpl-luo2025`` (keyword ``size`` = 25, 100 or 400), ``pilot-v1`` or
+    ``pilot-gpu-german`` (real PT->CPT curves from cptlaw's own pilot trainer; see their README/PROVENANCE)."""
     if name == "mpl-luo2025":
         return load_mpl(**kwargs)
-    if name == "pilot-v1":
+    if name in _NATIVE:
         from ..data import read_runs
 
-        with resources.as_file(resources.files(__package__) / "pilot-v1" / "runs.csv") as path:
+        with resources.as_file(resources.files(__package__) / name / _NATIVE[name]) as path:
             if not path.exists():
-                raise DataError("the pilot-v1 dataset is not bundled in this build")
+                raise DataError(f"the {name} dataset is not bundled in this build")
             return read_runs(path)
     raise DataError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
 

@@ -66,6 +66,14 @@ def critical_point(law, space: Space, cand: Candidate) -> float:
         return float(law.value(law.theta(), d)[0])
 
 
+def shift_saturation(law, space: Space, cand: Candidate) -> float:
+    """How far the distribution-shift term ``1 - (1 + E*S1cpt)^-beta`` has come at the plan's end (0..1).
+    Far below 1, the critical point lies far beyond the plan and the data (e.g. a fit with beta near 0)."""
+    p = law.params_
+    s1 = candidate_design(law, space, [cand]).features["S1cpt"][0]
+    return float(1.0 - (1.0 + p["E"] * s1) ** (-p["beta"]))
+
+
 def end_losses(terms, space: Space, cand: Candidate, lengths: np.ndarray) -> np.ndarray:
     """The weighted end-of-CPT loss ``sum w * L`` of the candidate's family at each CPT length."""
     cands = [replace(cand, steps=int(t)) for t in lengths]
@@ -124,6 +132,7 @@ def dynamics(general, domain, space: Space, cand: Candidate, weights, horizon: i
            "general_max": float(curve[peak]), "general_max_step": peak + 1,
            "domain_at_transfer": d_tr, "domain_final": float(dcurve[-1]),
            "critical_point": crit, "pre_critical": bool(g_tr > crit),
+           "shift_saturation_at_end": shift_saturation(general, space, cand),
            "horizon": int(horizon or 10 * cand.steps),
            "turning_length": {"general": length([(general, 1.0)], g_tr)}}
     for label, wg, wd in weights:

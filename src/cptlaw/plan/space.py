@@ -50,10 +50,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ..errors import SpecError
 from ..limits import MAX_STEPS
-from ..schedules import DECAY_SHAPES, Constant, Continual, Cosine, Schedule, WSD, from_spec, to_spec
+from ..schedules import DECAY_SHAPES, Constant, Continual, Cosine, Schedule, Warmup, WSD, from_spec, to_spec
 from ..schedules.spec import load_yaml
 
 FAMILIES = ("constant", "cosine", "wsd")
+FREE_FORM = ("free", "free-form", "freeform", "array", "custom")
+FREE_FORM_WHY = ("the planner searches parametric schedule families only (cpt.family: constant, cosine or wsd, "
+                 "with their knobs). A free-form LR schedule optimised under these laws collapses to 'peak LR, "
+                 "then zero within a step or two' (the annealing term rewards any drop at once; laws.md §1.7, "
+                 "pitfall 4): an answer no one should train. To score a schedule of your own, use cptlaw predict "
+                 "--schedule")
 MAX_CANDIDATES = 10_000_000
 
 
@@ -171,11 +177,23 @@ class Constraints(_Section):
     max_domain_epochs: float = 1.0
 
 
+class PilotSpec(BaseModel):
+    """Where the recommended plan would be trained by ``cptlaw pilot run``: the PT run to branch from, the
+    domain, and any other run-config keys (model, batch_size, out, ...), copied into the written config."""
+
+    model_config = ConfigDict(extra="allow")
+    init_from: str | dict[str, str]  # the PT run's name, or one per PT schedule name (pt.schedules)
+    domain: str
+    replay_ratio: float | None = None  # the runs' replay when cpt.replay is not searched
+    replay_data: dict[str, float] | None = None
+
+
 class SpaceSpec(_Section):
     pt: PTSpec
     cpt: CPTSpec
     objective: Objective = Objective()
     constraints: Constraints = Constraints()
+    pilot: PilotSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +228,14 @@ class Candidate:
     def schedule(self, pt: Schedule, peak: float | None = None) -> Continual:
         return Continual(pt, self.cpt_schedule(peak), self.transfer, self.rewarmup_steps, self.rewarmup_from)
 
+    def cpt_clock_schedule(self, pt: Schedule) -> Schedule:
+        """The CPT phase with its re-warmup, on the CPT clock (step 0 = first CPT update), as the pilot
+        trainer's ``cpt.schedule`` takes it."""
+        if not self.rewarmup_steps:
+            return self.cpt_schedule()
+        init = 0.0 if self.rewarmup_from == "zero" else float(pt(self.transfer - 1))
+        return Warmup(self.cpt_schedule(), self.rewarmup_steps, init=init)
+
 
 @dataclass
 class Space:
@@ -222,6 +248,7 @@ class Space:
     ood: dict[str, float] | None
     constraints: Constraints
     source: str = ""
+    pilot: dict | None = None
 
     def pt(self, cand: Candidate) -> Schedule:
         """The PT schedule a candidate starts from."""
@@ -262,11 +289,32 @@ class Space:
             doc["tokens_per_step"] = self.constraints.tokens_per_step
         return doc
 
+    def pilot_document(self, cand: Candidate, name: str = "recommended") -> dict | None:
+        """The ``cptlaw pilot run`` config of one candidate, when the space has a ``pilot`` section."""
+        if self.pilot is None:
+            return None
+        extra = {k: v for k, v in self.pilot.items() if k not in ("init_from", "domain", "replay_data",
+                                                                   "replay_ratio")}
+        init = self.pilot["init_from"]
+        if isinstance(init, dict):
+            if cand.pt not in init:
+                raise SpecError(f"{self.source}: pilot.init_from names no run for the PT schedule {cand.pt!r}")
+            init = init[cand.pt]
+        cpt = {"init_from": init, "transfer": cand.transfer, "domain": self.pilot["domain"],
+               "replay_ratio": cand.replay if cand.replay is not None else self.pilot["replay_ratio"], "schedule": to_spec(cand.cpt_clock_schedule(self.pt(cand))),
+               "steps": cand.steps}
+        if self.pilot.get("replay_data"):
+            cpt["replay_data"] = self.pilot["replay_data"]
+        return {"name": name, **extra, "cpt": cpt}
+
 
 def parse_space(data: Any, source: str = "plan space") -> Space:
     """Check a plan-space document (already loaded) and expand its knobs."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: a plan space must be a mapping with the keys pt, cpt, objective, constraints")
+    cpt_data = data.get("cpt")
+    if isinstance(cpt_data, dict) and ("schedule" in cpt_data or cpt_data.get("family") in FREE_FORM):
+        raise SpecError(f"{source}: cpt: {FREE_FORM_WHY}")
     try:
         spec = SpaceSpec.model_validate(data)
     except ValidationError as exc:
@@ -323,7 +371,13 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
             raise SpecError(f"{source}: constraints.{key}: must be a positive finite number, got {v}")
     if (c.max_cpt_tokens or c.domain_tokens) and not c.tokens_per_step:
         raise SpecError(f"{source}: constraints: a token budget needs tokens_per_step")
-    space = Space(pts, pt_steps, knobs, lambda1, obj.ood, c, source)
+    pilot = None if spec.pilot is None else spec.pilot.model_dump(exclude_none=True)
+    if pilot and isinstance(pilot["init_from"], dict) and set(pilot["init_from"]) != set(pts):
+        raise SpecError(f"{source}: pilot.init_from: name one PT run for each PT schedule ({', '.join(pts)})")
+    if pilot and cpt.replay is None and pilot.get("replay_ratio") is None:
+        raise SpecError(f"{source}: pilot.replay_ratio: the pilot trainer needs the replay ratio; give it here "
+                        "(the one the fits' runs used) or search it with cpt.replay")
+    space = Space(pts, pt_steps, knobs, lambda1, obj.ood, c, source, pilot)
     if space.size > MAX_CANDIDATES:
         raise SpecError(f"{source}: the space has {space.size:,} candidates, more than {MAX_CANDIDATES:,}; "
                         "narrow a range")
