@@ -98,3 +98,50 @@ def test_pt_needs_one_schedule_or_named_schedules():
         parse_space({"pt": {"transfer": 100}, **base})
     with pytest.raises(SpecError, match="pt.schedules.b"):
         parse_space({"pt": {"schedules": {"a": PT, "b": {"kind": "nope"}}, "transfer": 100}, **base})
+
+
+def test_target_domain_loss_is_reached_in_the_fewest_steps():
+    sp = space(steps=[2000, 5000, 10000, 20000])
+    cands = list(sp.candidates())
+    pred = predict_candidates(GENERAL, DOMAIN, sp, cands)
+    steps = np.array([c.steps for c in cands])
+    target = float(np.median(pred["domain"][steps == 10000]))  # some 10K plans reach it, no 2K plan does
+    assert pred["domain"][steps == 2000].min() > target
+    sp.constraints.target_domain_loss = target
+    best = choose(sp, cands, pred, 0.5, 0.5)
+    reach = pred["domain"] <= target
+    assert reach[best] and cands[best].steps == steps[reach].min()
+
+
+def test_token_budgets_remove_what_they_must():
+    from cptlaw.plan.search import feasible
+
+    sp = parse_space({"pt": {"schedule": PT, "transfer": 40000},
+                      "cpt": {"peak_lr": 2e-4, "steps": [1000, 2000, 4000], "replay": [0.0, 0.5]},
+                      "constraints": {"tokens_per_step": 1e6, "max_cpt_tokens": 3e9, "domain_tokens": 1e9,
+                                      "max_domain_epochs": 2.0}})
+    cands = list(sp.candidates())
+    pred = {"general": np.full(len(cands), 3.0), "domain": np.full(len(cands), 2.0),
+            "general_at_transfer": np.full(len(cands), 3.0), "valid": np.ones(len(cands), bool)}
+    ok, removed = feasible(sp, cands, pred)
+    kept = {(c.steps, c.replay) for c, k in zip(cands, ok) if k}
+    # 4000 steps = 4e9 tokens > 3e9; 2000 steps without replay = 2e9 domain tokens = 2 epochs (allowed)
+    assert kept == {(1000, 0.0), (1000, 0.5), (2000, 0.0), (2000, 0.5)}
+    assert removed["max_cpt_tokens"] == 2 and removed["domain_tokens"] == 0
+    sp.constraints.max_domain_epochs = 1.5
+    ok, removed = feasible(sp, cands, pred)
+    assert removed["domain_tokens"] == 1  # 2000 steps with no replay: 2 epochs
+
+
+def test_ood_objective_is_eq5_with_its_coefficients():
+    from cptlaw.plan.search import weights
+
+    sp = parse_space({"pt": {"schedule": PT, "transfer": TRANSFERS}, "cpt": {"peak_lr": 2e-4, "steps": 10000},
+                      "objective": {"ood": {"general": 0.867, "domain": 0.152}}})  # C4, Fig. 9
+    assert weights(sp) == [("ood", 0.867, 0.152)]
+    cands = list(sp.candidates())
+    pred = predict_candidates(GENERAL, DOMAIN, sp, cands)
+    best = choose(sp, cands, pred, 0.867, 0.152)
+    assert best == int(np.argmin(0.867 * pred["general"] + 0.152 * pred["domain"]))
+    res = plan(GENERAL, DOMAIN, sp)
+    assert res["choices"][0]["best"] == best
