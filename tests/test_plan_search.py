@@ -145,3 +145,26 @@ def test_ood_objective_is_eq5_with_its_coefficients():
     assert best == int(np.argmin(0.867 * pred["general"] + 0.152 * pred["domain"]))
     res = plan(GENERAL, DOMAIN, sp)
     assert res["choices"][0]["best"] == best
+
+
+def test_no_extrapolation_keeps_plans_inside_the_fitted_range():
+    from cptlaw.errors import SpecError
+    from cptlaw.plan.search import feasible
+
+    sp = parse_space({"pt": {"schedule": PT, "transfer": 40000},
+                      "cpt": {"peak_lr": [1e-4, 2e-4], "steps": 1000, "replay": [0.0, 0.25]},
+                      "constraints": {"no_extrapolation": ["replay"]}})
+    cands = list(sp.candidates())
+    n = len(cands)
+    flags = ["general:r_pt" if c.replay == 0.0 else ("domain:lr_peak_cpt" if c.peak_lr == 2e-4 else "")
+             for c in cands]
+    pred = {"general": np.full(n, 3.0), "domain": np.full(n, 2.0), "general_at_transfer": np.full(n, 3.0),
+            "valid": np.ones(n, bool), "extrapolated": flags}
+    ok, removed = feasible(sp, cands, pred)
+    assert [c.replay for c, k in zip(cands, ok) if k] == [0.25, 0.25] and removed["no_extrapolation:replay"] == 2
+    sp.constraints.no_extrapolation = ["replay", "peak_lr"]
+    ok, _ = feasible(sp, cands, pred)
+    assert [(c.peak_lr, c.replay) for c, k in zip(cands, ok) if k] == [(1e-4, 0.25)]
+    with pytest.raises(SpecError, match="no_extrapolation: 'lr'"):
+        parse_space({"pt": {"schedule": PT, "transfer": 40000}, "cpt": {"peak_lr": 1e-4, "steps": 10},
+                     "constraints": {"no_extrapolation": ["lr"]}})

@@ -17,7 +17,7 @@ from ..data import Run
 from ..errors import SpecError
 from ..predict import extrapolation_flags
 from .features import candidate_design
-from .space import Candidate, Space
+from .space import EXTRAPOLATION_INPUTS, Candidate, Space
 
 
 def loss_at_transfer(law, space: Space, cand: Candidate) -> float:
@@ -33,7 +33,11 @@ def predict_candidates(general, domain, space: Space, cands: list[Candidate]) ->
     outside what each fit saw (``extrapolated``, e.g. ``general:S1cpt;domain:lr_peak_cpt``).  Both fits must
     use the same conventions (law options), so the candidates' inputs are computed once."""
     laws = {"general": general.law(), "domain": domain.law()}
-    if laws["general"].options() != laws["domain"].options():
+    def conventions(law):  # Eq. 8 is "general" on one set and "domain" on the other: only its presence counts
+        opts = law.options()
+        return {**opts, "replay": bool(opts.get("replay"))}
+
+    if conventions(laws["general"]) != conventions(laws["domain"]):
         raise SpecError("the general and domain fits use different conventions (law options); refit one of them "
                         f"to match: {laws['general'].options()} vs {laws['domain'].options()}")
     d = candidate_design(laws["general"], space, cands)
@@ -74,6 +78,10 @@ def feasible(space: Space, cands: list[Candidate], pred: dict) -> tuple[np.ndarr
         tests["max_cpt_tokens"] = steps * c.tokens_per_step <= c.max_cpt_tokens
     if c.domain_tokens is not None:
         tests["domain_tokens"] = steps * c.tokens_per_step * (1.0 - replay) <= c.domain_tokens * c.max_domain_epochs
+    for knob in c.no_extrapolation:
+        inputs = EXTRAPOLATION_INPUTS[knob]
+        tests[f"no_extrapolation:{knob}"] = np.array(
+            [not any(f.split(":", 1)[1] in inputs for f in flags.split(";") if f) for flags in pred["extrapolated"]])
     for name, t in tests.items():
         removed[name] = int((ok & ~t).sum())
         ok &= t

@@ -30,6 +30,8 @@
       max_cpt_tokens: 1.0e8          # token budget of the CPT phase
       domain_tokens: 5.0e7           # domain tokens available (replay dilutes: (1 - replay) of each step)
       max_domain_epochs: 1.0
+      no_extrapolation: [replay]     # keep only plans whose replay ratio the fits have seen (also: peak_lr,
+                                     # steps (the CPT forward area), transfer (the total area), model_size)
 
 Each knob is a value, a list, or a range ``{min, max, num, scale}``.  Unknown keys, empty lists and
 impossible combinations are :class:`cptlaw.errors.SpecError` naming the key.  Only parametric schedule
@@ -54,6 +56,9 @@ from ..schedules import DECAY_SHAPES, Constant, Continual, Cosine, Schedule, War
 from ..schedules.spec import load_yaml
 
 FAMILIES = ("constant", "cosine", "wsd")
+# the law inputs (Law.INPUTS) that measure how far a knob takes a plan from the fits' data
+EXTRAPOLATION_INPUTS = {"replay": ("r_pt",), "peak_lr": ("lr_peak_cpt", "lr_peak"), "steps": ("S1cpt",),
+                        "transfer": ("S1", "S2pt"), "model_size": ("N",)}
 FREE_FORM = ("free", "free-form", "freeform", "array", "custom")
 FREE_FORM_WHY = ("the planner searches parametric schedule families only (cpt.family: constant, cosine or wsd, "
                  "with their knobs). A free-form LR schedule optimised under these laws collapses to 'peak LR, "
@@ -175,6 +180,7 @@ class Constraints(_Section):
     max_cpt_tokens: float | None = None
     domain_tokens: float | None = None
     max_domain_epochs: float = 1.0
+    no_extrapolation: list[str] = []  # knobs whose law inputs must stay in the range the fits saw
 
 
 class PilotSpec(BaseModel):
@@ -369,6 +375,10 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
         v = getattr(c, key)
         if v is not None and not (math.isfinite(v) and v > 0):
             raise SpecError(f"{source}: constraints.{key}: must be a positive finite number, got {v}")
+    for knob in c.no_extrapolation:
+        if knob not in EXTRAPOLATION_INPUTS:
+            raise SpecError(f"{source}: constraints.no_extrapolation: {knob!r} is not one of "
+                            f"{', '.join(EXTRAPOLATION_INPUTS)}")
     if (c.max_cpt_tokens or c.domain_tokens) and not c.tokens_per_step:
         raise SpecError(f"{source}: constraints: a token budget needs tokens_per_step")
     pilot = None if spec.pilot is None else spec.pilot.model_dump(exclude_none=True)
