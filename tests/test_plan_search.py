@@ -168,3 +168,19 @@ def test_no_extrapolation_keeps_plans_inside_the_fitted_range():
     with pytest.raises(SpecError, match="no_extrapolation: 'lr'"):
         parse_space({"pt": {"schedule": PT, "transfer": 40000}, "cpt": {"peak_lr": 1e-4, "steps": 10},
                      "constraints": {"no_extrapolation": ["lr"]}})
+
+
+def test_coarse_to_fine_finds_the_exhaustive_optimum():
+    sp = parse_space({"pt": {"schedule": PT, "transfer": np.linspace(30000, 40000, 9).astype(int).tolist()},
+                      "cpt": {"family": ["cosine", "wsd"], "peak_lr": {"min": 2e-5, "max": 4e-4, "num": 12, "scale": "log"},
+                              "steps": {"min": 2000, "max": 20000, "num": 19}, "rewarmup_steps": [0, 200, 500]},
+                      "objective": {"lambda1": [0.2, 0.5, 0.8]}})
+    full = plan(GENERAL, DOMAIN, sp, exhaustive=True)
+    fast = plan(GENERAL, DOMAIN, sp, exhaustive=False)
+    assert not fast["exhaustive"] and len(fast["candidates"]) < 0.5 * len(full["candidates"])
+    for a, b in zip(full["choices"], fast["choices"]):
+        wg, wd = a["w_general"], a["w_domain"]
+        sa = wg * full["predictions"]["general"][a["best"]] + wd * full["predictions"]["domain"][a["best"]]
+        sb = wg * fast["predictions"]["general"][b["best"]] + wd * fast["predictions"]["domain"][b["best"]]
+        assert sb == pytest.approx(sa, rel=1e-12)
+        assert fast["candidates"][b["best"]] == full["candidates"][a["best"]]

@@ -56,15 +56,16 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
     if getattr(law, "replay", None):
         extra["r_pt"] = np.array([_need(c.replay, "cpt.replay", "of Eq. 8 (replay)") for c in cands])
     groups: dict[Candidate, list[int]] = defaultdict(list)
-    for i, c in enumerate(cands):
-        groups[replace(c, peak_lr=0.0, replay=None, model_size=None)].append(i)
+    for i, c in enumerate(cands):  # the knobs that change the areas, except the peak
+        groups[(c.pt, c.transfer, c.family, c.rewarmup_steps, c.rewarmup_from, c.floor, c.decay_fraction,
+                c.decay_shape, c.steps)].append(i)
     n = len(cands)
     feats: dict[str, np.ndarray] = {}
-    pt_peak = {(c.pt, c.transfer): float(np.max(space.pt(c)(np.arange(c.transfer)))) for c in cands}
+    pt_peak = {(p, t): float(np.max(space.pts[p](np.arange(t)))) for p, t in {(c.pt, c.transfer) for c in cands}}
     for key, idx in groups.items():
         peaks = np.array([cands[i].peak_lr for i in idx])
         lo, hi = float(peaks.min()), float(peaks.max())
-        base = cands[idx[0]]  # its replay and model size do not change the areas
+        key = base = cands[idx[0]]  # its replay and model size do not change the areas
         fa = exact_features(law, space, replace(base, peak_lr=lo))
         fb = exact_features(law, space, replace(base, peak_lr=hi)) if hi > lo else fa
         t = (peaks - lo) / (hi - lo) if hi > lo else np.zeros(peaks.size)
