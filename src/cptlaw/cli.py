@@ -32,6 +32,11 @@ EPILOGS = {
   cptlaw plan space.yaml --general general.json --domain domain.json --out plan/
 writes plan.json, top.csv, pareto.csv, recommended_<objective>.yaml (for cptlaw predict --schedule; with a
 pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png, curves.png, optima.png""",
+    "dcpt-plan": """examples (D-CPT fits of the general loss with --corpus general and of the domain loss):
+  cptlaw dcpt-plan ratio --general g.json --domain d.json --model-size 1.8e9 --tokens 1e10 \
+      --general-before 2.86 --max-general-increase 0.03
+  cptlaw dcpt-plan limited --domain d.json --model-size 1.8e9 --domain-tokens 5e9
+  cptlaw dcpt-plan compute --domain d.json --compute 1e21 --ratio 0.7""",
     "demo": """example:
   cptlaw demo --out cptlaw-demo""",
     "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
@@ -304,6 +309,37 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_dcpt_plan(args) -> int:
+    from .fit import FitResult
+    from .fit.result import _clean
+    from .plan import dcpt
+
+    for key in {"ratio": ("model_size", "tokens"), "limited": ("model_size", "domain_tokens"),
+                "compute": ("compute", "ratio")}[args.usage]:
+        if getattr(args, key) is None:
+            raise CptlawError(f"{args.usage} needs --{key.replace('_', '-')}")
+    general = FitResult.load(args.general) if args.general else None
+    domain = FitResult.load(args.domain)
+    cap = dict(max_increase=args.max_general_increase, relative=not args.absolute)
+    if args.usage == "ratio":
+        if general is None or args.general_before is None or args.max_general_increase is None:
+            raise CptlawError("ratio needs --general, --general-before and --max-general-increase")
+        out = dcpt.ratio_under_general_cap(general, domain, args.model_size, args.tokens, args.general_before, **cap)
+    elif args.usage == "limited":
+        out = dcpt.ratio_limited_domain(domain, args.model_size, args.domain_tokens, args.epochs, general,
+                                        args.general_before, **cap)
+    else:
+        out = dcpt.compute_split(domain, args.compute, args.ratio)
+    text = json.dumps(_clean(out), indent=2) + "\n"
+    if args.out:
+        _out_text(args.out, text, args.force)
+    else:
+        sys.stdout.write(text)
+    if out.get("domain_ratio") is not None and math.isnan(out["domain_ratio"]):
+        print("cptlaw dcpt-plan: warning: no ratio meets the general-loss cap", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -431,6 +467,24 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("--horizon", type=_number(int, 1, MAX_STEPS), default=None,
                     help="longest CPT searched for the turning length (default 10x the plan's steps)")
     pn.set_defaults(func=cmd_plan)
+
+    dp = add("dcpt-plan", "The D-CPT law's three usages: the mixture ratio under a general-loss cap, with limited "
+                          "domain data, and the model-size / token split of a compute budget.")
+    dp.add_argument("usage", choices=["ratio", "limited", "compute"])
+    dp.add_argument("--domain", required=True, help="D-CPT fit JSON of the domain loss (r = the domain share)")
+    dp.add_argument("--general", help="D-CPT fit JSON of the general loss (fitted with --corpus general)")
+    dp.add_argument("--model-size", type=POSITIVE, help="non-embedding parameters")
+    dp.add_argument("--tokens", type=POSITIVE, help="CPT tokens (ratio)")
+    dp.add_argument("--domain-tokens", type=POSITIVE, help="domain tokens available (limited)")
+    dp.add_argument("--epochs", type=POSITIVE, default=1.0, help="passes over the domain data (limited; default 1)")
+    dp.add_argument("--general-before", type=POSITIVE, help="the general loss before CPT")
+    dp.add_argument("--max-general-increase", type=POSITIVE, help="cap on the general-loss rise (default: relative)")
+    dp.add_argument("--absolute", action="store_true", help="the cap is in nats, not a fraction")
+    dp.add_argument("--compute", type=POSITIVE, help="training FLOPs, C = 6 N D (compute)")
+    dp.add_argument("--ratio", type=_number(float, 0, 1), help="domain share of the mixture (compute)")
+    dp.add_argument("--out", help="JSON to write (default: stdout)")
+    dp.add_argument("--force", action="store_true", help="overwrite --out")
+    dp.set_defaults(func=cmd_dcpt_plan)
 
     de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy, on data that ships with cptlaw.")
     de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")

@@ -1,0 +1,114 @@
+"""The three usages of the D-CPT law (Que et al. 2024, §5; laws.md §4.4), on a pair of D-CPT fits: one of
+the general validation loss (its ``r`` is the general share of the CPT mixture) and one of the domain loss
+(its ``r`` is the domain share), ``L(N, D, r) = E + A/N^alpha + B*r^eta/D^beta + C/(r+epsilon)^gamma``.
+
+1. **Ratio under a general-loss cap**: ``r_d* = argmin L_d(N, D, r_d)`` subject to
+   ``(L_g(N, D, 1 - r_d) - L_g0) / L_g0 <= T`` (or ``L_g - L_g0 <= T`` absolute), ``L_g0`` the general loss
+   before CPT (measured by the user).
+2. **Limited domain data**: ``D_d`` domain tokens, seen ``epochs`` times, so ``D = epochs * D_d / r_d`` and
+   ``r_d* = argmin L_d(N, epochs * D_d / r_d, r_d)`` (optionally also under the cap of usage 1).
+3. **Compute split**: under ``C = 6 N D``, ``N* = argmin L(N, C / (6N), r)``.  For a fixed ratio L3 reduces to
+   Chinchilla's form, whose closed form ``N* = G (C/6)^(beta/(alpha+beta))``, ``G = (alpha A/(beta B'))^(1/(alpha+beta))``,
+   ``B' = B r^eta`` (laws.md §4.4, the formalisation is the summary's, not the paper's) pins the search in the tests.
+
+The formalisations are from secondary sources (laws.md marks them [D]); the search here is a dense
+vectorised grid (10^4 ratios, or 2,000 log-spaced model sizes) refined once around the best point, so no
+smoothness or convexity is assumed.  Units: raw parameters and tokens (each fit's ``n_unit``/``d_unit``
+is applied by :meth:`DCPTLaw.design_points`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CptlawError
+
+
+def _law(fit, share: str):
+    """The fit's law and a check that its ``r`` is the ``share`` ("general" or "domain") of the mixture."""
+    if fit.law_name != "dcpt":
+        raise CptlawError(f"the D-CPT usages need D-CPT fits (cptlaw fit --law dcpt), not {fit.law_name}")
+    corpus = fit.options.get("corpus")
+    if corpus not in (share, "table"):
+        raise CptlawError(f"the {share} fit models r as the {corpus} share of the mixture; refit it with "
+                          f"--corpus {share}")
+    return fit.law()
+
+
+def _loss(fit, share: str, N, D, r) -> np.ndarray:
+    law = _law(fit, share)
+    with np.errstate(all="ignore"):
+        return law.value(law.theta(), law.design_points(N, D, r))
+
+
+def _refined_argmin(f, lo: float, hi: float, n: int = 10_001, log: bool = False):
+    """argmin of a vectorised f on a dense grid over [lo, hi], then on a dense grid between the neighbours of
+    the best point; returns (x, f(x)) or (nan, nan) when f is nowhere finite."""
+    grid = np.geomspace(lo, hi, n) if log else np.linspace(lo, hi, n)
+    for _ in range(2):
+        v = f(grid)
+        if not np.isfinite(v).any():
+            return np.nan, np.nan
+        i = int(np.nanargmin(v))
+        a, b = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+        best = grid[i], float(v[i])
+        grid = np.geomspace(a, b, 1001) if log else np.linspace(a, b, 1001)
+    return float(best[0]), best[1]
+
+
+def ratio_under_general_cap(general, domain, model_size: float, tokens: float, general_before: float,
+                            max_increase: float, relative: bool = True, r_min: float = 0.0, r_max: float = 1.0) -> dict:
+    """Usage 1: the domain share that minimises the domain loss while the general loss rises by at most
+    ``max_increase`` (a fraction of ``general_before`` when ``relative``, else nats)."""
+    cap = general_before * (1 + max_increase) if relative else general_before + max_increase
+
+    def objective(rd):
+        ld = _loss(domain, "domain", model_size, tokens, rd)
+        lg = _loss(general, "general", model_size, tokens, 1.0 - rd)
+        return np.where(lg <= cap, ld, np.nan)
+
+    rd, ld = _refined_argmin(objective, r_min, r_max)
+    out = {"usage": "ratio under a general-loss cap", "model_size": model_size, "tokens": tokens,
+           "general_before": general_before, "general_cap": cap, "domain_ratio": rd, "domain_loss": ld}
+    if np.isfinite(rd):
+        out["general_loss"] = float(_loss(general, "general", model_size, tokens, 1.0 - rd)[0])
+        out["general_increase_relative"] = out["general_loss"] / general_before - 1.0
+    return out
+
+
+def ratio_limited_domain(domain, model_size: float, domain_tokens: float, epochs: float = 1.0, general=None,
+                         general_before: float | None = None, max_increase: float | None = None,
+                         relative: bool = True, r_min: float = 1e-3, r_max: float = 1.0) -> dict:
+    """Usage 2: with ``domain_tokens`` seen ``epochs`` times, the domain share minimising the domain loss
+    (the CPT then has ``epochs * domain_tokens / r_d`` tokens); with ``general``/``general_before``/
+    ``max_increase``, under usage 1's cap as well."""
+    seen = epochs * domain_tokens
+    cap = None
+    if max_increase is not None:
+        if general is None or general_before is None:
+            raise CptlawError("a general-loss cap needs the general fit and the general loss before CPT")
+        cap = general_before * (1 + max_increase) if relative else general_before + max_increase
+
+    def objective(rd):
+        ld = _loss(domain, "domain", model_size, seen / rd, rd)
+        if cap is not None:
+            ld = np.where(_loss(general, "general", model_size, seen / rd, 1.0 - rd) <= cap, ld, np.nan)
+        return ld
+
+    rd, ld = _refined_argmin(objective, r_min, r_max)
+    return {"usage": "ratio with limited domain data", "model_size": model_size, "domain_tokens": domain_tokens,
+            "epochs": epochs, "domain_ratio": rd, "domain_loss": ld,
+            "tokens": seen / rd if np.isfinite(rd) else np.nan, "general_cap": cap}
+
+
+def compute_split(fit, compute: float, ratio: float, share: str = "domain", n_min: float = 1e6,
+                  n_max: float = 1e12) -> dict:
+    """Usage 3: under ``compute = 6 N D`` FLOPs at mixture ratio ``ratio`` (the ``share`` of the fit's
+    corpus), the model size and token count that minimise the fitted loss, searched over [n_min, n_max]
+    parameters."""
+    n, loss = _refined_argmin(lambda N: _loss(fit, share, N, compute / (6.0 * N), ratio), n_min, n_max,
+                              n=2001, log=True)
+    edge = np.isfinite(n) and (n <= n_min * 1.01 or n >= n_max / 1.01)
+    return {"usage": "compute split", "compute": compute, "ratio": ratio, "model_size": n,
+            "tokens": compute / (6.0 * n) if np.isfinite(n) else np.nan, "loss": loss,
+            "at_search_bound": bool(edge)}
