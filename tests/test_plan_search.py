@@ -184,3 +184,34 @@ def test_coarse_to_fine_finds_the_exhaustive_optimum():
         sb = wg * fast["predictions"]["general"][b["best"]] + wd * fast["predictions"]["domain"][b["best"]]
         assert sb == pytest.approx(sa, rel=1e-12)
         assert fast["candidates"][b["best"]] == full["candidates"][a["best"]]
+
+
+def _published(size=False, replay=None, **params):
+    class Fit:
+        diagnostics = {}
+
+        def law(self):
+            law = CPTLaw(size=size, replay=replay)
+            law.params_ = dict(params)
+            return law
+    return Fit()
+
+
+# Fig. 15 (Eq. 7, 106M/594M/1720M; N in millions assumed: the paper does not print the unit)
+FIG15 = {"general": dict(L0=1.829, A=0.504, alpha=0.537, B=0.278, E=12, beta=0.359, C1=0.090, gamma1=0.235,
+                         C2=0.103, gamma2=0.199, F=3.072, gamma3=0.195),
+         "domain": dict(L0=1.860, A=0.438, alpha=0.585, B=-0.552, E=187, beta=0.326, C1=0.333, gamma1=0.012,
+                        C2=0.140, gamma2=0.145, F=2.718, gamma3=0.189)}
+def test_model_size_plans_with_eq7_fits():
+    g, d = (_published(size=True, **FIG15[k]) for k in ("general", "domain"))
+    sp = parse_space({"pt": {"schedule": PT, "transfer": 40000},
+                      "cpt": {"peak_lr": 2e-4, "steps": 10000, "model_size": [1.06e8, 5.94e8, 1.72e9]}})
+    cands = list(sp.candidates())
+    pred = predict_candidates(g, d, sp, cands)
+    assert np.all(np.diff(pred["general"]) < 0) and np.all(np.diff(pred["domain"]) < 0)
+    assert np.all(np.diff(pred["general_at_transfer"]) < 0)  # each size has its own PT checkpoint loss
+    no_size = parse_space({"pt": {"schedule": PT, "transfer": 40000}, "cpt": {"peak_lr": 2e-4, "steps": 10000}})
+    from cptlaw.errors import SpecError
+
+    with pytest.raises(SpecError, match="cpt.model_size"):
+        predict_candidates(g, d, no_size, list(no_size.candidates()))

@@ -26,7 +26,8 @@ from .space import EXTRAPOLATION_INPUTS, Candidate, Space
 def loss_at_transfer(law, space: Space, cand: Candidate) -> float:
     """A fitted law's loss at the checkpoint a candidate's CPT starts from (the last PT step before its
     transfer)."""
-    run = Run.from_schedule("pt", space.pt(cand), cand.transfer)
+    meta = {} if cand.model_size is None else {"model_size": cand.model_size}  # Eq. 7 needs N on PT rows too
+    run = Run.from_schedule("pt", space.pt(cand), cand.transfer, **meta)
     d = law.design([run], at={"pt": np.array([cand.transfer - 1])})
     return float(law.value(law.theta(), d)[0])
 
@@ -50,11 +51,11 @@ def predict_candidates(general, domain, space: Space, cands: list[Candidate]) ->
         law = laws[label]
         with np.errstate(all="ignore"):
             out[label] = law.value(law.theta(), d)
-        at = {(c.pt, c.transfer): None for c in cands}
+        at: dict = {}  # per checkpoint (and model size, for Eq. 7)
         for c in cands:
-            if at[c.pt, c.transfer] is None:
-                at[c.pt, c.transfer] = loss_at_transfer(law, space, c)
-        out[f"{label}_at_transfer"] = np.array([at[c.pt, c.transfer] for c in cands])
+            if (c.pt, c.transfer, c.model_size) not in at:
+                at[c.pt, c.transfer, c.model_size] = loss_at_transfer(law, space, c)
+        out[f"{label}_at_transfer"] = np.array([at[c.pt, c.transfer, c.model_size] for c in cands])
         for i, f in enumerate(extrapolation_flags(fit, law, d)):
             flags[i] += [f"{label}:{x}" for x in f.split(";") if x]
     out["extrapolated"] = [";".join(f) for f in flags]
