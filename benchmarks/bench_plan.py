@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from cptlaw.datasets.synthetic import CPT_FIG3
-from cptlaw.laws import CPTLaw
+from cptlaw.datasets.synthetic import CPT_FIG3, PublishedFit
+from cptlaw.laws.base import Design
 from cptlaw.plan import exact_features, parse_space
 from cptlaw.plan.search import n_groups, plan
 
@@ -25,17 +25,7 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _machine import describe  # noqa: E402
 
 
-class Published:
-    def __init__(self, params):
-        self.params, self.diagnostics = params, {}
-
-    def law(self):
-        law = CPTLaw()
-        law.params_ = dict(self.params)
-        return law
-
-
-G, D = Published(CPT_FIG3["general"]), Published(CPT_FIG3["domain"])
+G, D = PublishedFit(CPT_FIG3["general"]), PublishedFit(CPT_FIG3["domain"])
 PT = {"kind": "wsd", "peak": 2e-4, "steps": 40000, "decay_steps": 10000}
 
 
@@ -56,7 +46,6 @@ def loop_rate(sp, n=300):
     t = time.perf_counter()
     for i in pick:
         f = exact_features(law_g, sp, cands[i])
-        from cptlaw.laws.base import Design
         d = Design(["x"], np.zeros(1, int), np.zeros(1, int), None, {k: np.array([v]) for k, v in f.items()})
         law_g.value(law_g.theta(), d), law_d.value(law_d.theta(), d)
     return n / (time.perf_counter() - t)

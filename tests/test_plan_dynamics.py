@@ -4,19 +4,12 @@ checked against brute-force scans of the predicted curves."""
 import numpy as np
 import pytest
 
-from cptlaw.datasets.synthetic import CPT_FIG3
-from cptlaw.laws import CPTLaw
+from cptlaw.datasets.synthetic import CPT_FIG3, PublishedFit
 from cptlaw.plan import parse_space
 from cptlaw.plan.dynamics import critical_point, dynamics, end_losses, pattern, predicted_curve, turning_length
 
 
-def fitted(params):
-    law = CPTLaw()
-    law.params_ = dict(params)
-    return law
-
-
-G, D = fitted(CPT_FIG3["general"]), fitted(CPT_FIG3["domain"])
+G, D = PublishedFit(CPT_FIG3["general"]).law(), PublishedFit(CPT_FIG3["domain"]).law()
 
 
 def plan(transfer, family="constant", steps=20000):

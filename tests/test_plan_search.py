@@ -3,25 +3,12 @@
 import numpy as np
 import pytest
 
-from cptlaw.datasets.synthetic import CPT_FIG3
-from cptlaw.laws import CPTLaw
+from cptlaw.datasets.synthetic import CPT_FIG3, PublishedFit
 from cptlaw.plan import parse_space
 from cptlaw.plan.search import choose, pareto_front, plan, predict_candidates
 
 
-class Published:
-    """A fit made of published coefficients (no data, so no fitted ranges and no flags)."""
-
-    def __init__(self, params):
-        self.params, self.diagnostics = params, {}
-
-    def law(self):
-        law = CPTLaw()
-        law.params_ = dict(self.params)
-        return law
-
-
-GENERAL, DOMAIN = Published(CPT_FIG3["general"]), Published(CPT_FIG3["domain"])
+GENERAL, DOMAIN = PublishedFit(CPT_FIG3["general"]), PublishedFit(CPT_FIG3["domain"])
 # PT: WSD, 40K steps at 2e-4 with a 10K linear cooldown to 0; checkpoints in the cooldown give loss potentials
 # 100%, 75%, 50%, 25% and 0% (eta_pt_final / eta_pt_peak, laws.md §3.4)
 PT = {"kind": "wsd", "peak": 2e-4, "steps": 40000, "decay_steps": 10000}
@@ -186,24 +173,13 @@ def test_coarse_to_fine_finds_the_exhaustive_optimum():
         assert fast["candidates"][b["best"]] == full["candidates"][a["best"]]
 
 
-def _published(size=False, replay=None, **params):
-    class Fit:
-        diagnostics = {}
-
-        def law(self):
-            law = CPTLaw(size=size, replay=replay)
-            law.params_ = dict(params)
-            return law
-    return Fit()
-
-
 # Fig. 15 (Eq. 7, 106M/594M/1720M; N in millions assumed: the paper does not print the unit)
 FIG15 = {"general": dict(L0=1.829, A=0.504, alpha=0.537, B=0.278, E=12, beta=0.359, C1=0.090, gamma1=0.235,
                          C2=0.103, gamma2=0.199, F=3.072, gamma3=0.195),
          "domain": dict(L0=1.860, A=0.438, alpha=0.585, B=-0.552, E=187, beta=0.326, C1=0.333, gamma1=0.012,
                         C2=0.140, gamma2=0.145, F=2.718, gamma3=0.189)}
 def test_model_size_plans_with_eq7_fits():
-    g, d = (_published(size=True, **FIG15[k]) for k in ("general", "domain"))
+    g, d = (PublishedFit(FIG15[k], size=True) for k in ("general", "domain"))
     sp = parse_space({"pt": {"schedule": PT, "transfer": 40000},
                       "cpt": {"peak_lr": 2e-4, "steps": 10000, "model_size": [1.06e8, 5.94e8, 1.72e9]}})
     cands = list(sp.candidates())

@@ -19,6 +19,22 @@ CPT_FIG3 = {
 PEAK = 2e-4  # the CPT paper's peak LR
 
 
+class PublishedFit:
+    """A stand-in for a saved fit made of published coefficients (no data: no fitted ranges, so nothing is
+    flagged as an extrapolation), for the planner's tests and benchmarks.  ``law_options`` are those of
+    :class:`cptlaw.laws.CPTLaw` (e.g. ``size=True``)."""
+
+    def __init__(self, params: dict, **law_options):
+        self.params, self.law_options, self.diagnostics = dict(params), law_options, {}
+
+    def law(self):
+        from ..laws import CPTLaw
+
+        law = CPTLaw(**self.law_options)
+        law.params_ = dict(self.params)
+        return law
+
+
 def pt_schedule(kind: str, pt_steps: int, warmup: int = 500, peak: float = PEAK) -> Schedule:
     """A PT schedule of ``pt_steps`` steps (warmup included): constant, or WSD with a 10% linear cooldown."""
     if kind == "constant":
