@@ -92,7 +92,8 @@ def build(general_fit, domain_fit, space: Space, top: int = 10, horizon: int | N
                   "constraints": space.constraints.model_dump(), "pt_schedules": list(space.pts),
                   "pilot": space.pilot},
         "fits": fits,
-        "n_candidates": len(cands), "n_feasible": int(ok.sum()), "removed_by": res["removed"],
+        "n_candidates": len(cands), "space_size": space.size, "exhaustive": res["exhaustive"],
+        "n_feasible": int(ok.sum()), "removed_by": res["removed"],
         "recommendations": recs, "top": tops, "pareto": pareto,
         "elapsed_s": time.perf_counter() - t0,
     }, res
@@ -100,7 +101,8 @@ def build(general_fit, domain_fit, space: Space, top: int = 10, horizon: int | N
 
 def summary_lines(doc: dict) -> list[str]:
     """A short human summary of a plan document (what ``cptlaw plan`` prints)."""
-    lines = [f"{doc['n_candidates']:,} candidate plans, {doc['n_feasible']:,} feasible "
+    searched = "" if doc["exhaustive"] else f" searched coarse-to-fine in a space of {doc['space_size']:,}"
+    lines = [f"{doc['n_candidates']:,} candidate plans{searched}, {doc['n_feasible']:,} feasible "
              f"({', '.join(f'{k}: -{v}' for k, v in doc['removed_by'].items() if v) or 'no constraint binds'}); "
              f"Pareto front: {len(doc['pareto'])} plans; {doc['elapsed_s']:.2f} s"]
     for rec in doc["recommendations"]:
