@@ -27,6 +27,10 @@ from ..laws.base import Design, Law
 from .space import Candidate, Space
 
 LINEAR = ("S1", "S1cpt", "S2pt", "S2cpt")
+# the knobs that change the areas: one pair of exact area computations per combination of them (the peak LR
+# is affine, replay and model size do not enter the areas)
+AREA_KNOBS = ("pt", "transfer", "family", "rewarmup_steps", "rewarmup_from", "floor", "decay_fraction",
+              "decay_shape", "steps")
 
 
 def plan_run(space: Space, cand: Candidate, peak: float | None = None) -> Run:
@@ -55,17 +59,16 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
         extra["N"] = extra["N"] / law.n_unit
     if getattr(law, "replay", None):
         extra["r_pt"] = np.array([_need(c.replay, "cpt.replay", "of Eq. 8 (replay)") for c in cands])
-    groups: dict[Candidate, list[int]] = defaultdict(list)
-    for i, c in enumerate(cands):  # the knobs that change the areas, except the peak
-        groups[(c.pt, c.transfer, c.family, c.rewarmup_steps, c.rewarmup_from, c.floor, c.decay_fraction,
-                c.decay_shape, c.steps)].append(i)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(cands):
+        groups[tuple(getattr(c, k) for k in AREA_KNOBS)].append(i)
     n = len(cands)
     feats: dict[str, np.ndarray] = {}
     pt_peak = {(p, t): float(np.max(space.pts[p](np.arange(t)))) for p, t in {(c.pt, c.transfer) for c in cands}}
-    for key, idx in groups.items():
+    for idx in groups.values():
         peaks = np.array([cands[i].peak_lr for i in idx])
         lo, hi = float(peaks.min()), float(peaks.max())
-        key = base = cands[idx[0]]  # its replay and model size do not change the areas
+        base = cands[idx[0]]
         fa = exact_features(law, space, replace(base, peak_lr=lo))
         fb = exact_features(law, space, replace(base, peak_lr=hi)) if hi > lo else fa
         t = (peaks - lo) / (hi - lo) if hi > lo else np.zeros(peaks.size)
@@ -73,10 +76,10 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
             if name in fa:
                 feats.setdefault(name, np.empty(n))[idx] = fa[name] + t * (fb[name] - fa[name])
         # the peaks: the CPT's is its peak (or the re-warmup's start, if higher); the PT's before the transfer
-        init = float(space.pt(key)(key.transfer - 1)) if key.rewarmup_from == "pt_final" and key.rewarmup_steps else 0.0
+        init = float(space.pt(base)(base.transfer - 1)) if base.rewarmup_from == "pt_final" and base.rewarmup_steps else 0.0
         cpt_peak = np.maximum(peaks, init)
         feats.setdefault("lr_peak_cpt", np.empty(n))[idx] = cpt_peak
-        feats.setdefault("lr_peak", np.empty(n))[idx] = np.maximum(cpt_peak, pt_peak[key.pt, key.transfer])
+        feats.setdefault("lr_peak", np.empty(n))[idx] = np.maximum(cpt_peak, pt_peak[base.pt, base.transfer])
     feats.update(extra)
     steps = np.array([c.transfer + c.steps - 1 for c in cands])
     return Design([f"plan{i}" for i in range(n)], np.arange(n), steps, None, feats)

@@ -19,7 +19,7 @@ import numpy as np
 from ..data import Run
 from ..errors import SpecError
 from ..predict import extrapolation_flags
-from .features import candidate_design
+from .features import AREA_KNOBS, candidate_design
 from .space import EXTRAPOLATION_INPUTS, Candidate, Space
 
 
@@ -128,10 +128,7 @@ def choose(space: Space, cands: list[Candidate], pred: dict, w_general: float, w
     return int(idx[np.argmin(score[idx])])
 
 
-# the knobs that change the areas (one pair of exact area computations per combination of them), and the
-# ordered (numeric) knobs that coarse-to-fine thins and refines
-AREA_KNOBS = ("pt", "transfer", "family", "rewarmup_steps", "rewarmup_from", "floor", "decay_fraction",
-              "decay_shape", "steps")
+# the ordered (numeric) knobs that coarse-to-fine thins and refines
 NUMERIC = ("transfer", "peak_lr", "rewarmup_steps", "floor", "decay_fraction", "steps", "replay", "model_size")
 MAX_GROUPS = 4000  # above: coarse-to-fine (about 2 ms of area computations per group at 10^4 steps)
 
