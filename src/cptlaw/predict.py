@@ -29,17 +29,23 @@ def prediction_steps(run: Run, target: str, every: int | None = None) -> np.ndar
     return run.steps[np.unique(np.concatenate([idx, grid]).astype(np.int64))]
 
 
+def _outside(fit, law, design):
+    """Per input the fit has a range for: (name, values, lo, hi, above, below), the masks of the points
+    outside [lo, hi] (with a relative tolerance of 1e-9).  A fit saved before v2 has no ranges."""
+    ranges = fit.diagnostics.get("input_ranges", {})
+    for name, values in law.inputs(design).items():
+        if name in ranges:
+            lo, hi = ranges[name]
+            tol = 1e-9 * max(abs(lo), abs(hi), 1e-12)
+            yield name, values, lo, hi, values > hi + tol, values < lo - tol
+
+
 def extrapolation_flags(fit, law, design) -> list[str]:
     """Per point of ``design``: the inputs (``Law.inputs``) outside the range the fit saw, joined by ';'
     ('' inside).  A fit saved before v2 has no ranges and flags nothing."""
-    ranges = fit.diagnostics.get("input_ranges", {})
     out = [[] for _ in range(design.n)]
-    for name, values in law.inputs(design).items():
-        if name not in ranges:
-            continue
-        lo, hi = ranges[name]
-        tol = 1e-9 * max(abs(lo), abs(hi), 1e-12)
-        for i in np.flatnonzero((values < lo - tol) | (values > hi + tol)):
+    for name, _, _, _, above, below in _outside(fit, law, design):
+        for i in np.flatnonzero(above | below):
             out[i].append(name)
     return [";".join(f) for f in out]
 
@@ -49,17 +55,12 @@ def extrapolation_detail(fit, law, design, index: int = 0) -> list[dict]:
     seen: [min, max], by}`` where ``by`` is value / max above the range (e.g. 2.5 = 2.5x the largest seen) and
     min / value below it (how many times smaller than the smallest seen; for a zero or negative bound, the
     absolute distance is given instead, with ``by`` None)."""
-    ranges = fit.diagnostics.get("input_ranges", {})
     out = []
-    for name, values in law.inputs(design).items():
-        if name not in ranges:
-            continue
-        lo, hi = ranges[name]
+    for name, values, lo, hi, above, below in _outside(fit, law, design):
         v = float(values[index])
-        tol = 1e-9 * max(abs(lo), abs(hi), 1e-12)
-        if v > hi + tol:
+        if above[index]:
             by, side, dist = (v / hi if hi > 0 else None), "above", v - hi
-        elif v < lo - tol:
+        elif below[index]:
             by, side, dist = (lo / v if v > 0 and lo > 0 else None), "below", lo - v
         else:
             continue

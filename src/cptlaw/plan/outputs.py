@@ -70,8 +70,8 @@ def build(general_fit, domain_fit, space: Space, top: int = 10, horizon: int | N
             c = cands[i]
             rec["plan"] = candidate_row(space, cands, pred, i)
             rec["score"] = float(score[i])
-            rec["extrapolation"] = {label: extrapolation_detail(fit, laws[label], candidate_design(laws[label],
-                                                                                                  space, [c]))
+            design = candidate_design(laws["general"], space, [c])  # one design: the fits share conventions
+            rec["extrapolation"] = {label: extrapolation_detail(fit, laws[label], design)
                                     for label, fit in (("general", general_fit), ("domain", domain_fit))}
             rec["dynamics"] = dynamics(laws["general"], laws["domain"], space, c,
                                        [(ch["objective"], ch["w_general"], ch["w_domain"])], horizon)
