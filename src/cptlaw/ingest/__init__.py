@@ -1,0 +1,168 @@
+"""Ingest: the logs users already have -> native runs (the head of the data flow).
+
+One small reader per source, each returning :class:`~cptlaw.ingest.log.Log` objects; :func:`read` picks
+the reader, and :func:`~cptlaw.ingest.log.to_run` turns logs into native runs (dense LR, PT/CPT phases,
+restarts resolved).  Public surface::
+
+    read(paths, kind="auto", stitch=False, **options) -> Ingested(runs, notes)
+    detect(path) -> kind
+    KINDS, EXTRAS
+    parse_map("step=iter,lr=learning_rate,loss:general=val/loss") -> dict
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..data import RunSet
+from ..data.table import header
+from ..errors import CptlawError, DataError
+from .log import Log, Options, to_run
+
+KINDS = ("native", "hf", "tensorboard", "megatron", "table", "mlflow", "wandb")
+EXTRAS = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}  # kind -> pip extra
+TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
+
+
+@dataclass
+class Ingested:
+    runs: RunSet
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_map(text: str | None) -> dict[str, str] | None:
+    """``step=iter,lr=learning_rate,loss:general=val/loss`` -> {'step': 'iter', ...} (tags may hold any
+    character but ',' and '=')."""
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, tag = part.partition("=")
+        key, tag = key.strip(), tag.strip()
+        if not sep or not key or not tag:
+            raise CptlawError(f"--map {part!r}: write COLUMN=TAG, e.g. lr=learning_rate or loss:general=val/loss")
+        if key not in ("step", "lr") and not (key.startswith("loss:") and len(key) > 5):
+            raise CptlawError(f"--map {part!r}: {key!r} is not step, lr or loss:<set>")
+        if key in out:
+            raise CptlawError(f"--map: {key} given twice")
+        out[key] = tag
+    return out
+
+
+def detect(path: Path) -> str:
+    """Which reader a file or folder needs."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    name = path.name
+    if path.is_dir():
+        if (path / "trainer_state.json").is_file() or any(path.glob("checkpoint-*/trainer_state.json")):
+            return "hf"
+        if any(path.rglob("events.out.tfevents.*")):
+            return "tensorboard"
+        if any(path.glob("*/meta.yaml")) or name == "mlruns" or (path / "mlruns").is_dir():
+            return "mlflow"
+        if any(path.glob("run-*.wandb")) or any(path.glob("*/run-*.wandb")):
+            return "wandb"
+        raise DataError(f"{path}: a folder with no trainer_state.json, TensorBoard event files, MLflow store or "
+                        f"W&B run in it; name the source with --kind")
+    if name == "trainer_state.json":
+        return "hf"
+    if name.startswith("events.out.tfevents."):
+        return "tensorboard"
+    if name.endswith(".wandb"):
+        return "wandb"
+    if name.endswith(".db"):
+        return "mlflow"
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        cols = header(path)
+        return "native" if {"run", "step"} <= set(cols) and ("lr" in cols or any(c.startswith("loss:") for c in cols)) \
+            else "table"
+    from .megatron import looks_like
+
+    if looks_like(path):
+        return "megatron"
+    raise DataError(f"{path}: cannot tell what log this is; name the source with --kind ({', '.join(KINDS)})")
+
+
+def _logs(path: Path, kind: str, mapping) -> list[Log]:
+    if kind == "hf":
+        from .hf import read as read_hf
+        return read_hf(path)
+    if kind == "tensorboard":
+        from .tensorboard import read as read_tb
+        return read_tb(path)
+    if kind == "megatron":
+        from .megatron import read as read_megatron
+        return read_megatron(path)
+    if kind == "table":
+        from .table import read as read_table_log
+        return read_table_log(path, mapping)
+    if kind == "mlflow":
+        from .mlflow import read as read_mlflow
+        return read_mlflow(path)
+    if kind == "wandb":
+        from .wandb import read as read_wandb
+        return read_wandb(path)
+    raise CptlawError(f"--kind {kind!r}: one of {', '.join(KINDS)}")
+
+
+def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **options) -> Ingested:
+    """Read logs into native runs.
+
+    ``paths``: files or folders (one kind each, or ``kind`` for all).  With ``stitch``, the logs of all the
+    paths (in order: PT, then CPT) make one run; otherwise each log is a run.  ``schedules``: a schedule
+    (:class:`~cptlaw.schedules.Schedule`) for every run, or a mapping run name -> schedule.  Other options:
+    those of :class:`~cptlaw.ingest.log.Options` (mapping, transfer, name, model_size, tokens_per_step,
+    replay_ratio, lr_rtol) and ``lr_shift`` to override the reader's LR convention."""
+    from ..data import read_runs
+
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    lr_shift = options.pop("lr_shift", None)
+    opts = Options(**options)
+    if opts.mapping and "step" in opts.mapping and kind not in ("auto", "table"):
+        raise CptlawError("--map step=... applies to CSV/JSONL tables only")
+    all_logs: list[Log] = []
+    natives = []
+    for p in paths:
+        k = detect(p) if kind == "auto" else kind
+        if k == "native":
+            if stitch:
+                raise CptlawError(f"{p}: a native-format file cannot be stitched; it already holds whole runs")
+            natives.extend(read_runs(p))
+            continue
+        logs = _logs(p, k, opts.mapping)
+        if not logs:
+            raise DataError(f"{p}: no runs found")
+        all_logs.extend(logs)
+    if lr_shift is not None:
+        for log in all_logs:
+            log.lr_shift = lr_shift
+    groups = [all_logs] if stitch and all_logs else [[log] for log in all_logs]
+    if opts.name and len(groups) > 1:
+        raise CptlawError(f"--name: {len(groups)} runs were found; --name applies to one run")
+    runs, notes = list(natives), []
+    for group in groups:
+        name = opts.name or group[0].name
+        sched = schedules.get(name) if isinstance(schedules, dict) else schedules
+        run, run_notes = to_run(group, _with(opts, schedule=sched))
+        runs.append(run)
+        notes += run_notes
+    seen = set()
+    for r in runs:
+        if r.name in seen:
+            raise DataError(f"two runs are named {r.name!r} ({r.source}); give each source its own folder name, or "
+                            f"ingest them one at a time with --name")
+        seen.add(r.name)
+    return Ingested(RunSet(runs, source=",".join(str(p) for p in paths)), notes)
+
+
+def _with(opts: Options, **changes) -> Options:
+    from dataclasses import replace
+
+    return replace(opts, **changes)
+
+
+__all__ = ["Ingested", "KINDS", "EXTRAS", "Log", "Options", "detect", "parse_map", "read", "to_run"]

@@ -1,0 +1,84 @@
+"""HF ``transformers.Trainer``: ``trainer_state.json`` (its ``log_history``), in a run or checkpoint folder.
+
+The file is plain JSON (ecosystem.md §1.1), read with :mod:`json`; no library is needed.  Every checkpoint's
+file holds the whole history up to it, so in a run folder the state with the highest ``global_step`` is
+read (the top-level one written by ``save_state()``, or the latest ``checkpoint-N``).
+
+Conventions: ``step`` is ``global_step``, the number of optimizer updates done, so evaluations at step s
+see the model after update s and the scheduler's LR k is applied at update k + 1 (``step_base = 1``).  The
+``learning_rate`` logged at step s is the LR applied at update s (``lr_shift = 0``): measured on a real
+Trainer job with transformers 5.24 (the test fixture ``hf_run``, against the optimizer's LR recorded by
+:mod:`cptlaw.ingest.hf_callback`).  Older versions may log the next step's LR; against a schedule spec the
+check notices and says so.  The LR is logged every ``logging_steps`` only, so it is usually sparse and
+the run's schedule is needed (``--schedule``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..errors import DataError
+from .log import Log, Series
+
+NAME = "trainer_state.json"
+SKIP = {"step", "epoch"}
+
+
+def find(path: Path) -> Path:
+    """The trainer_state.json to read for a file or a run / checkpoint folder."""
+    if path.is_file():
+        return path
+    cands = [path / NAME] if (path / NAME).is_file() else []
+    cands += sorted(path.glob(f"checkpoint-*/{NAME}"))
+    if not cands:
+        raise DataError(f"{path}: no {NAME} here or in a checkpoint-* folder")
+    return max(cands, key=lambda p: (_global_step(p), p.parent.name == path.name))
+
+
+def _global_step(p: Path) -> int:
+    try:
+        return int(json.loads(p.read_text(encoding="utf-8")).get("global_step", -1))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return -1  # reported when (if) that file is the one read
+
+
+def read(path: str | Path) -> list[Log]:
+    path = Path(path)
+    file = find(path)
+    try:
+        state = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{file}: not UTF-8 text") from None
+    history = state.get("log_history") if isinstance(state, dict) else None
+    if not isinstance(history, list):
+        raise DataError(f"{file}: no log_history list (is this a Trainer's {NAME}?)")
+    data: dict[str, tuple[list, list]] = {}
+    for i, entry in enumerate(history):
+        if not isinstance(entry, dict):
+            raise DataError(f"{file}: log_history[{i}]: not an object")
+        step = entry.get("step")
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise DataError(f"{file}: log_history[{i}]: 'step' must be a non-negative integer, got {step!r}")
+        for key, value in entry.items():
+            if key in SKIP or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            steps, values = data.setdefault(key, ([], []))
+            steps.append(step)
+            values.append(float(value) if math.isfinite(value) else math.inf)
+    run_dir = file.parent.parent if file.parent.name.startswith("checkpoint-") else file.parent
+    notes = []
+    if file.parent != path and path.is_dir():
+        notes.append(f"{path}: read {file.relative_to(path)} (the state with the most steps)")
+    if "learning_rate" not in data:
+        notes.append(f"{file}: log_history has no learning_rate (logging was off, or it logged only evaluations)")
+    meta = {}
+    tokens, gstep = state.get("num_input_tokens_seen"), state.get("global_step")
+    if isinstance(tokens, (int, float)) and tokens > 0 and isinstance(gstep, int) and gstep > 0:
+        meta["tokens_per_step"] = float(tokens) / gstep
+        notes.append(f"{file}: tokens_per_step = num_input_tokens_seen / global_step = {meta['tokens_per_step']:g}")
+    scalars = {k: Series(s, v, f"{file}: {k}") for k, (s, v) in data.items()}
+    return [Log(run_dir.resolve().name, str(file), scalars, step_base=1, meta=meta, notes=notes)]
