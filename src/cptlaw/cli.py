@@ -37,6 +37,10 @@ pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png
       --general-before 2.86 --max-general-increase 0.03
   cptlaw dcpt-plan limited --domain d.json --model-size 1.8e9 --domain-tokens 5e9
   cptlaw dcpt-plan compute --domain d.json --compute 1e21 --ratio 0.7""",
+    "ingest": """examples:
+  cptlaw ingest out/trainer_state.json --schedule cosine.yaml --out runs.csv
+  cptlaw ingest tb/pt tb/cpt --stitch --name cpt_wsd --out runs.csv
+  cptlaw ingest metrics.csv --map step=iter,lr=lr,loss:general=val/loss --out runs.csv""",
     "demo": """example:
   cptlaw demo --out cptlaw-demo""",
     "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
@@ -73,13 +77,51 @@ def _runs_arg(value: str | None) -> list[str] | None:
     return [r.strip() for r in value.split(",") if r.strip()] if value else None
 
 
-def _read_data(paths: list[str], schedules: str | None, need_lr: bool = True):
+def _read_data(paths: list[str], schedules: str | None, need_lr: bool = True, args=None):
+    """Native files, or any log :mod:`cptlaw.ingest` reads (``--kind``, ``--map``, ``--transfer``)."""
     from .data import RunSet, read_runs
+    from .ingest import detect
 
+    kind = getattr(args, "kind", None) or "auto"
     runs = []
     for p in paths:
-        runs.extend(read_runs(p, schedules=schedules, need_lr=need_lr))
+        if kind == "native" or (kind == "auto" and detect(Path(p)) == "native"):
+            runs.extend(read_runs(p, schedules=schedules, need_lr=need_lr))
+        else:
+            ingested = _ingest([p], args, schedules)
+            runs.extend(ingested.runs)
     return RunSet(runs, source=",".join(paths))
+
+
+def _ingest(paths, args, schedule_file):
+    """Read logs with :func:`cptlaw.ingest.read`; its notes go to stderr."""
+    from . import ingest
+
+    schedules = None
+    if schedule_file:
+        from .data.native import load_schedules
+        from .schedules import from_spec, load_spec_file
+
+        spec = load_spec_file(schedule_file)
+        schedules = (from_spec(spec, schedule_file) if isinstance(spec, dict) and "kind" in spec
+                     else {name: s for name, (s, _) in load_schedules(schedule_file).items()})
+    transfer = getattr(args, "transfer", None) or "auto"
+    if transfer not in ("auto", "resume", "none"):
+        try:
+            transfer = int(transfer)
+        except ValueError:
+            raise CptlawError(f"--transfer {transfer!r}: give a step, auto, resume or none") from None
+    options = dict(mapping=ingest.parse_map(getattr(args, "map", None)), transfer=None if transfer == "none" else transfer)
+    for key in ("name", "model_size", "tokens_per_step", "replay_ratio", "lr_shift"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
+    kind = getattr(args, "kind", None) or "auto"
+    result = ingest.read(paths, kind=kind, stitch=getattr(args, "stitch", False), schedules=schedules, **options)
+    quiet = getattr(args, "quiet", False)
+    for note in result.notes:
+        if not quiet or note.startswith("warning"):
+            print(f"cptlaw: {note}", file=sys.stderr)
+    return result
 
 
 def _out_text(path: str, text: str, force: bool) -> None:
@@ -139,7 +181,7 @@ def cmd_fit(args) -> int:
         result = fit_design(law, design, target=target, data_hash=pts.data_hash(), data_source=pts.source,
                             **fit_opts)
     else:
-        runs = _read_data(args.data, args.schedules, need_lr=args.law != "dcpt")  # D-CPT never uses the LR
+        runs = _read_data(args.data, args.schedules, need_lr=args.law != "dcpt", args=args)  # D-CPT never uses the LR
         result = fit_law(law, runs, target, names=_runs_arg(args.runs), **fit_opts)
         if args.law != "dcpt" and (result.degenerate or result.diagnostics.get("unidentified")):
             from .suggest import suggest_runs
@@ -226,7 +268,7 @@ def cmd_predict(args) -> int:
                                                    "extrapolated") + extra), args.force)
             _warn_extrapolation(rows)
             return 0
-        runs = _read_data(args.data, args.schedules)
+        runs = _read_data(args.data, args.schedules, args=args)
         names = _runs_arg(args.runs)
     rows = predict_runs(fit, runs, names, every=args.every, interval=args.interval)
     if not rows:
@@ -258,7 +300,7 @@ def cmd_evaluate(args) -> int:
         _, design = _points_design(law, args.data[0], need_loss=True)
         report = evaluate_design(fit, design, _runs_arg(args.runs))
     else:
-        runs = _read_data(args.data, args.schedules)
+        runs = _read_data(args.data, args.schedules, args=args)
         report = evaluate(fit, runs, _runs_arg(args.runs), cpt_only=args.cpt_only)
     if args.json:
         from .fit.result import _clean
@@ -279,7 +321,7 @@ def cmd_plot(args) -> int:
     from .plots import plot_fit
 
     fit = FitResult.load(args.fit)
-    runs = _read_data(args.data, args.schedules)
+    runs = _read_data(args.data, args.schedules, args=args)
     plot_fit(fit, runs, args.out, names=_runs_arg(args.runs), force=args.force)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
@@ -340,6 +382,21 @@ def cmd_dcpt_plan(args) -> int:
     return 0
 
 
+def cmd_ingest(args) -> int:
+    from .data import write_runs
+
+    if Path(args.out).exists() and not args.force:
+        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    result = _ingest(args.sources, args, args.schedule)
+    write_runs(result.runs, args.out, force=args.force)
+    for run in result.runs:
+        sets = ", ".join(f"{c} ({run.observed(c)[0].size})" for c in run.targets)
+        cpt = f", CPT from step {run.transfer_step}" if run.transfer is not None else ""
+        print(f"{run.name}: steps {int(run.steps[0])}-{int(run.steps[-1])}{cpt}; {sets}")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -390,7 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     def data_opts(sp):
         sp.add_argument("--runs", help="comma-separated run names (default: all)")
-        sp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present)")
+        sp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present); for a "
+                                            "log, one schedule spec, or a mapping run -> spec")
+        source_opts(sp)
+
+    def source_opts(sp):
+        sp.add_argument("--kind", choices=["auto", "native", "hf", "tensorboard", "megatron", "table", "mlflow",
+                                           "wandb"], default="auto", help="what the data is (default: detected)")
+        sp.add_argument("--map", help="logs: cptlaw column=source tag, e.g. step=iter,lr=learning_rate,loss:general=val/loss")
+        sp.add_argument("--transfer", help="logs: first CPT step, or auto (stitch boundary or re-warmup; default), "
+                                           "resume (where the last session resumed) or none")
 
     def out_opts(sp, help_):
         sp.add_argument("--out", required=True, help=help_)
@@ -405,7 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     f = add("fit", "Fit a law jointly on the observations of one validation set.")
-    f.add_argument("data", nargs="+", help="native-format data file(s) (CSV, JSONL, Parquet), or a D-CPT points table")
+    f.add_argument("data", nargs="+", help="native-format data file(s) (CSV, JSONL, Parquet), a D-CPT points table, or "
+                                          "logs cptlaw ingest reads")
     f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt"])
     f.add_argument("--target", required=True, help="validation set, e.g. loss:general")
     out_opts(f, "fit JSON to write ('-' for stdout)")
@@ -485,6 +552,23 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--out", help="JSON to write (default: stdout)")
     dp.add_argument("--force", action="store_true", help="overwrite --out")
     dp.set_defaults(func=cmd_dcpt_plan)
+
+    ig = add("ingest", "Read training logs (HF trainer_state.json, TensorBoard, Megatron, CSV/JSONL, MLflow, W&B) "
+                       "into cptlaw's native format.")
+    ig.add_argument("sources", nargs="+", help="log files or folders")
+    out_opts(ig, "native CSV to write")
+    source_opts(ig)
+    ig.add_argument("--schedule", help="the run's LR schedule (a cptlaw spec, YAML/JSON; or a mapping run -> spec), "
+                                       "needed when the LR is not logged at every step")
+    ig.add_argument("--stitch", action="store_true", help="the sources are one run: a PT log, then a CPT log")
+    ig.add_argument("--name", help="run name (default: the folder or file name)")
+    ig.add_argument("--model-size", type=POSITIVE, help="non-embedding parameters")
+    ig.add_argument("--tokens-per-step", type=POSITIVE, help="tokens per optimizer step")
+    ig.add_argument("--replay-ratio", type=_number(float, 0, 1), help="share of PT data in the CPT batches")
+    ig.add_argument("--lr-shift", type=_number(int, -1, 1), help="the LR logged at step s was applied at step "
+                                                                 "s + SHIFT (default: the source's convention)")
+    ig.add_argument("--quiet", action="store_true", help="print warnings only")
+    ig.set_defaults(func=cmd_ingest)
 
     de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy, on data that ships with cptlaw.")
     de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")

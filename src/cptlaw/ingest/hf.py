@@ -57,12 +57,17 @@ def read(path: str | Path) -> list[Log]:
     if not isinstance(history, list):
         raise DataError(f"{file}: no log_history list (is this a Trainer's {NAME}?)")
     data: dict[str, tuple[list, list]] = {}
+    last = -1
     for i, entry in enumerate(history):
         if not isinstance(entry, dict):
             raise DataError(f"{file}: log_history[{i}]: not an object")
         step = entry.get("step")
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise DataError(f"{file}: log_history[{i}]: 'step' must be a non-negative integer, got {step!r}")
+        if step < last:  # a resumed Trainer rewrites the whole history: one file never goes back
+            raise DataError(f"{file}: log_history[{i}]: step {step} after step {last}: the steps of one "
+                            f"trainer_state.json never go back (is it two runs' histories pasted together?)")
+        last = step
         for key, value in entry.items():
             if key in SKIP or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue

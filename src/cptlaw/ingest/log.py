@@ -123,6 +123,14 @@ def columns(log: Log, mapping: dict[str, str] | None) -> tuple[dict[str, Series]
     return out, notes
 
 
+def _first_update(log: Log, cols: dict[str, Series]) -> int:
+    """The step of a log's first update: where its dense LR starts, else its step convention's first."""
+    lr = cols.get("lr")
+    if lr is not None and lr.steps.size > 1 and np.all(np.diff(lr.steps) == 1):
+        return int(lr.steps[0]) + log.lr_shift
+    return log.step_base
+
+
 def _lr_rank(tag: str) -> int:
     from .tags import lr_rank
 
@@ -183,7 +191,7 @@ def dense_lr(log: Log, lr: Series | None, first: int, last: int, opts: Options) 
         return steps, opts.schedule(steps - base), notes
     have = "no LR" if lr is None else f"the LR {_describe_gaps(lr.steps)} ({lr.steps.size:,} points)"
     fix = ("cptlaw needs the LR of every optimizer step (the laws sum it) and never interpolates it. Give the "
-           "schedule as a cptlaw spec with --schedule SPEC.yaml (e.g. {kind: warmup, steps: 500, schedule: "
+           "schedule as a cptlaw spec (cptlaw ingest --schedule SPEC.yaml; fit, predict: --schedules) (e.g. {kind: warmup, steps: 500, schedule: "
            "{kind: cosine, peak: 3e-4, steps: 10000, floor: 3e-5}}); cptlaw then checks the logged LR points "
            "against it")
     if lr is None or lr.steps.size < 2:
@@ -267,7 +275,10 @@ def to_run(logs: list[Log], opts: Options) -> tuple[Run, list[str]]:
             if not finite.all():
                 notes.append(f"{s.where}: {col}: {int((~finite).sum())} non-finite value(s) skipped")
                 s = Series(s.steps[finite], s.values[finite], s.where)
-            clean[col] = s
+            if s.steps.size:
+                clean[col] = s
+            else:
+                notes.append(f"{s.where}: {col}: no values")
         if not any(c.startswith("loss:") for c in clean):
             raise DataError(f"{log.source}: no validation loss found; tags present: "
                             f"{', '.join(sorted(log.scalars)) or '(none)'}. Name one with --map loss:<set>=TAG")
@@ -275,13 +286,14 @@ def to_run(logs: list[Log], opts: Options) -> tuple[Run, list[str]]:
     boundary, stitched, prev_hi = None, [], None
     for log, clean in parts:  # a later log continues the previous one (PT, then CPT)
         lo, hi = _span(clean)
+        first = _first_update(log, clean)
         offset = 0
         if prev_hi is not None:
-            if lo <= prev_hi:  # its steps restart: it counts from its own start (update 1 at step_base)
-                offset = prev_hi + 1 - log.step_base
+            if lo <= prev_hi:  # its steps restart: its first update follows the previous log's last step
+                offset = prev_hi + 1 - first
                 notes.append(f"{log.source}: its steps restart at {lo}; stitched after the previous log's step "
                              f"{prev_hi} (offset +{offset})")
-            boundary = max(lo + offset, prev_hi + 1)
+            boundary = first + offset
         stitched.append((log, {c: Series(s.steps + offset, s.values, s.where) for c, s in clean.items()}))
         prev_hi = hi + offset
     log0 = parts[0][0]

@@ -64,8 +64,7 @@ def read(path: str | Path, mapping: dict[str, str] | None = None) -> list[Log]:
                     raise DataError(f"{path}:{table.rows[i]}: {c}: not a number: {table.data[c][i]!r}")
                 continue  # a text column nobody asked for
             has = ~np.isnan(values) & ~np.isnan(st)
-            if has.any():
-                scalars[c] = Series(st[has].astype(np.int64), values[has], f"{path}: {c}")
+            scalars[c] = Series(st[has].astype(np.int64), values[has], f"{path}: {c}")  # (empty: still listed)
         logs.append(Log(str(name), str(path), scalars))
     return logs
 

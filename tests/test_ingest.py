@@ -1,0 +1,229 @@
+"""Readers (cptlaw.ingest) against the same runs in native format, made by the real libraries
+(tests/fixtures/ingest/make_fixtures.py), through to a fitted law; and bad input through the CLI."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cptlaw import ingest
+from cptlaw.cli import main
+from cptlaw.data import read_runs
+from cptlaw.errors import DataError
+from cptlaw.ingest.log import Series, rewarmup, sampled, supersede
+from cptlaw.laws import CPTLaw, make_law
+from cptlaw.schedules import from_spec, load_spec_file
+
+F = Path(__file__).parent / "fixtures" / "ingest"
+TRUTH = read_runs(F / "pt_cpt.native.csv")["pt_cpt"]
+HF_NATIVE = read_runs(F / "hf_run" / "native.csv")["hf_run"]
+
+
+def spec(name):
+    return from_spec(load_spec_file(F / name))
+
+
+def same_run(a, b, rtol):
+    """Steps, transfer, LR and every loss of ``b`` equal in ``a`` (to ``rtol``: TensorBoard stores float32)."""
+    np.testing.assert_array_equal(a.steps, b.steps)
+    assert a.transfer_step == b.transfer_step
+    np.testing.assert_allclose(a.lr, b.lr, rtol=rtol, atol=0)
+    assert set(a.targets) == set(b.targets)
+    for c in b.targets:
+        (ia, va), (ib, vb) = a.observed(c), b.observed(c)
+        np.testing.assert_array_equal(a.steps[ia], b.steps[ib])
+        np.testing.assert_allclose(va, vb, rtol=rtol, atol=0)
+
+
+def fitted_predictions(run, target, law="cpt"):
+    law = make_law(law)
+    law.fit([run], target, n_starts=8, polish=2)
+    return law.predict(run)
+
+
+def test_tensorboard_resumed_run_equals_native_and_fits_alike():
+    got = ingest.read(F / "tb_run")
+    run = got.runs["tb_run"]
+    same_run(run, TRUTH, rtol=1e-6)  # the abandoned branch (losses x1.05 at 2100-2199) is gone
+    assert any("later write wins" in n for n in got.notes) and any("re-warmup" in n for n in got.notes)
+    a, b = fitted_predictions(run, "loss:general"), fitted_predictions(TRUTH, "loss:general")
+    ok = np.isfinite(b)
+    np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
+
+
+def test_megatron_log_with_schedule_equals_native():
+    got = ingest.read(F / "megatron.log", schedules=spec("megatron.schedule.yaml"))
+    run = got.runs["megatron"]
+    same_run(run, TRUTH, rtol=1e-6)  # losses printed with 7 significant digits
+    assert any("matches the 300 logged LR points" in n for n in got.notes)
+    a, b = fitted_predictions(run, "loss:german"), fitted_predictions(TRUTH, "loss:german")
+    ok = np.isfinite(b)
+    np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
+
+
+@pytest.mark.parametrize("source", ["hf_run", "hf_run/trainer_state.json", "hf_run/tb"])
+def test_hf_trainer_run_matches_its_callback(source):
+    """A real Trainer job: trainer_state.json (and its TensorBoard events) with the schedule spec give the LR
+    the optimizer applied at every step, as recorded by cptlaw's callback (the step convention, measured)."""
+    got = ingest.read(F / source, schedules=spec("hf_run.schedule.yaml"), transfer=None, name="hf_run")
+    same_run(got.runs["hf_run"], HF_NATIVE, rtol=1e-6)
+    a = fitted_predictions(got.runs["hf_run"], "loss:general", law="annealing")
+    b = fitted_predictions(HF_NATIVE, "loss:general", law="annealing")
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_hf_sparse_lr_without_schedule_says_what_to_supply():
+    with pytest.raises(DataError, match=r"trainer_state.json: learning_rate: the LR is logged every 5 steps.*--schedule"):
+        ingest.read(F / "hf_run")
+
+
+def test_schedule_that_does_not_match_the_logged_lr_is_refused():
+    wrong = from_spec({"kind": "warmup", "steps": 5, "schedule": {"kind": "cosine", "peak": 2e-3, "steps": 35}})
+    with pytest.raises(DataError, match=r"does not follow the schedule spec: at step \d+ the log has"):
+        ingest.read(F / "hf_run", schedules=wrong)
+
+
+def write_table(path, rows, columns):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, columns)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def table_rows(run, lo, hi, step_offset=0):
+    """A nanoGPT-style script's CSV: iter, lr every step; val/loss and val/german at evaluations."""
+    evals = {c: dict(zip(run.steps[i].tolist(), v.tolist())) for c, (i, v) in run.losses.items()}
+    rows = []
+    for s, lr in zip(run.steps.tolist(), run.lr.tolist()):
+        if lo <= s <= hi:
+            rows.append({"iter": s - step_offset, "lr": repr(lr), "val/loss": evals["loss:general"].get(s, ""),
+                         "val/german": evals["loss:german"].get(s, "")})
+    return rows
+
+
+def test_table_with_a_mapping_and_stitched_pt_cpt_logs(tmp_path):
+    cols = ["iter", "lr", "val/loss", "val/german"]
+    write_table(tmp_path / "pt.csv", table_rows(TRUTH, 1, 2000), cols)
+    write_table(tmp_path / "cpt.csv", table_rows(TRUTH, 2001, 3000, step_offset=2000), cols)  # restarts at 1
+    mapping = ingest.parse_map("step=iter,lr=lr,loss:general=val/loss,loss:german=val/german")
+    got = ingest.read([tmp_path / "pt.csv", tmp_path / "cpt.csv"], stitch=True, mapping=mapping, name="pt_cpt")
+    same_run(got.runs["pt_cpt"], TRUTH, rtol=1e-12)
+    assert any("where the CPT log begins" in n for n in got.notes)
+
+
+def test_cli_ingest_then_fit_equals_fit_on_native(tmp_path, capsys):
+    out = tmp_path / "runs.csv"
+    assert main(["ingest", str(F / "megatron.log"), "--schedule", str(F / "megatron.schedule.yaml"), "--out", str(out),
+                 "--name", "pt_cpt"]) == 0
+    assert "pt_cpt: steps 1-3000, CPT from step 2001" in capsys.readouterr().out
+    same_run(read_runs(out)["pt_cpt"], TRUTH, rtol=1e-6)
+    assert main(["ingest", str(F / "megatron.log"), "--out", str(out)]) == 2  # exists: no --force
+    for data, fit in ((str(out), "a.json"), (str(F / "tb_run"), "b.json")):
+        assert main(["fit", data, "--law", "cpt", "--target", "loss:general", "--n-starts", "8",
+                     "--out", str(tmp_path / fit)]) == 0
+    a, b = (json.loads((tmp_path / f).read_text())["parameters"] for f in ("a.json", "b.json"))
+    for k in a:
+        assert a[k]["value"] == pytest.approx(b[k]["value"], rel=1e-3, abs=1e-9), k
+
+
+def cli_error(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+def test_bad_input_exits_2_naming_file_and_entry(tmp_path, capsys):
+    # a truncated event file
+    tb = tmp_path / "tb"
+    shutil.copytree(F / "tb_run", tb)
+    f = sorted(tb.iterdir())[0]
+    f.write_bytes(f.read_bytes()[:-7])
+    err = cli_error(["ingest", str(tb), "--out", str(tmp_path / "o.csv")], capsys)
+    assert f.name in err and "record" in err and "truncated" in err
+    # a log_history without an LR
+    state = json.loads((F / "hf_run" / "trainer_state.json").read_text())
+    for e in state["log_history"]:
+        e.pop("learning_rate", None)
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    err = cli_error(["ingest", str(tmp_path / "trainer_state.json"), "--out", str(tmp_path / "o.csv")], capsys)
+    assert "trainer_state.json: no LR in the log" in err and "--schedule" in err
+    # non-monotonic steps in one trainer_state.json
+    state = json.loads((F / "hf_run" / "trainer_state.json").read_text())
+    state["log_history"][3]["step"] = 1
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    err = cli_error(["ingest", str(tmp_path / "trainer_state.json"), "--schedule", str(F / "hf_run.schedule.yaml"),
+                     "--out", str(tmp_path / "o.csv")], capsys)
+    assert "log_history[3]: step 1 after step" in err
+    # mixed runs in one folder
+    err = cli_error(["ingest", str(F / "tb_mixed"), "--out", str(tmp_path / "o.csv")], capsys)
+    assert "mixed runs in one folder" in err
+    # a wrong mapping
+    write_table(tmp_path / "m.csv", table_rows(TRUTH, 1, 400), ["iter", "lr", "val/loss", "val/german"])
+    err = cli_error(["ingest", str(tmp_path / "m.csv"), "--map", "step=iter,loss:general=val_loss",
+                     "--out", str(tmp_path / "o.csv")], capsys)
+    assert "m.csv: --map loss:general=val_loss: no tag or column 'val_loss'" in err and "val/loss" in err
+    err = cli_error(["ingest", str(tmp_path / "m.csv"), "--map", "steps=iter", "--out", str(tmp_path / "o.csv")], capsys)
+    assert "'steps' is not step, lr or loss:<set>" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_supersede_keeps_the_later_branch():
+    s = Series([1, 2, 3, 4, 5, 3, 4, 6], [1, 2, 3, 4, 5, 30, 40, 60], "x")
+    got, note = supersede(s, "loss:a")
+    assert got.steps.tolist() == [1, 2, 3, 4, 6] and got.values.tolist() == [1, 2, 30, 40, 60]
+    assert "3 point(s) at steps 3-5" in note
+
+
+def test_sampled_history_is_flagged():
+    rng = np.random.default_rng(0)
+    steps = np.sort(rng.choice(10**6, 10_000, replace=False))
+    assert "10,000-point reservoir" in sampled(Series(steps, np.ones(steps.size), "f"), "loss:a")
+    assert sampled(Series(np.arange(0, 10**6, 100), np.ones(10_000), "f"), "loss:a") is None  # every 100 steps
+    steps = np.sort(rng.choice(50_000, 500, replace=False))
+    assert "scan_history" in sampled(Series(steps, np.ones(500), "f"), "loss:a")
+
+
+def test_wandb_panel_export_is_read_and_flagged(tmp_path):
+    idx, val = TRUTH.losses["loss:general"]
+    rows = [{"Step": int(TRUTH.steps[i]), "run-a - eval/general_loss": v, "run-a - eval/general_loss__MIN": v,
+             "run-a - eval/general_loss__MAX": v, "run-a - lr": TRUTH.lr[i]} for i, v in zip(idx, val)]
+    write_table(tmp_path / "export.csv", rows, list(rows[0]))
+    with pytest.raises(DataError, match="the LR is logged"):
+        ingest.read(tmp_path / "export.csv")
+    got = ingest.read(tmp_path / "export.csv", schedules=spec("megatron.schedule.yaml"), transfer=None)
+    assert got.runs.names == ["run-a"] and any("W&B panel export, bucketed" in n for n in got.notes)
+
+
+def test_rewarmup_detection():
+    lr = np.r_[np.linspace(0, 1, 10), np.ones(20), np.linspace(0.5, 0.1, 5)]
+    assert rewarmup(lr) is None  # warmup, stable, decay: PT only
+    assert rewarmup(np.r_[lr, 0.0, np.linspace(0.2, 1, 5)]) == lr.size  # re-warmup from 0: the drop is step one
+    assert rewarmup(np.r_[np.ones(5), 2 * np.ones(5)]) == 5  # an LR jump
+    assert rewarmup(np.tile(np.r_[np.linspace(0, 1, 5), np.linspace(1, 0, 5)], 3)) is None  # cyclic: ambiguous
+
+
+def test_callback_recorder_resumes_and_writes_atomically(tmp_path):
+    from cptlaw.ingest.recorder import Recorder
+
+    rec = Recorder(tmp_path / "r.csv", "r", transfer_step=3, replay_ratio=0.25)
+    for s in range(1, 6):
+        rec.log_lr(s, 1e-3 * s)
+    rec.log_loss(4, "general", 3.0)
+    rec.log_lr(4, 9e-3)  # a resume rewrites step 4
+    rec.write()
+    run = read_runs(tmp_path / "r.csv")["r"]
+    assert run.lr.tolist() == [1e-3, 2e-3, 3e-3, 9e-3, 5e-3] and run.transfer_step == 3 and run.replay_ratio == 0.25
+    assert run.observed("loss:general")[1].tolist() == [3.0]
+
+
+def test_detect():
+    assert ingest.detect(F / "hf_run") == "hf"
+    assert ingest.detect(F / "tb_run") == "tensorboard"
+    assert ingest.detect(F / "megatron.log") == "megatron"
+    assert ingest.detect(F / "pt_cpt.native.csv") == "native"
+    with pytest.raises(DataError, match="no such file"):
+        ingest.detect(F / "nothing")
