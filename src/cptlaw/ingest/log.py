@@ -149,7 +149,7 @@ def supersede(s: Series, what: str) -> tuple[Series, str | None]:
     stale[:-1] = later_min[1:] <= steps[:-1]
     keep = ~stale
     dropped = steps[stale]
-    note = (f"{s.where}: {what}: {dropped.size} point(s) at steps {int(dropped.min())}-{int(dropped.max())} were "
+    note = (f"{s.where} ({what}): {dropped.size} point(s) at steps {int(dropped.min())}-{int(dropped.max())} were "
             f"written again after a restart (a resume); the later write wins")
     return Series(steps[keep], s.values[keep], s.where), note
 
@@ -162,7 +162,7 @@ def sampled(s: Series, what: str) -> str | None:
     gaps = np.diff(s.steps)
     if gaps.size and gaps.min() == gaps.max():
         return None  # evenly logged every k steps: a logging interval, not a sampler
-    return (f"{s.where}: {what}: {n:,} points at uneven steps, the mark of a sampled history "
+    return (f"{s.where} ({what}): {n:,} points at uneven steps, the mark of a sampled history "
             f"({SAMPLER_SIZES[n]}); fix: {SAMPLER_FIX[n]}")
 
 
