@@ -78,8 +78,8 @@ def detect(path: Path) -> str:
         return "mlflow"
     if path.suffix.lower() in TABLE_SUFFIXES:
         cols = header(path)
-        return "native" if {"run", "step"} <= set(cols) and ("lr" in cols or any(c.startswith("loss:") for c in cols)) \
-            else "table"
+        native = any(c.startswith("loss:") for c in cols) or {"run", "step", "lr"} <= set(cols)
+        return "native" if native else "table"  # (a file with loss:<set> columns is meant as native: validate it so)
     from .megatron import looks_like
 
     if looks_like(path):
