@@ -39,7 +39,7 @@ import numpy as np
 from ..data import Run
 from ..errors import DataError
 from ..schedules import Schedule
-from .tags import default_column
+from .tags import default_column, lr_rank
 
 # Relative LR mismatch tolerated between a logged point and the schedule spec (logged LRs are often float32
 # or printed with 4-7 digits: 1e-3 passes those and fails any real difference in schedule).
@@ -97,30 +97,25 @@ def columns(log: Log, mapping: dict[str, str] | None) -> tuple[dict[str, Series]
     (:func:`cptlaw.ingest.tags.default_column`); a mapping names the tag of each column it lists, and a
     mapped loss turns the default losses off (the user said which sets to read)."""
     mapping = {c: t for c, t in (mapping or {}).items() if c != "step"}  # the step column is the table reader's
-    notes = []
-    out: dict[str, Series] = {}
     for col, tag in mapping.items():
         if tag not in log.scalars:
             raise DataError(f"{log.source}: --map {col}={tag}: no tag or column {tag!r}; present: "
                             f"{', '.join(sorted(log.scalars)) or '(none)'}")
-        out[col] = log.scalars[tag]
+    notes = []
     mapped_loss = any(c.startswith("loss:") for c in mapping)
-    chosen: dict[str, str] = {c: t for c, t in mapping.items()}
-    for tag in log.scalars:  # in the reader's order, so that the first LR tag of a priority wins
+    chosen = dict(mapping)
+    for tag in log.scalars:
         col = default_column(tag)
         if col is None or col in mapping or (mapped_loss and col.startswith("loss:")):
             continue
-        if col in chosen:
-            if col == "lr" and _lr_rank(tag) < _lr_rank(chosen[col]):
-                chosen[col] = tag
-            elif col != "lr":
-                notes.append(f"{log.source}: {tag!r} and {chosen[col]!r} both read as {col}; using {chosen[col]!r}"
-                             f" (pick one with --map {col}=TAG)")
-            continue
-        chosen[col] = tag
-    for col, tag in chosen.items():
-        out[col] = log.scalars[tag]
-    return out, notes
+        if col not in chosen:
+            chosen[col] = tag
+        elif col == "lr":  # several LR tags (e.g. one per parameter group): the best known name
+            chosen[col] = min(chosen[col], tag, key=lr_rank)
+        else:
+            notes.append(f"{log.source}: {tag!r} and {chosen[col]!r} both read as {col}; using {chosen[col]!r}"
+                         f" (pick one with --map {col}=TAG)")
+    return {col: log.scalars[tag] for col, tag in chosen.items()}, notes
 
 
 def _first_update(log: Log, cols: dict[str, Series]) -> int:
@@ -129,12 +124,6 @@ def _first_update(log: Log, cols: dict[str, Series]) -> int:
     if lr is not None and lr.steps.size > 1 and np.all(np.diff(lr.steps) == 1):
         return int(lr.steps[0]) + log.lr_shift
     return log.step_base
-
-
-def _lr_rank(tag: str) -> int:
-    from .tags import lr_rank
-
-    return lr_rank(tag)
 
 
 def supersede(s: Series, what: str) -> tuple[Series, str | None]:
