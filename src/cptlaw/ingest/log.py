@@ -205,8 +205,8 @@ def check_lr(lr: Series, schedule: Schedule, rtol: float, offset: int = 0) -> st
     they log the LR before or after the scheduler steps); otherwise a DataError names the worst step."""
     def worst(off: int):
         want = schedule(np.maximum(lr.steps + off, 0))
-        err = np.abs(lr.values - want) / np.maximum(np.abs(want), 1e-300)
-        err[(want == 0) & (lr.values == 0)] = 0.0
+        scale = np.maximum(np.abs(want), np.abs(lr.values))  # relative to the larger: a spec at 0 gives 1, not inf
+        err = np.divide(np.abs(lr.values - want), scale, out=np.zeros_like(scale), where=scale > 0)
         i = int(np.argmax(err))
         return float(err[i]), i, want
 

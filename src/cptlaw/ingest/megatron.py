@@ -39,7 +39,7 @@ def looks_like(path: Path) -> bool:
             head = f.read(1 << 16)
     except OSError:
         return False
-    return bool(re.search(r"iteration\s+\d+\s*/\s*\d+\s*\|", head) or "loss at iteration" in head)
+    return bool(re.search(r"iteration\s+\d+\s*/\s*\d+\s*\|", head) or re.search(r"loss at iteration\s+\d+", head))
 
 
 def _fields(text: str) -> dict[str, float]:
