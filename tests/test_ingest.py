@@ -227,3 +227,30 @@ def test_detect():
     assert ingest.detect(F / "pt_cpt.native.csv") == "native"
     with pytest.raises(DataError, match="no such file"):
         ingest.detect(F / "nothing")
+
+
+def test_stitched_logs_with_one_spec_for_the_whole_run(tmp_path):
+    """Megatron-style sparse LR in a PT log and a CPT log whose iterations restart: one spec covers both."""
+    import re
+
+    lines = (F / "megatron.log").read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if "german loss at iteration 2000 " in line) + 2  # (a dashes line)
+    (tmp_path / "pt.log").write_text("\n".join(lines[:cut]) + "\n")
+    cpt = [re.sub(r"(iteration\s+)(\d+)", lambda m: m.group(1) + str(int(m.group(2)) - 2000), line)
+           for line in lines[cut:]]
+    (tmp_path / "cpt.log").write_text("\n".join(cpt) + "\n")
+    got = ingest.read([tmp_path / "pt.log", tmp_path / "cpt.log"], kind="megatron", stitch=True, name="pt_cpt",
+                      schedules=spec("megatron.schedule.yaml"))
+    same_run(got.runs["pt_cpt"], TRUTH, rtol=1e-6)
+
+
+def test_hf_run_folder_reads_the_latest_checkpoint(tmp_path):
+    state = json.loads((F / "hf_run" / "trainer_state.json").read_text())
+    early = dict(state, global_step=20, log_history=[e for e in state["log_history"] if e["step"] <= 20])
+    for n, st in ((20, early), (40, state)):
+        (tmp_path / f"checkpoint-{n}").mkdir()
+        (tmp_path / f"checkpoint-{n}" / "trainer_state.json").write_text(json.dumps(st))
+    (tmp_path / "checkpoint-best").mkdir()  # not a step: ignored
+    got = ingest.read(tmp_path, schedules=spec("hf_run.schedule.yaml"), transfer=None, name="hf_run")
+    same_run(got.runs["hf_run"], HF_NATIVE, rtol=1e-6)
+    assert any("checkpoint-40" in n for n in got.notes)

@@ -85,15 +85,15 @@ def _read_data(paths: list[str], schedules: str | None, need_lr: bool = True, ar
     kind = getattr(args, "kind", None) or "auto"
     runs = []
     for p in paths:
-        if kind == "native" or (kind == "auto" and detect(Path(p)) == "native"):
+        k = detect(Path(p)) if kind == "auto" else kind
+        if k == "native":
             runs.extend(read_runs(p, schedules=schedules, need_lr=need_lr))
         else:
-            ingested = _ingest([p], args, schedules)
-            runs.extend(ingested.runs)
+            runs.extend(_ingest([p], args, schedules, kind=k).runs)
     return RunSet(runs, source=",".join(paths))
 
 
-def _ingest(paths, args, schedule_file):
+def _ingest(paths, args, schedule_file, kind=None):
     """Read logs with :func:`cptlaw.ingest.read`; its notes go to stderr."""
     from . import ingest
 
@@ -104,7 +104,7 @@ def _ingest(paths, args, schedule_file):
 
         spec = load_spec_file(schedule_file)
         schedules = (from_spec(spec, schedule_file) if isinstance(spec, dict) and "kind" in spec
-                     else {name: s for name, (s, _) in load_schedules(schedule_file).items()})
+                     else {name: s for name, (s, _) in load_schedules(schedule_file, spec).items()})
     transfer = getattr(args, "transfer", None) or "auto"
     if transfer not in ("auto", "resume", "none"):
         try:
@@ -115,7 +115,7 @@ def _ingest(paths, args, schedule_file):
     for key in ("name", "model_size", "tokens_per_step", "replay_ratio", "lr_shift"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
-    kind = getattr(args, "kind", None) or "auto"
+    kind = kind or getattr(args, "kind", None) or "auto"
     result = ingest.read(paths, kind=kind, stitch=getattr(args, "stitch", False), schedules=schedules, **options)
     quiet = getattr(args, "quiet", False)
     for note in result.notes:

@@ -47,9 +47,10 @@ FORMAT_VERSION = 1
 REQUIRED = ("run", "step")
 
 
-def load_schedules(path: str | Path) -> dict[str, tuple[Schedule, int]]:
-    """Read a schedule side file: run name -> (schedule, first_step)."""
-    data = load_spec_file(path)
+def load_schedules(path: str | Path, data: dict | None = None) -> dict[str, tuple[Schedule, int]]:
+    """Read a schedule side file: run name -> (schedule, first_step).  ``data``: its content, when the caller
+    has already loaded it (``load_spec_file``)."""
+    data = load_spec_file(path) if data is None else data
     out = {}
     for name, entry in data.items():
         where = f"{path}: run {name!r}"

@@ -12,7 +12,7 @@ restarts resolved).  Public surface::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..data import RunSet
@@ -145,7 +145,7 @@ def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **opti
     for group in groups:
         name = opts.name or group[0].name
         sched = schedules.get(name) if isinstance(schedules, dict) else schedules
-        run, run_notes = to_run(group, _with(opts, schedule=sched))
+        run, run_notes = to_run(group, replace(opts, schedule=sched))
         runs.append(run)
         notes += run_notes
     seen = set()
@@ -155,12 +155,6 @@ def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **opti
                             f"ingest them one at a time with --name")
         seen.add(r.name)
     return Ingested(RunSet(runs, source=",".join(str(p) for p in paths)), notes)
-
-
-def _with(opts: Options, **changes) -> Options:
-    from dataclasses import replace
-
-    return replace(opts, **changes)
 
 
 __all__ = ["Ingested", "KINDS", "EXTRAS", "Log", "Options", "detect", "parse_map", "read", "to_run"]

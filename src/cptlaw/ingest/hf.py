@@ -26,33 +26,38 @@ NAME = "trainer_state.json"
 SKIP = {"step", "epoch"}
 
 
-def find(path: Path) -> Path:
-    """The trainer_state.json to read for a file or a run / checkpoint folder."""
-    if path.is_file():
-        return path
-    cands = [path / NAME] if (path / NAME).is_file() else []
-    cands += sorted(path.glob(f"checkpoint-*/{NAME}"))
-    if not cands:
-        raise DataError(f"{path}: no {NAME} here or in a checkpoint-* folder")
-    return max(cands, key=lambda p: (_global_step(p), p.parent.name == path.name))
-
-
-def _global_step(p: Path) -> int:
+def _load(file: Path):
     try:
-        return int(json.loads(p.read_text(encoding="utf-8")).get("global_step", -1))
-    except (OSError, ValueError, AttributeError, TypeError):
-        return -1  # reported when (if) that file is the one read
-
-
-def read(path: str | Path) -> list[Log]:
-    path = Path(path)
-    file = find(path)
-    try:
-        state = json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     except UnicodeDecodeError:
         raise DataError(f"{file}: not UTF-8 text") from None
+
+
+def find(path: Path) -> tuple[Path, object]:
+    """The trainer_state.json to read for a file or a run / checkpoint folder, and its content: the top-level
+    state unless a ``checkpoint-N`` has more steps (N is its global_step, so no checkpoint is opened but the
+    one read)."""
+    if path.is_file():
+        return path, _load(path)
+    ckpts = {int(p.parent.name.split("-", 1)[1]): p for p in path.glob(f"checkpoint-*/{NAME}")
+             if p.parent.name.split("-", 1)[1].isdigit()}
+    top = path / NAME
+    if top.is_file():
+        state = _load(top)
+        step = state.get("global_step") if isinstance(state, dict) else None
+        if not ckpts or (isinstance(step, int) and step >= max(ckpts)):
+            return top, state
+    if not ckpts:
+        raise DataError(f"{path}: no {NAME} here or in a checkpoint-* folder")
+    file = ckpts[max(ckpts)]
+    return file, _load(file)
+
+
+def read(path: str | Path) -> list[Log]:
+    path = Path(path)
+    file, state = find(path)
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise DataError(f"{file}: no log_history list (is this a Trainer's {NAME}?)")

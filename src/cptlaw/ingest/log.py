@@ -169,12 +169,16 @@ def _describe_gaps(steps: np.ndarray) -> str:
     return f"every {k} steps" if np.all(gaps == k) else f"at uneven steps (most often every {k})"
 
 
-def dense_lr(log: Log, lr: Series | None, first: int, last: int, opts: Options) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The run's steps and the LR applied at each (see the module docstring for the conventions)."""
-    shift, base = log.lr_shift, log.step_base
+def dense_lr(log: Log, lr: Series | None, start: int, last: int, opts: Options,
+             base: int | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The steps ``start``..``last`` of a run and the LR applied at each (see the module docstring for the
+    conventions).  ``base``: the step convention that indexes the spec (default: this log's; a stitched run
+    uses its first log's, since one spec covers the whole run)."""
+    shift = log.lr_shift
+    base = log.step_base if base is None else base
     notes = []
     if opts.schedule is not None:
-        steps = np.arange(base, last + 1)  # the whole run, from its first update (the scheduler's LR 0)
+        steps = np.arange(start, last + 1)
         if lr is not None and lr.steps.size:
             notes.append(check_lr(lr, opts.schedule, opts.lr_rtol, shift - base))
         return steps, opts.schedule(steps - base), notes
@@ -272,44 +276,36 @@ def to_run(logs: list[Log], opts: Options) -> tuple[Run, list[str]]:
             raise DataError(f"{log.source}: no validation loss found; tags present: "
                             f"{', '.join(sorted(log.scalars)) or '(none)'}. Name one with --map loss:<set>=TAG")
         parts.append((log, clean))
-    boundary, stitched, prev_hi = None, [], None
+    log0 = parts[0][0]
+    base = log0.step_base  # the whole run is indexed as its first log is
+    boundary, prev_hi = None, None
+    steps, lr, losses = [], [], {}
     for log, clean in parts:  # a later log continues the previous one (PT, then CPT)
         lo, hi = _span(clean)
-        first = _first_update(log, clean)
         offset = 0
         if prev_hi is not None:
+            first = _first_update(log, clean)
             if lo <= prev_hi:  # its steps restart: its first update follows the previous log's last step
                 offset = prev_hi + 1 - first
                 notes.append(f"{log.source}: its steps restart at {lo}; stitched after the previous log's step "
                              f"{prev_hi} (offset +{offset})")
             boundary = first + offset
-        stitched.append((log, {c: Series(s.steps + offset, s.values, s.where) for c, s in clean.items()}))
+        cols = {c: Series(s.steps + offset, s.values, s.where) for c, s in clean.items()}
+        start = base if prev_hi is None else prev_hi + 1  # a spec gives the LR from the run's first update
+        s, v, lr_notes = dense_lr(log, cols.get("lr"), start, hi + offset, opts, base)
+        notes += lr_notes
+        steps.append(s)
+        lr.append(v)
+        for c, ser in cols.items():
+            if c.startswith("loss:"):
+                old = losses.get(c)
+                losses[c] = ser if old is None else Series(np.concatenate([old.steps, ser.steps]),
+                                                         np.concatenate([old.values, ser.values]), ser.where)
         prev_hi = hi + offset
-    log0 = parts[0][0]
-    if len(stitched) == 1:
-        cols = stitched[0][1]
-        first, last = _span(cols)
-        steps, lr, lr_notes = dense_lr(log0, cols.get("lr"), first, last, opts)
-        losses = {c: s for c, s in cols.items() if c.startswith("loss:")}
-    else:
-        steps, lr, losses = [], [], {}
-        for log, cols in stitched:
-            first, last = _span(cols)
-            if steps:
-                first = max(first, int(steps[-1][-1]) + 1)
-            s, v, lr_notes_k = dense_lr(log, cols.get("lr"), first, last, opts)
-            notes += lr_notes_k
-            steps.append(s)
-            lr.append(v)
-            for c, ser in cols.items():
-                if c.startswith("loss:"):
-                    old = losses.get(c)
-                    losses[c] = ser if old is None else Series(np.concatenate([old.steps, ser.steps]),
-                                                             np.concatenate([old.values, ser.values]), ser.where)
-        steps, lr, lr_notes = np.concatenate(steps), np.concatenate(lr), []
+    steps, lr = np.concatenate(steps), np.concatenate(lr)
+    if len(parts) > 1:
         for c in list(losses):
             losses[c], _ = supersede(losses[c], c)  # the CPT log's eval at its step 0 rewrites the PT's last
-    notes += lr_notes
     if steps.size and np.any(np.diff(steps) != 1):
         gap = int(np.flatnonzero(np.diff(steps) != 1)[0])
         raise DataError(f"{logs[-1].source}: the stitched LR has a gap after step {int(steps[gap])}; give the "

@@ -50,21 +50,25 @@ def read(path: str | Path, mapping: dict[str, str] | None = None) -> list[Log]:
     export = [c for c in table.columns if WANDB_EXPORT.match(c)] if step_col == "Step" else []
     if export:
         return _wandb_export(path, table, steps, export)
+    converted = {}
+    for c in table.columns:
+        if c in (step_col, "run"):
+            continue
+        values, bad = numeric(table.data[c])
+        if bad.any():
+            if c in mapping.values():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataError(f"{path}:{table.rows[i]}: {c}: not a number: {table.data[c][i]!r}")
+            continue  # a text column nobody asked for
+        converted[c] = values
     logs = []
     for name, rows in groups.items():
+        st = steps[rows]
         scalars = {}
-        for c in table.columns:
-            if c in (step_col, "run"):
-                continue
-            values, bad = numeric(table.data[c])
-            values, bad, st = values[rows], bad[rows], steps[rows]
-            if bad.any():
-                if c in mapping.values():
-                    i = rows[np.flatnonzero(bad)[0]]
-                    raise DataError(f"{path}:{table.rows[i]}: {c}: not a number: {table.data[c][i]!r}")
-                continue  # a text column nobody asked for
-            has = ~np.isnan(values) & ~np.isnan(st)
-            scalars[c] = Series(st[has].astype(np.int64), values[has], f"{path}: {c}")  # (empty: still listed)
+        for c, values in converted.items():
+            v = values[rows]
+            has = ~np.isnan(v) & ~np.isnan(st)
+            scalars[c] = Series(st[has].astype(np.int64), v[has], f"{path}: {c}")  # (empty: still listed)
         logs.append(Log(str(name), str(path), scalars))
     return logs
 

@@ -118,8 +118,7 @@ def read(path: str | Path) -> list[Log]:
             prev = (lo, max(hi, prev[1]) if prev else hi, f)
         where = files[0] if len(files) == 1 else folder
         scalars = {t: Series(s, v, f"{where}: {t}") for t, (s, v) in merged.items()}
-        name = folder.name if folder != path or path.is_dir() else path.parent.name
         # HF's TensorBoardCallback writes the Trainer's logs (train/learning_rate): HF's step convention
         base = 1 if "train/learning_rate" in scalars and "lr" not in scalars else 0
-        logs.append(Log(name, str(where), scalars, step_base=base, restarts=restarts, notes=notes))
+        logs.append(Log(folder.name, str(where), scalars, step_base=base, restarts=restarts, notes=notes))
     return logs
