@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.table import numeric, read_table, text
+from ..data.table import cell, numeric, read_table, text
 from ..errors import DataError
 from .log import Log, Series
 
@@ -38,7 +38,7 @@ def read(path: str | Path, mapping: dict[str, str] | None = None) -> list[Log]:
         raise DataError(f"{path}: no step column ({'--map step=' + step_col + ' is not a column' if step_col else 'none of ' + ', '.join(STEP_COLUMNS)}); "
                         f"columns: {', '.join(table.columns)}. Name it with --map step=COLUMN")
     steps, bad = numeric(table.data[step_col])
-    problems = [f"{path}:{table.rows[i]}: {step_col}: not an integer step: {table.data[step_col][i]!r}"
+    problems = [f"{path}:{table.rows[i]}: {step_col}: not an integer step: {cell(table.data[step_col], i)!r}"
                 for i in np.flatnonzero(bad | (np.isfinite(steps) & ((steps < 0) | (steps != np.round(steps)))))[:20]]
     if problems:
         raise DataError(f"{path}: bad step values", problems)
@@ -58,7 +58,7 @@ def read(path: str | Path, mapping: dict[str, str] | None = None) -> list[Log]:
         if bad.any():
             if c in mapping.values():
                 i = int(np.flatnonzero(bad)[0])
-                raise DataError(f"{path}:{table.rows[i]}: {c}: not a number: {table.data[c][i]!r}")
+                raise DataError(f"{path}:{table.rows[i]}: {c}: not a number: {cell(table.data[c], i)!r}")
             continue  # a text column nobody asked for
         converted[c] = values
     logs = []
