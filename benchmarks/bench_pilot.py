@@ -3,6 +3,10 @@
 Full training steps (forward, backward, clip, AdamW) on random tokens, fp32, batch 16 x seq 128 (1.3M) and
 16 x 256 (~5M); the two implementations alternate in rounds so machine load hits both alike.
 Target (issue 3): ratio ours/transformers >= 1.0.  Run: python benchmarks/bench_pilot.py [--compile]  (needs cptlaw[pilot,bench])
+
+``--device cuda`` (issue 9): the trainer's GPU settings for both models (bf16 autocast, fused AdamW) at the sizes of
+pilot-gpu-german, batch 40 x 256: s (1.6M non-embedding parameters) and l (21M); each timed block ends with a
+device synchronisation, so the times are the GPU's, not the launch queue's.
 """
 
 import json
@@ -18,6 +22,8 @@ from _machine import describe  # noqa: E402
 
 CONFIGS = {"1.3M": dict(vocab_size=4096, d_model=128, n_layers=4, n_heads=4, d_ff=352, seq_len=128, batch=16),
            "5.8M": dict(vocab_size=4096, d_model=256, n_layers=6, n_heads=4, d_ff=688, seq_len=256, batch=16)}
+CUDA_CONFIGS = {"s 2.1M": dict(vocab_size=4096, d_model=128, n_layers=8, n_heads=4, d_ff=352, seq_len=256, batch=40),
+                "l 22.8M": dict(vocab_size=4096, d_model=384, n_layers=12, n_heads=6, d_ff=1024, seq_len=256, batch=40)}
 
 
 def hf_model(c):
@@ -31,10 +37,12 @@ def hf_model(c):
 
 
 def stepper(model, hf, x):
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    cuda = x.is_cuda
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=cuda)
 
     def step():
-        loss = model(input_ids=x, labels=x).loss if hf else model(x[:, :-1], x[:, 1:])
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cuda):
+            loss = model(input_ids=x, labels=x).loss if hf else model(x[:, :-1], x[:, 1:])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -43,31 +51,40 @@ def stepper(model, hf, x):
 
 
 def main(rounds=6, steps=4, compile_too="--compile" in sys.argv):
+    cuda = "--device" in sys.argv and sys.argv[sys.argv.index("--device") + 1] == "cuda"
+    dev = torch.device("cuda" if cuda else "cpu")
+    if cuda:
+        rounds, steps = 10, 20  # a GPU step takes milliseconds: longer blocks
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     torch.manual_seed(0)
-    out = {"machine": describe(), "torch": torch.__version__, "threads": torch.get_num_threads()}
-    for name, c in CONFIGS.items():
-        ours = LM(ModelConfig(**{k: v for k, v in c.items() if k != "batch"}))
-        hf = hf_model(c)
-        x = torch.randint(0, c["vocab_size"], (c["batch"], c["seq_len"] + 1))
+    out = {"machine": describe(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+           "device": torch.cuda.get_device_name(0) if cuda else "cpu"}
+    for name, c in (CUDA_CONFIGS if cuda else CONFIGS).items():
+        ours = LM(ModelConfig(**{k: v for k, v in c.items() if k != "batch"})).to(dev)
+        hf = hf_model(c).to(dev)
+        x = torch.randint(0, c["vocab_size"], (c["batch"], c["seq_len"] + 1), device=dev)
         fns = {"cptlaw": (stepper(ours, False, x), c["batch"] * c["seq_len"]),
                "transformers": (stepper(hf, True, x[:, :-1]), c["batch"] * c["seq_len"])}
         if compile_too:  # the trainer's `compile: true` option (one-off compile time not counted)
-            fns["cptlaw+compile"] = (stepper(torch.compile(LM(ModelConfig(**{k: v for k, v in c.items() if k != "batch"}))),
+            fns["cptlaw+compile"] = (stepper(torch.compile(LM(ModelConfig(**{k: v for k, v in c.items() if k != "batch"})).to(dev)),
                                              False, x), c["batch"] * c["seq_len"])
         times = {k: 0.0 for k in fns}
         for k, (fn, _) in fns.items():  # warm-up
-            for _ in range(2):
+            for _ in range(3):
                 fn()
+        sync()
         for _ in range(rounds):
             for k, (fn, _) in fns.items():
                 t = time.perf_counter()
                 for _ in range(steps):
                     fn()
+                sync()
                 times[k] += time.perf_counter() - t
         tps = {k: rounds * steps * fns[k][1] / times[k] for k in fns}
         n_ours = sum(p.numel() for p in ours.parameters())
         n_hf = sum(p.numel() for p in hf.parameters())
         out[name] = {"params_cptlaw": n_ours, "params_transformers": n_hf, "tokens_per_s": tps,
+                     "ms_per_step": {k: 1e3 * times[k] / (rounds * steps) for k in fns},
                      "ratio": tps["cptlaw"] / tps["transformers"]}
         extra = ""
         if "cptlaw+compile" in tps:

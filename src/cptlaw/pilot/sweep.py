@@ -3,12 +3,14 @@
 A sweep file names its models, PT schedules and CPT schedules, and lists CPT sub-grids; each sub-grid is
 crossed with every model and domain, and the union is run (PT runs first, since CPT runs branch from their
 checkpoints).  Finished runs (``<name>.done.json`` present) are skipped; interrupted runs resume from their
-last checkpoint.  Runs go sequentially or in N worker processes.
+last checkpoint.  Runs go sequentially or in N worker processes; on one GPU, small models are launch-bound, so
+several runs in parallel processes share it well (``--jobs``).
 """
 
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -117,7 +119,8 @@ def run_sweep(sweep: SweepConfig, jobs: int = 1, log=print, only: list[str] | No
                 log(msg)
                 results.append(msg)
         else:
-            with ProcessPoolExecutor(jobs) as pool:
+            # spawn, not fork: each worker opens its own CUDA context (a forked one cannot)
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
                 for msg in pool.map(_run_one, todo, itertools.repeat(threads)):
                     log(msg)
                     results.append(msg)
