@@ -65,9 +65,16 @@ def _rname(replay: float) -> str:
     return f"r{int(round(replay * 100)):02d}"
 
 
+def _with(val: list[str], extra: list[str]) -> list[str]:
+    return val + [d for d in extra if d not in val]
+
+
 def expand(sweep: SweepConfig) -> tuple[list[dict], list[dict]]:
     """(PT run configs, CPT run configs) as RunConfig dicts, deduplicated, in a stable order."""
     base = {"out": sweep.out, "corpora": sweep.corpora, **sweep.common}
+    # Every run is evaluated on common.val; a CPT run also on its domain, and a PT run on every CPT domain of
+    # the sweep, so that each trajectory has the domain loss from step 0.
+    val = list(sweep.common.get("val", ["general"]))
     cpt_runs: dict[str, dict] = {}
     keep: dict[str, set[int]] = {}
     grid_keys = {"pt", "transfer", "schedule", "replay"}
@@ -83,7 +90,7 @@ def expand(sweep: SweepConfig) -> tuple[list[dict], list[dict]]:
             pt_name = f"{model}_pt_{pt}"
             keep.setdefault(pt_name, set()).add(int(transfer))
             name = f"{model}_{domain}_{pt}{transfer}_{sched}_{_rname(replay)}"
-            cpt_runs[name] = {**base, "name": name, "model": sweep.models[model],
+            cpt_runs[name] = {**base, "name": name, "model": sweep.models[model], "val": _with(val, [domain]),
                               "cpt": {"init_from": pt_name, "transfer": int(transfer), "domain": domain,
                                       "replay_ratio": float(replay), "replay_data": sweep.cpt.replay_data,
                                       "schedule": sweep.cpt.schedules[sched], "steps": sweep.cpt.steps}}
@@ -91,6 +98,7 @@ def expand(sweep: SweepConfig) -> tuple[list[dict], list[dict]]:
     for model, pt in itertools.product(sweep.models, sweep.pt.schedules):
         name = f"{model}_pt_{pt}"
         pt_runs.append({**base, "name": name, "model": sweep.models[model],
+                        "val": _with(val, sweep.cpt.domains if sweep.cpt else []),
                         "keep_checkpoints": sorted(keep.get(name, set())),
                         "pt": {"data": sweep.pt.data, "schedule": sweep.pt.schedules[pt], "steps": sweep.pt.steps}})
     return pt_runs, list(cpt_runs.values())
