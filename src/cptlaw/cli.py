@@ -46,7 +46,9 @@ pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png
     "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
   cptlaw pilot corpora build
   cptlaw pilot run pt.yaml
-  cptlaw pilot sweep sweep.yaml --jobs 2""",
+  cptlaw pilot sweep sweep.yaml --jobs 2
+  cptlaw pilot sweep domains --jobs 12     (a bundled recipe; on one GPU)
+  cptlaw pilot export domains data/domains""",
 }
 
 
@@ -424,9 +426,16 @@ def cmd_pilot(args) -> int:
         info = run(RunConfig.load(args.config))
         print(f"{info.get('status')}: {args.config}")
         return 0
-    from .pilot.sweep import SweepConfig, expand, run_sweep
+    from .pilot.sweep import SweepConfig, expand, recipe_path, run_sweep
 
-    sweep = SweepConfig.load(args.config)
+    sweep = SweepConfig.load(recipe_path(args.config))
+    if args.pilot_command == "export":
+        from .pilot.export import export
+
+        summary = export(sweep, args.dest, force=args.force)
+        print(f"{len(summary['runs'])} finished runs written to {args.dest}"
+              + (f"; unfinished, left out: {', '.join(summary['missing'])}" if summary["missing"] else ""))
+        return 0
     if args.dry_run:
         pt, cpt = expand(sweep)
         for c in pt + cpt:
@@ -586,9 +595,14 @@ def build_parser() -> argparse.ArgumentParser:
     ru = pisub.add_parser("run", help="train one run from a YAML config (resumes after a crash)")
     ru.add_argument("config")
     sw = pisub.add_parser("sweep", help="run a sweep, skipping finished runs")
-    sw.add_argument("config")
+    sw.add_argument("config", help="a sweep YAML file, or a bundled recipe: german-mix, domains")
     sw.add_argument("--jobs", type=COUNT, default=1, help="worker processes (default 1)")
     sw.add_argument("--dry-run", action="store_true", help="list the runs only")
+    ex = pisub.add_parser("export", help="pack a sweep's finished runs into a compact native dataset "
+                                         "(evaluation rows + schedule side file)")
+    ex.add_argument("config", help="the sweep YAML file or bundled recipe (its out: folder, from here)")
+    ex.add_argument("dest", help="folder for runs.csv, runs.schedules.yaml and provenance.json")
+    ex.add_argument("--force", action="store_true", help="overwrite existing files")
     pi.set_defaults(func=cmd_pilot)
     return p
 

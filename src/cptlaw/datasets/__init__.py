@@ -8,6 +8,10 @@
 * ``pilot-gpu-german``: real PT->CPT curves of cptlaw's pilot model at 1.6M, 6.4M and 21M non-embedding
   parameters, trained on an H100 (CPT on German, 4 replay ratios, 6 CPT schedules, transfers on a constant
   and an annealed PT; evaluated on 40,960-token sets every 25 steps; see ``pilot-gpu-german/PROVENANCE.md``).
+* ``pilot-gpu-german-mix``: the same sweep at 1.6M and 6.4M parameters with a realistic PT (5 % German in every
+  PT batch), so that the domain loss falls during PT as Eq. 4 assumes (``pilot-gpu-german-mix/PROVENANCE.md``).
+* ``pilot-gpu-domains``: CPT on code, legal, bio and German from one realistic PT, at 4 domain shares, for the
+  D-CPT and Cross-Domain D-CPT laws (``pilot-gpu-domains/PROVENANCE.md``).
 """
 
 from __future__ import annotations
@@ -48,13 +52,15 @@ def mpl_schedule(name: str) -> Schedule:
     return Warmup(post, MPL_WARMUP, init=0.0, endpoint=True)
 
 
-DATASETS = ("mpl-luo2025", "pilot-v1", "pilot-gpu-german")
-_NATIVE = {"pilot-v1": "runs.csv", "pilot-gpu-german": "german.csv"}
+DATASETS = ("mpl-luo2025", "pilot-v1", "pilot-gpu-german", "pilot-gpu-german-mix", "pilot-gpu-domains")
+_NATIVE = {"pilot-v1": "runs.csv", "pilot-gpu-german": "german.csv", "pilot-gpu-german-mix": "runs.csv",
+           "pilot-gpu-domains": "runs.csv"}
 
 
 def load(name: str, **kwargs) -> RunSet:
-    """Load a bundled dataset by name: ``mpl-luo2025`` (keyword ``size`` = 25, 100 or 400), ``pilot-v1`` or
-    ``pilot-gpu-german`` (real PT->CPT curves from cptlaw's own pilot trainer; see their README/PROVENANCE)."""
+    """Load a bundled dataset by name: ``mpl-luo2025`` (keyword ``size`` = 25, 100 or 400), or one of the real
+    PT->CPT sets from cptlaw's own pilot trainer: ``pilot-v1``, ``pilot-gpu-german``, ``pilot-gpu-german-mix``,
+    ``pilot-gpu-domains`` (see their README/PROVENANCE)."""
     if name == "mpl-luo2025":
         return load_mpl(**kwargs)
     if name in _NATIVE:

@@ -38,7 +38,7 @@ def export(sweep: SweepConfig | str | Path, dest: str | Path, force: bool = Fals
     pt_runs, cpt_runs = expand(sweep)
     pt_by_name = {c["name"]: c for c in pt_runs}
     rows, specs, done = [], {}, {}
-    header = None
+    columns: list[str] = []  # the union, in first-seen order: runs may be evaluated on different sets
     for cfg in pt_runs + cpt_runs:
         name = cfg["name"]
         marker = out / f"{name}.done.json"
@@ -51,23 +51,20 @@ def export(sweep: SweepConfig | str | Path, dest: str | Path, force: bool = Fals
             raise CptlawError(f"run {name}: its schedule spec does not reproduce the logged LR")
         specs[name] = to_spec(sched)
         with open(out / f"{name}.csv", newline="") as fh:
-            reader = csv.reader(fh)
-            h = next(reader)
-            header = header or h
-            if h != header:
-                raise CptlawError(f"run {name}: columns differ from the other runs")
-            loss_idx = [i for i, c in enumerate(h) if c.startswith("loss:")]
-            for r in reader:
-                if any(r[i] for i in loss_idx):
-                    rows.append(r)
+            reader = csv.DictReader(fh)
+            columns += [c for c in reader.fieldnames if c not in columns and c != "lr"]
+            losses = [c for c in reader.fieldnames if c.startswith("loss:")]
+            rows += [r for r in reader if any(r[c] for c in losses)]
     if not rows:
         raise CptlawError(f"no finished runs in {out}")
-    lr_col = header.index("lr")
+    # native column order: run, step, phase, the losses, then the metadata columns
+    meta = [c for c in columns if not c.startswith("loss:") and c not in ("run", "step", "phase")]
+    columns = ["run", "step", "phase"] + [c for c in columns if c.startswith("loss:")] + meta
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([c for i, c in enumerate(header) if i != lr_col])
+    w.writerow(columns)
     for r in rows:
-        w.writerow([c for i, c in enumerate(r) if i != lr_col])
+        w.writerow([r.get(c, "") for c in columns])
     dest = Path(dest)
     atomic_write_text(dest / "runs.csv", buf.getvalue(), force=force)
     atomic_write_text(dest / "runs.schedules.yaml", yaml.safe_dump(specs, sort_keys=False), force=force)
@@ -81,7 +78,8 @@ def export(sweep: SweepConfig | str | Path, dest: str | Path, force: bool = Fals
                "wall_time_s": sum(d["wall_time_s"] for d in done.values()),
                "tokens": sum(d["tokens"] for d in done.values()),
                "done": {k: {kk: v[kk] for kk in ("wall_time_s", "tokens", "tokens_per_s", "non_embedding_params",
-                                                "threads", "torch", "cptlaw_version")} for k, v in done.items()},
+                                                "threads", "torch", "cptlaw_version", "device") if kk in v}
+                        for k, v in done.items()},
                "corpora_manifest": next(iter(done.values())).get("corpora_manifest")}
     atomic_write_text(dest / "provenance.json", json.dumps(summary, indent=2) + "\n", force=force)
     return summary

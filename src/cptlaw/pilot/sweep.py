@@ -61,6 +61,17 @@ class SweepConfig(BaseModel):
             raise CptlawError(f"{path}: invalid sweep config: {exc}") from None
 
 
+RECIPES = ("german-mix", "domains")
+
+
+def recipe_path(config: str | Path) -> Path:
+    """A sweep file, or the bundled recipe of that name (``cptlaw/pilot/recipes/<name>.yaml``)."""
+    path = Path(config)
+    if not path.is_file() and str(config) in RECIPES:
+        return Path(__file__).parent / "recipes" / f"{config}.yaml"
+    return path
+
+
 def _rname(replay: float) -> str:
     return f"r{int(round(replay * 100)):02d}"
 
