@@ -49,12 +49,15 @@ def space(size: str, guard: bool = False):
         f"pilot-gpu-german {size}")
 
 
-def experiment(runs=None):
-    runs = runs or load("pilot-gpu-german")
+MIX = "pilot-gpu-german-mix"  # the same grid (s, m) with 5 % German in PT: the realistic-PT check
+
+
+def experiment(runs=None, dataset="pilot-gpu-german", sizes=("s", "m", "l"), kinds=("r25", "all", "all+guard")):
+    runs = runs or load(dataset)
     rows = []
-    for size in ("s", "m", "l"):
+    for size in sizes:
         cpt = [n for n in runs.names if n.startswith(f"{size}_german_")]
-        for kind in ("r25", "all", "all+guard"):
+        for kind in kinds:
             grid = [n for n in cpt if kind != "r25" or n.endswith("_r25")]
             if kind != "r25" and size == "l":
                 continue  # no replay variants were trained for l
@@ -91,6 +94,7 @@ def main():
 
     t0 = time.perf_counter()
     rows = experiment()
+    mix = experiment(dataset=MIX, sizes=("s", "m"), kinds=("r25", "all+guard"))
     elapsed = time.perf_counter() - t0
     worst = max(r["regret"] for r in rows)
     text = f"""# The planner against real training: regret on pilot-gpu-german
@@ -120,6 +124,20 @@ run's at every step, so the planner predicts exactly what was trained.
 {table(rows)}
 
 Worst regret: {100 * worst:.2f}%.
+
+## With a realistic PT: pilot-gpu-german-mix
+
+The same grid for s and m, retrained with 5 % German in every PT batch, so that the German loss falls during PT
+(7.7 → 3.3 nats for s) as Eq. 4's PT terms assume; the same fit runs, the same planner.
+
+{table(mix)}
+
+Worst regret: {100 * max(r["regret"] for r in mix):.2f}%. The realistic PT does not rescue λ1 ≤ 0.5: the real
+final German loss barely depends on the PT history (s: 1.81–1.84 nats after transfers at 300, 600 and 1200 of
+a constant PT and at the end of an annealed one, under cosine CPT), while Eq. 4's A·(S1pt + S1cpt)^−α term
+credits every PT step to the domain, so the fits predict 17–50 % lower domain losses for the late-transfer
+runs and pick them. Making the domain loss follow its real dependence on PT is issue 10's work on where Eq. 4
+misses real curves.
 """
     Path(args.out).write_text(text)
     print(text)

@@ -22,10 +22,21 @@ def rows():
     return plan_regret.experiment()
 
 
-def test_regret_table_is_what_the_planner_does_now(rows):
-    documented = [ROW.match(line).groups() for line in (ROOT / "docs" / "regret.md").read_text().splitlines()
-                  if ROW.match(line)]
-    assert len(documented) == len(rows) == 21
+@pytest.fixture(scope="module")
+def mix_rows():
+    return plan_regret.experiment(dataset=plan_regret.MIX, sizes=("s", "m"), kinds=("r25", "all+guard"))
+
+
+def _documented(section: int):
+    text = (ROOT / "docs" / "regret.md").read_text().split("## With a realistic PT")[section]
+    return [ROW.match(line).groups() for line in text.splitlines() if ROW.match(line)]
+
+
+@pytest.mark.parametrize("section,n", [(0, 21), (1, 12)])
+def test_regret_table_is_what_the_planner_does_now(rows, mix_rows, section, n):
+    documented = _documented(section)
+    rows = (rows, mix_rows)[section]
+    assert len(documented) == len(rows) == n
     for doc, r in zip(documented, rows):
         size, kind, l1, nfit, ngrid, allowed, pick, rank, regret, rand, best, saved = doc
         assert (size, kind, float(l1)) == (r["size"], r["grid_kind"], r["lambda1"])
@@ -36,8 +47,8 @@ def test_regret_table_is_what_the_planner_does_now(rows):
         assert int(saved) == round(100 * r["compute_saved"])
 
 
-def test_regret_rows_are_consistent(rows):
-    for r in rows:
+def test_regret_rows_are_consistent(rows, mix_rows):
+    for r in rows + mix_rows:
         assert 3 * len(r["fit_runs"]) <= r["grid"]  # fitted on at most a third of the grid
         assert r["regret"] >= 0 and r["real_pick"] >= r["real_best"]
         assert r["regret"] == pytest.approx((r["real_pick"] - r["real_best"]) / r["real_best"])
@@ -50,8 +61,9 @@ def test_every_grid_run_is_a_plan_candidate_with_its_exact_lrs():
     from cptlaw.plan.features import plan_run
     from cptlaw.plan.regret import match_runs
 
-    runs = load("pilot-gpu-german")
-    for size in ("s", "m", "l"):
+    for dataset, size in [("pilot-gpu-german", "s"), ("pilot-gpu-german", "m"), ("pilot-gpu-german", "l"),
+                          (plan_regret.MIX, "s"), (plan_regret.MIX, "m")]:
+        runs = load(dataset)
         sp = plan_regret.space(size)
         names = [n for n in runs.names if n.startswith(f"{size}_german_")]
         for name, cand in match_runs(runs, sp, names).items():
