@@ -5,6 +5,8 @@ updates on general; CPT from update 100 for 100 updates on german with 25 % repl
 validation every 25 updates on 40,960-token sets of general, german and bio):
 
   cpu-fp32     the reference (the CPU path the tests cover)
+  cpu-fp32-t2  the same on half the CPU threads: only the reduction order changes, which measures how far
+               two equally valid fp32 trajectories drift apart (the scale against which the GPU is judged)
   cuda-fp32    the same arithmetic on the GPU; differs from the CPU only in kernel reduction order
   cuda-bf16    the GPU default (``dtype: auto``: bf16 autocast, fp32 cross-entropy)
   cuda-bf16-b  cuda-bf16 again, for run-to-run determinism on the GPU
@@ -40,9 +42,13 @@ PT = dict(name="pt", keep_checkpoints=[100],
 CPT = dict(name="cpt", cpt=dict(init_from="pt", transfer=100, domain="german", replay_ratio=0.25, steps=100,
                                 schedule={"kind": "warmup", "steps": 20,
                                           "schedule": {"kind": "cosine", "peak": 2e-3, "steps": 80, "floor": 2e-4}}))
-VARIANTS = {"cpu-fp32": ("cpu", "float32", None), "cuda-fp32": ("cuda", "float32", None),
+VARIANTS = {"cpu-fp32": ("cpu", "float32", None), "cpu-fp32-t2": ("cpu", "float32", None),
+            "cuda-fp32": ("cuda", "float32", None),
             "cuda-bf16": ("cuda", "auto", None), "cuda-bf16-b": ("cuda", "auto", None),
             "cuda-resume": ("cuda", "auto", (130, 160))}
+
+
+THREADS = torch.get_num_threads()
 
 
 def losses(path: Path) -> dict[int, dict[str, float]]:
@@ -58,8 +64,9 @@ def train(variant: str, root: Path) -> tuple[dict, float]:
     out = root / variant
     t = time.perf_counter()
     for spec, stop in zip((PT, CPT), stops or (None, None)):
+        threads = THREADS // 2 if variant.endswith("-t2") else THREADS
         cfg = RunConfig.model_validate({**COMMON, **spec, "out": str(out), "device": device, "dtype": dtype,
-                                        "threads": torch.get_num_threads()})
+                                        "threads": max(1, threads)})
         if stop is not None:
             assert run(cfg, log=lambda *_: None, stop_after=stop)["status"] == "stopped"
         run(cfg, log=lambda *_: None)
@@ -90,7 +97,9 @@ def main():
         print(f"{v}: {wall[v]:.1f} s", flush=True)
     report = {"machine": describe(), "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__,
               "wall_s": wall,
-              "rel_diff_vs_cpu_fp32": {v: max_diff(res[v], res["cpu-fp32"], True) for v in ("cuda-fp32", "cuda-bf16")},
+              "threads": THREADS,
+              "rel_diff_vs_cpu_fp32": {v: max_diff(res[v], res["cpu-fp32"], True)
+                                       for v in ("cpu-fp32-t2", "cuda-fp32", "cuda-bf16")},
               "abs_diff_bf16_repeat": max_diff(res["cuda-bf16-b"], res["cuda-bf16"], False),
               "abs_diff_bf16_resumed": max_diff(res["cuda-resume"], res["cuda-bf16"], False),
               "final": {v: {n: r[max(r)] for n, r in res[v].items()} for v in res}}
