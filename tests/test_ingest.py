@@ -2,6 +2,7 @@
 (tests/fixtures/ingest/make_fixtures.py), through to a fitted law; and bad input through the CLI."""
 
 import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -62,6 +63,34 @@ def test_megatron_log_with_schedule_equals_native():
     a, b = fitted_predictions(run, "loss:german"), fitted_predictions(TRUTH, "loss:german")
     ok = np.isfinite(b)
     np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
+
+
+@pytest.mark.parametrize("source", ["mlruns", "."])
+def test_mlflow_store_equals_native_and_fits_alike(source):
+    """An MLflow file store written by MlflowClient as a 0-based loop logs (update k at step k), resumed once:
+    the native run shifted by one step, with the resumed write winning and the params as metadata."""
+    got = ingest.read(F / source, kind="mlflow")
+    run = got.runs["pt_cpt"]
+    same_run(dataclasses.replace(run, steps=run.steps + 1), TRUTH, rtol=1e-12)
+    assert run.model_size == 1.2e8 and run.tokens_per_step == 1048576
+    assert any("steps 2099-2198 were written again" in n for n in got.notes)
+    a, b = fitted_predictions(run, "loss:german"), fitted_predictions(TRUTH, "loss:german")
+    ok = np.isfinite(b)
+    np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
+
+
+def test_mlflow_bad_stores(tmp_path):
+    with pytest.raises(DataError, match="not an MLflow file store"):
+        ingest.read(tmp_path, kind="mlflow")
+    exp = next(p for p in (F / "mlruns").iterdir() if p.name not in ("0", ".trash"))
+    with pytest.raises(DataError, match="one MLflow experiment or run folder"):
+        ingest.read(exp, kind="mlflow")
+    bad = tmp_path / "mlruns"
+    shutil.copytree(F / "mlruns", bad)
+    for f in bad.rglob("metrics/lr"):
+        f.write_text("1700000000010 0.001 0\nnot a metric line\n")
+    with pytest.raises(DataError, match=r"mlruns: cannot read the MLflow store"):
+        ingest.read(bad)
 
 
 @pytest.mark.parametrize("source", ["hf_run", "hf_run/trainer_state.json", "hf_run/tb"])

@@ -21,7 +21,7 @@ from ..errors import CptlawError, DataError
 from .log import Log, Options, to_run
 
 KINDS = ("native", "hf", "tensorboard", "megatron", "table", "mlflow", "wandb")
-EXTRAS = {"tensorboard": "tensorboard"}  # kind -> the pip extra its reader needs
+EXTRAS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # kind -> the pip extra its reader needs
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
 
 
@@ -100,10 +100,12 @@ def _logs(path: Path, kind: str, mapping) -> list[Log]:
     if kind == "table":
         from .table import read as read_table_log
         return read_table_log(path, mapping)
-    if kind in ("mlflow", "wandb"):  # detected, so that the user is told, but not read yet
-        raise CptlawError(f"{path}: a {kind} log; cptlaw cannot read {kind} stores yet. Export the run's full "
-                          f"history to CSV/JSONL ({'run.scan_history()' if kind == 'wandb' else 'MlflowClient().get_metric_history()'}) "
-                          f"and ingest that with --map")
+    if kind == "mlflow":
+        from .mlflow import read as read_mlflow
+        return read_mlflow(path)
+    if kind == "wandb":  # detected, so that the user is told, but not read yet
+        raise CptlawError(f"{path}: a W&B offline run; cptlaw cannot read those yet. Export the run's full "
+                          f"history with run.scan_history() to CSV/JSONL and ingest that with --map")
     raise CptlawError(f"--kind {kind!r}: one of {', '.join(KINDS)}")
 
 
