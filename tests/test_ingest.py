@@ -283,3 +283,53 @@ def test_hf_run_folder_reads_the_latest_checkpoint(tmp_path):
     got = ingest.read(tmp_path, schedules=spec("hf_run.schedule.yaml"), transfer=None, name="hf_run")
     same_run(got.runs["hf_run"], HF_NATIVE, rtol=1e-6)
     assert any("checkpoint-40" in n for n in got.notes)
+
+
+def test_lightning_callback_records_the_applied_lr_and_every_validation_loss(tmp_path):
+    """A real Lightning Trainer job on CPU (a linear model, LambdaLR warmup + decay stepped every update,
+    gradient accumulation 2, validation on two sets every 10 updates): the native file has the LR the
+    optimizer applied at every update and both sets' losses at the validation steps."""
+    import torch
+    import lightning.pytorch as pl
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from cptlaw.ingest.lightning_callback import CptlawLightningCallback
+
+    def factor(k):  # the LambdaLR factor of update k + 1 (k = scheduler steps taken)
+        return min(1.0, (k + 1) / 5) * (1.0 - 0.5 * k / 40)
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch, _):
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.net(x), y)
+
+        def validation_step(self, batch, _, dataloader_idx=0):
+            x, y = batch
+            name = ("general", "german")[dataloader_idx]
+            self.log(f"val/{name}_loss", torch.nn.functional.mse_loss(self.net(x), y), add_dataloader_idx=False)
+
+        def configure_optimizers(self):
+            opt = torch.optim.SGD(self.parameters(), lr=0.01)
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(64, 4), torch.randn(64, 1))
+    out = tmp_path / "runs.csv"
+    trainer = pl.Trainer(max_steps=30, accumulate_grad_batches=2, val_check_interval=20, check_val_every_n_epoch=None,
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu", devices=1,
+                         callbacks=[CptlawLightningCallback(out, run="lit", model_size=5, tokens_per_step=8)])
+    trainer.fit(Module(), DataLoader(data, batch_size=4),
+                [DataLoader(data, batch_size=16), DataLoader(data, batch_size=16)])
+    run = read_runs(out)["lit"]
+    np.testing.assert_array_equal(run.steps, np.arange(1, 31))
+    np.testing.assert_allclose(run.lr, [0.01 * factor(s - 1) for s in run.steps], rtol=1e-12)
+    # validation every 20 micro-batches = every 10 updates
+    for col in ("loss:general", "loss:german"):
+        np.testing.assert_array_equal(run.steps[run.observed(col)[0]], [10, 20, 30])
+    assert run.model_size == 5 and run.tokens_per_step == 8

@@ -3,7 +3,8 @@
 A :class:`Recorder` takes the LR *applied* at each optimizer step and each evaluation set's loss, and
 rewrites the native CSV atomically whenever asked (after each evaluation, and at the end), so that a crash
 loses nothing that was written, and a reader never sees half a file.  The framework adapters are
-:mod:`cptlaw.ingest.hf_callback` (``transformers.TrainerCallback``); they only decide *when* to call it.
+:mod:`cptlaw.ingest.hf_callback` (``transformers.TrainerCallback``) and
+:mod:`cptlaw.ingest.lightning_callback` (``lightning.pytorch.Callback``); they only decide *when* to call it.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ _LOSS_PATTERNS = (
     (re.compile(r"^lm loss validation$"), "validation"),                       # Megatron-LM
     (re.compile(r"^lm loss validation-(?P<set>.+)$"), None),
     (re.compile(r"^(val/loss|val_loss|validation_metrics/loss|val loss)$"), "val"),  # nanoGPT, litgpt, torchtitan
+    (re.compile(r"^val/(?P<set>[^/]+)_loss$"), None),                           # Lightning self.log, per set
+    (re.compile(r"^val_(?P<set>.+)_loss$"), None),
 )
 
 
