@@ -205,3 +205,44 @@ def test_ddp_gloo_two_processes_matches_single_process(tiny_root, tmp_path):
     a = read_runs(single / "pt.csv")["pt"].observed("general")[1]
     b = read_runs(ddp / "pt.csv")["pt"].observed("general")[1]
     np.testing.assert_allclose(a, b, rtol=2e-3)  # same global batch; only float summation order differs
+
+
+def test_eval_tokens_device_and_dtype_options(tiny_root, tmp_path, monkeypatch):
+    import torch
+
+    from cptlaw.pilot.model import LM
+    from cptlaw.pilot.train import eval_sets, evaluate
+
+    base = tiny(tiny_root, tmp_path, name="pt", pt=PT)
+    del base["eval_batches"]
+    cfg = RunConfig.model_validate({**base, "eval_tokens": 6 * 32})
+    assert cfg.eval_sequences == 6 and RunConfig.model_validate(base).eval_sequences == 32768 // 32
+    with pytest.raises(ValueError, match="eval_tokens or eval_batches"):
+        RunConfig.model_validate({**base, "eval_tokens": 64, "eval_batches": 1})
+    # 6 sequences in chunks of batch_size 4 (4 + 2): the mean over every token, not the mean of chunk means
+    torch.manual_seed(0)
+    model = LM(cfg.model)
+    sets = eval_sets(cfg, tiny_root / "corpora")
+    got = evaluate(model, sets, cfg, lambda: torch.autocast("cpu", enabled=False))
+    with torch.no_grad():
+        for name, arr in sets.items():
+            x, y = arr[:-1].view(-1, 32), arr[1:].view(-1, 32)
+            assert x.shape[0] == 6 and got[name] == pytest.approx(float(model(x, y)), rel=1e-6)
+    # devices: auto is the CPU without a GPU; asking for CUDA without one is a clear error; dtype auto = fp32 there
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cfg.torch_device().type == "cpu" and not cfg.use_bf16(cfg.torch_device())
+    assert cfg.use_bf16(torch.device("cuda"))  # auto: bf16 autocast on CUDA
+    with pytest.raises(CptlawError, match="device 'cuda' asked for, but torch sees no GPU"):
+        RunConfig.model_validate({**base, "device": "cuda"}).torch_device()
+
+
+def test_bundled_recipes_expand():
+    from cptlaw.pilot.sweep import RECIPES, recipe_path
+
+    for name in RECIPES:
+        pt, cpt = expand(SweepConfig.load(recipe_path(name)))
+        assert pt and cpt and all(c["cpt"]["domain"] in c["val"] for c in cpt)
+        domains = {c["cpt"]["domain"] for c in cpt}
+        assert all(domains <= set(p["val"]) for p in pt)  # PT runs are evaluated on every CPT domain
+    pt, cpt = expand(SweepConfig.load(recipe_path("domains")))
+    assert len(pt) == 2 and len(cpt) == 40 and pt[0]["pt"]["data"]["german"] == 0.025
