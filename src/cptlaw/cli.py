@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import CptlawError
+from .ingest import KINDS as INGEST_KINDS
 from .limits import MAX_STEPS
 
 EPILOGS = {
@@ -461,8 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
         source_opts(sp)
 
     def source_opts(sp):
-        sp.add_argument("--kind", choices=["auto", "native", "hf", "tensorboard", "megatron", "table", "mlflow",
-                                           "wandb"], default="auto", help="what the data is (default: detected)")
+        sp.add_argument("--kind", choices=["auto", *INGEST_KINDS], default="auto",
+                        help="what the data is (default: detected)")
         sp.add_argument("--map", help="logs: cptlaw column=source tag, e.g. step=iter,lr=learning_rate,loss:general=val/loss")
         sp.add_argument("--transfer", help="logs: first CPT step, or auto (stitch boundary or re-warmup; default), "
                                            "resume (where the last session resumed) or none")

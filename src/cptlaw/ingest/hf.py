@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 
 from ..errors import DataError
-from .log import Log, Series
+from .log import Log, Points
 
 NAME = "trainer_state.json"
 SKIP = {"step", "epoch"}
@@ -61,7 +61,7 @@ def read(path: str | Path) -> list[Log]:
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise DataError(f"{file}: no log_history list (is this a Trainer's {NAME}?)")
-    data: dict[str, tuple[list, list]] = {}
+    data = Points()
     last = -1
     for i, entry in enumerate(history):
         if not isinstance(entry, dict):
@@ -76,9 +76,7 @@ def read(path: str | Path) -> list[Log]:
         for key, value in entry.items():
             if key in SKIP or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            steps, values = data.setdefault(key, ([], []))
-            steps.append(step)
-            values.append(float(value) if math.isfinite(value) else math.inf)
+            data.add(key, step, float(value) if math.isfinite(value) else math.inf)
     run_dir = file.parent.parent if file.parent.name.startswith("checkpoint-") else file.parent
     notes = []
     if file.parent != path and path.is_dir():
@@ -90,5 +88,4 @@ def read(path: str | Path) -> list[Log]:
     if isinstance(tokens, (int, float)) and tokens > 0 and isinstance(gstep, int) and gstep > 0:
         meta["tokens_per_step"] = float(tokens) / gstep
         notes.append(f"{file}: tokens_per_step = num_input_tokens_seen / global_step = {meta['tokens_per_step']:g}")
-    scalars = {k: Series(s, v, f"{file}: {k}") for k, (s, v) in data.items()}
-    return [Log(run_dir.resolve().name, str(file), scalars, step_base=1, meta=meta, notes=notes)]
+    return [Log(run_dir.resolve().name, str(file), data.series(str(file)), step_base=1, meta=meta, notes=notes)]

@@ -64,6 +64,19 @@ class Series:
         self.values = np.asarray(self.values, dtype=np.float64)
 
 
+class Points(dict):
+    """tag -> ([steps], [values]), filled point by point in write order as a reader parses its source."""
+
+    def add(self, tag: str, step: int, value: float) -> None:
+        steps, values = self.setdefault(tag, ([], []))
+        steps.append(step)
+        values.append(value)
+
+    def series(self, where: str) -> dict[str, Series]:
+        """Every tag as a :class:`Series`, its ``where`` naming the source and the tag."""
+        return {tag: Series(st, va, f"{where}: {tag}") for tag, (st, va) in self.items()}
+
+
 @dataclass
 class Log:
     """What a reader returns for one run: raw scalars, what it knows of the run, and notes for the user."""

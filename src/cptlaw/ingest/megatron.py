@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from ..errors import DataError
-from .log import Log, Series
+from .log import Log, Points
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ITERATION = re.compile(r"\biter(?:ation)?\s+(\d+)\s*/\s*(\d+)\s*\|(.*)$")
@@ -53,14 +53,8 @@ def _fields(text: str) -> dict[str, float]:
 
 def read(path: str | Path) -> list[Log]:
     path = Path(path)
-    data: dict[str, tuple[list, list]] = {}
+    data = Points()
     found = False
-
-    def add(tag, step, value):
-        s, v = data.setdefault(tag, ([], []))
-        s.append(step)
-        v.append(value)
-
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
@@ -77,15 +71,14 @@ def read(path: str | Path) -> list[Log]:
             if value is None:
                 raise DataError(f"{path}:{lineno}: a validation line without 'lm loss value'")
             tag = "lm loss validation" + (f"-{m.group('set')}" if m.group("set") else "")
-            add(tag, int(m.group("it")), value)
+            data.add(tag, int(m.group("it")), value)
             continue
         m = ITERATION.search(line)
         if m:
             found = True
             it = int(m.group(1))
             for key, value in _fields(m.group(3)).items():
-                add(key, it, value)
+                data.add(key, it, value)
     if not found:
         raise DataError(f"{path}: no Megatron 'iteration N/ M |' or 'validation loss at iteration' lines")
-    scalars = {t: Series(s, v, f"{path}: {t}") for t, (s, v) in data.items()}
-    return [Log(path.stem, str(path), scalars, lr_shift=1, step_base=1)]
+    return [Log(path.stem, str(path), data.series(str(path)), lr_shift=1, step_base=1)]

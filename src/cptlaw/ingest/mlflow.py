@@ -57,24 +57,20 @@ def read(path: str | Path) -> list[Log]:
     uri = store(path)
     client = _client(uri)
     try:
-        experiments = client.search_experiments()
-        logs = []
-        for exp in experiments:
-            for run in client.search_runs([exp.experiment_id]):
-                logs.append(_log(client, run, path, exp.name))
+        found = [(exp.name, _log(client, run, path)) for exp in client.search_experiments()
+                 for run in client.search_runs([exp.experiment_id])]
     except CptlawError:
         raise
     except Exception as exc:  # MlflowException, yaml and OS errors from a damaged store
         raise DataError(f"{path}: cannot read the MLflow store: {str(exc).splitlines()[0][:300]}") from None
-    names = [log.name for log in logs]
-    for log in logs:  # two runs of one name in different experiments: qualify them
+    names = [log.name for _, log in found]
+    for experiment, log in found:  # two runs of one name in different experiments: qualify them
         if names.count(log.name) > 1:
-            log.name = f"{log.meta.pop('_experiment')}/{log.name}"
-        log.meta.pop("_experiment", None)
-    return logs
+            log.name = f"{experiment}/{log.name}"
+    return [log for _, log in found]
 
 
-def _log(client, run, path: Path, experiment: str) -> Log:
+def _log(client, run, path: Path) -> Log:
     info, data = run.info, run.data
     name = info.run_name or info.run_id
     where = f"{path}: run {name} ({info.run_id})"
@@ -82,7 +78,7 @@ def _log(client, run, path: Path, experiment: str) -> Log:
     for key in data.metrics:
         hist = sorted(client.get_metric_history(info.run_id, key), key=lambda m: m.timestamp)
         scalars[key] = Series([m.step for m in hist], [m.value for m in hist], f"{where}: metric {key}")
-    meta: dict = {"_experiment": experiment}
+    meta = {}
     for k in META:
         if k in data.params:
             try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CptlawError, DataError
-from .log import Log, Series
+from .log import Log, Points
 
 PATTERN = "events.out.tfevents.*"
 
@@ -37,12 +37,12 @@ def _proto():
     return Event, tensor_util
 
 
-def read_file(path: Path) -> tuple[dict[str, tuple[list, list]], float]:
+def read_file(path: Path) -> tuple[Points, float]:
     """tag -> (steps, values) of one event file in write order, and the first event's wall time."""
     Event, tensor_util = _proto()
     buf = path.read_bytes()
     n, pos, k = len(buf), 0, 0
-    out: dict[str, tuple[list, list]] = {}
+    out = Points()
     first_time = float("inf")
     parse = Event.FromString
     while pos < n:
@@ -71,9 +71,7 @@ def read_file(path: Path) -> tuple[dict[str, tuple[list, list]], float]:
                     value = float(arr.reshape(()))
                 else:
                     continue
-                steps, values = out.setdefault(v.tag, ([], []))
-                steps.append(ev.step)
-                values.append(value)
+                out.add(v.tag, ev.step, value)
         pos, k = end + 4, k + 1
     return out, first_time
 
@@ -94,7 +92,7 @@ def read(path: str | Path) -> list[Log]:
     logs = []
     for folder, files in find(path).items():
         sessions = sorted(((read_file(f), f) for f in files), key=lambda x: (x[0][1], x[1].name))
-        merged: dict[str, tuple[list, list]] = {}
+        merged = Points()
         restarts, notes = [], []
         prev = None  # (first step, last step, file) of the previous session
         for (data, _), f in sessions:
@@ -117,7 +115,7 @@ def read(path: str | Path) -> list[Log]:
                 m[1].extend(va)
             prev = (lo, max(hi, prev[1]) if prev else hi, f)
         where = files[0] if len(files) == 1 else folder
-        scalars = {t: Series(s, v, f"{where}: {t}") for t, (s, v) in merged.items()}
+        scalars = merged.series(str(where))
         # HF's TensorBoardCallback writes the Trainer's logs (train/learning_rate): HF's step convention
         base = 1 if "train/learning_rate" in scalars and "lr" not in scalars else 0
         logs.append(Log(folder.name, str(where), scalars, step_base=base, restarts=restarts, notes=notes))

@@ -37,7 +37,7 @@ def export(sweep: SweepConfig | str | Path, dest: str | Path, force: bool = Fals
     out = Path(sweep.out)
     pt_runs, cpt_runs = expand(sweep)
     pt_by_name = {c["name"]: c for c in pt_runs}
-    rows, specs, done = [], {}, {}
+    rows, specs, done, logged_lr = [], {}, {}, {}
     columns: list[str] = []  # the union, in first-seen order: runs may be evaluated on different sets
     for cfg in pt_runs + cpt_runs:
         name = cfg["name"]
@@ -50,6 +50,7 @@ def export(sweep: SweepConfig | str | Path, dest: str | Path, force: bool = Fals
         if not np.array_equal(sched(dense.steps), dense.lr):
             raise CptlawError(f"run {name}: its schedule spec does not reproduce the logged LR")
         specs[name] = to_spec(sched)
+        logged_lr[name] = dense.lr
         with open(out / f"{name}.csv", newline="") as fh:
             reader = csv.DictReader(fh)
             columns += [c for c in reader.fieldnames if c not in columns and c != "lr"]
@@ -69,9 +70,8 @@ def export(sweep: SweepConfig | str | Path, dest: str | Path, force: bool = Fals
     atomic_write_text(dest / "runs.csv", buf.getvalue(), force=force)
     atomic_write_text(dest / "runs.schedules.yaml", yaml.safe_dump(specs, sort_keys=False), force=force)
     check = read_runs(dest / "runs.csv")  # round trip: same runs, same LR
-    for name in specs:
-        dense = read_runs(out / f"{name}.csv")[name]
-        if not np.array_equal(check[name].lr, dense.lr):
+    for name, lr in logged_lr.items():
+        if not np.array_equal(check[name].lr, lr):
             raise CptlawError(f"run {name}: exported LR differs")
     missing = [c["name"] for c in pt_runs + cpt_runs if c["name"] not in done]
     summary = {"runs": list(specs), "missing": missing,
