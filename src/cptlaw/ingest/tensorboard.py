@@ -44,7 +44,7 @@ def read_file(path: Path) -> tuple[Points, float]:
     n, pos, k = len(buf), 0, 0
     out = Points()
     first_time = float("inf")
-    parse = Event.FromString
+    parse, add = Event.FromString, out.add  # bound once: called per record and per point
     while pos < n:
         if pos + 12 > n:
             raise DataError(f"{path}: record {k} (byte {pos}): truncated header; the file is cut short")
@@ -71,7 +71,7 @@ def read_file(path: Path) -> tuple[Points, float]:
                     value = float(arr.reshape(()))
                 else:
                     continue
-                out.add(v.tag, ev.step, value)
+                add(v.tag, ev.step, value)
         pos, k = end + 4, k + 1
     return out, first_time
 
