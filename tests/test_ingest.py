@@ -85,6 +85,9 @@ def test_mlflow_bad_stores(tmp_path):
     exp = next(p for p in (F / "mlruns").iterdir() if p.name not in ("0", ".trash"))
     with pytest.raises(DataError, match="one MLflow experiment or run folder"):
         ingest.read(exp, kind="mlflow")
+    (tmp_path / "runs.db").write_text("not a database")
+    with pytest.raises(DataError, match="a file must be an SQLite database"):
+        ingest.read(tmp_path / "runs.db", kind="mlflow")
     bad = tmp_path / "mlruns"
     shutil.copytree(F / "mlruns", bad)
     for f in bad.rglob("metrics/lr"):

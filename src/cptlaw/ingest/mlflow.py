@@ -18,6 +18,7 @@ set; cptlaw sets it for its own (read-only) use of the client, so that existing 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def _client(uri: str):
         from mlflow.tracking import MlflowClient
     except ImportError:
         raise CptlawError('reading MLflow stores needs mlflow: pip install "cptlaw[mlflow]"') from None
+    if uri.startswith("sqlite:") and importlib.util.find_spec("sqlalchemy") is None:
+        raise CptlawError("reading an SQLite MLflow store needs the full mlflow package (pip install mlflow); "
+                          "mlflow-skinny, cptlaw's extra, reads file stores (mlruns/ folders)")
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     return MlflowClient(tracking_uri=uri)
 
@@ -40,6 +44,10 @@ def _client(uri: str):
 def store(path: Path) -> str:
     """The tracking URI of a store folder (``mlruns/``, or a folder holding one) or an SQLite ``.db`` file."""
     if path.is_file():
+        with path.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                raise DataError(f"{path}: not an MLflow store: a file must be an SQLite database (mlflow.db); "
+                                f"a file store is a folder (mlruns/)")
         return f"sqlite:///{path.resolve()}"
     if (path / "mlruns").is_dir():
         path = path / "mlruns"
@@ -55,8 +63,8 @@ def store(path: Path) -> str:
 def read(path: str | Path) -> list[Log]:
     path = Path(path)
     uri = store(path)
-    client = _client(uri)
     try:
+        client = _client(uri)
         found = [(exp.name, _log(client, run, path)) for exp in client.search_experiments()
                  for run in client.search_runs([exp.experiment_id])]
     except CptlawError:
