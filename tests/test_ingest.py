@@ -13,7 +13,7 @@ import pytest
 from cptlaw import ingest
 from cptlaw.cli import main
 from cptlaw.data import read_runs
-from cptlaw.errors import DataError
+from cptlaw.errors import CptlawError, DataError
 from cptlaw.ingest.log import Series, rewarmup, sampled, supersede
 from cptlaw.laws import CPTLaw, make_law
 from cptlaw.schedules import from_spec, load_spec_file
@@ -79,6 +79,106 @@ def test_mlflow_store_equals_native_and_fits_alike(source):
     np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
 
 
+def test_wandb_run_folders_equal_native_and_fit_alike():
+    """A W&B offline run written by ``wandb`` as a 0-based loop logs (``step=k``), resumed once into a second
+    folder of the same run id: the native run shifted by one step, the resumed write winning, the config as
+    metadata.  The whole ``wandb/`` folder, and the parent of it, read the same."""
+    for source in ("wandb_run", "wandb_run/wandb"):
+        got = ingest.read(F / source)
+        assert got.runs.names == ["pt_cpt"]
+        run = got.runs["pt_cpt"]
+        same_run(dataclasses.replace(run, steps=run.steps + 1), TRUTH, rtol=1e-12)
+        assert run.model_size == 1.2e8 and run.tokens_per_step == 1048576
+        assert any("resumes at step 2099" in n for n in got.notes)
+        assert any("steps 2099-2198 were written again" in n for n in got.notes)
+    a, b = fitted_predictions(run, "loss:german"), fitted_predictions(TRUTH, "loss:german")
+    ok = np.isfinite(b)
+    np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
+
+
+class RecordedRun:
+    """A ``wandb.apis.public.Run`` replaying recorded ``scan_history`` rows; ``history()`` (sampled) fails."""
+
+    def __init__(self, recorded):
+        self.name, self.id, self.config, self._rows = (recorded[k] for k in ("name", "id", "config", "rows"))
+        self.scans = []
+
+    def scan_history(self, keys=None, page_size=1000, min_step=0, max_step=None):
+        self.scans.append(dict(keys=keys, page_size=page_size, min_step=min_step, max_step=max_step))
+        return iter(self._rows)
+
+    def history(self, *args, **kwargs):
+        raise AssertionError("history() returns a sampled history")
+
+
+class RecordedApi:
+    def __init__(self, run):
+        self.run_, self.paths = run, []
+
+    def run(self, path):
+        self.paths.append(path)
+        if path != "team/hf-run/" + self.run_.id:
+            raise ValueError(f"Could not find run {path}")
+        return self.run_
+
+
+def test_wandb_api_reads_every_row_of_a_recorded_run(monkeypatch):
+    """The W&B API reader on ``scan_history`` rows recorded from the HF job's W&B run (its step metric
+    ``train/global_step``, not ``_step``): the same run as the Trainer's own callback recorded."""
+    from cptlaw.ingest import wandb_api
+
+    recorded = RecordedRun(json.loads((F / "wandb_api_run.json").read_text()))
+    api = RecordedApi(recorded)
+    monkeypatch.setattr(wandb_api, "_api", lambda: api)
+    ref = f"wandb:team/hf-run/{recorded.id}"
+    assert ingest.detect(Path(ref)) == "wandb-api"
+    got = ingest.read(ref, schedules=spec("hf_run.schedule.yaml"), transfer=None, name="hf_run")
+    same_run(got.runs["hf_run"], HF_NATIVE, rtol=1e-6)
+    assert recorded.scans == [dict(keys=None, page_size=wandb_api.PAGE_SIZE, min_step=0, max_step=None)]
+    with pytest.raises(DataError, match="wandb:team/hf-run/nope: cannot read the W&B run: Could not find run"):
+        ingest.read("wandb:team/hf-run/nope")
+    with pytest.raises(CptlawError, match="wandb:ENTITY/PROJECT/RUN_ID"):
+        ingest.read("wandb:hf-run")
+
+
+def test_wandb_file_reader_agrees_with_the_recorded_rows():
+    """The run-file reader (our framing, W&B's protobuf) and W&B's own reader (the recorded rows) give the same
+    points for every tag."""
+    from cptlaw.ingest import wandb as wb
+    from cptlaw.ingest.wandb_api import log_of
+
+    recorded = json.loads((F / "wandb_api_run.json").read_text())
+    (log,) = wb.read(F / "hf_run" / "wandb")
+    ref = log_of(recorded["rows"], recorded["config"], recorded["name"], "recorded")
+    assert set(log.scalars) == set(ref.scalars) and log.step_base == ref.step_base == 1
+    for tag, s in ref.scalars.items():
+        np.testing.assert_array_equal(log.scalars[tag].steps, s.steps)
+        np.testing.assert_array_equal(log.scalars[tag].values, s.values)
+
+
+def test_wandb_bad_files(tmp_path, capsys):
+    src = next((F / "wandb_run").rglob("run-*.wandb"))
+    cut = tmp_path / "run-cut.wandb"
+    cut.write_bytes(src.read_bytes()[:200_001])  # killed mid-record: read up to there, and say so
+    got = ingest.read(cut, transfer=None, schedules=None)
+    assert any("ends inside a record" in n for n in got.notes)
+    assert got.runs["pt_cpt"].steps[-1] < 2000
+    (tmp_path / "run-x.wandb").write_bytes(b"not a wandb file")
+    err = cli_error(["ingest", str(tmp_path / "run-x.wandb"), "--out", str(tmp_path / "o.csv")], capsys)
+    assert "run-x.wandb: not a W&B run file" in err
+    data = bytearray(src.read_bytes())
+    data[7 + 6] = 9  # the first chunk's type
+    (tmp_path / "run-y.wandb").write_bytes(bytes(data))
+    err = cli_error(["ingest", str(tmp_path / "run-y.wandb"), "--out", str(tmp_path / "o.csv")], capsys)
+    assert "run-y.wandb: byte 7: not a W&B record chunk" in err
+    data = bytearray(src.read_bytes())
+    data[7 + 7:7 + 17] = b"\xff" * 10  # the first record's payload
+    (tmp_path / "run-z.wandb").write_bytes(bytes(data))
+    err = cli_error(["ingest", str(tmp_path / "run-z.wandb"), "--out", str(tmp_path / "o.csv")], capsys)
+    assert "run-z.wandb: byte 7: not a W&B record" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_mlflow_bad_stores(tmp_path):
     with pytest.raises(DataError, match="not an MLflow file store"):
         ingest.read(tmp_path, kind="mlflow")
@@ -96,7 +196,7 @@ def test_mlflow_bad_stores(tmp_path):
         ingest.read(bad)
 
 
-@pytest.mark.parametrize("source", ["hf_run", "hf_run/trainer_state.json", "hf_run/tb"])
+@pytest.mark.parametrize("source", ["hf_run", "hf_run/trainer_state.json", "hf_run/tb", "hf_run/wandb"])
 def test_hf_trainer_run_matches_its_callback(source):
     """A real Trainer job: trainer_state.json (and its TensorBoard events) with the schedule spec give the LR
     the optimizer applied at every step, as recorded by cptlaw's callback (the step convention, measured)."""
@@ -256,6 +356,7 @@ def test_detect():
     assert ingest.detect(F / "hf_run") == "hf"
     assert ingest.detect(F / "tb_run") == "tensorboard"
     assert ingest.detect(F / "megatron.log") == "megatron"
+    assert ingest.detect(F / "wandb_run") == ingest.detect(F / "hf_run" / "wandb") == "wandb"
     assert ingest.detect(F / "pt_cpt.native.csv") == "native"
     with pytest.raises(DataError, match="no such file"):
         ingest.detect(F / "nothing")

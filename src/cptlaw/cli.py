@@ -41,7 +41,9 @@ pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png
     "ingest": """examples:
   cptlaw ingest out/trainer_state.json --schedule cosine.yaml --out runs.csv
   cptlaw ingest tb/pt tb/cpt --stitch --name cpt_wsd --out runs.csv
-  cptlaw ingest metrics.csv --map step=iter,lr=lr,loss:general=val/loss --out runs.csv""",
+  cptlaw ingest metrics.csv --map step=iter,lr=lr,loss:general=val/loss --out runs.csv
+  cptlaw ingest wandb/ --out runs.csv                 (W&B run folders, offline or online)
+  cptlaw ingest wandb:my-team/cpt/3kx9a1b2 --out runs.csv""",
     "demo": """example:
   cptlaw demo --out cptlaw-demo""",
     "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
@@ -565,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ig = add("ingest", "Read training logs (HF trainer_state.json, TensorBoard, Megatron, CSV/JSONL, MLflow, W&B) "
                        "into cptlaw's native format.")
-    ig.add_argument("sources", nargs="+", help="log files or folders")
+    ig.add_argument("sources", nargs="+", help="log files or folders, or a W&B run: wandb:ENTITY/PROJECT/RUN_ID")
     out_opts(ig, "native CSV to write")
     source_opts(ig)
     ig.add_argument("--schedule", help="the run's LR schedule (a cptlaw spec, YAML/JSON; or a mapping run -> spec), "

@@ -20,8 +20,8 @@ from ..data.table import header
 from ..errors import CptlawError, DataError
 from .log import Log, Options, to_run
 
-KINDS = ("native", "hf", "tensorboard", "megatron", "table", "mlflow", "wandb")
-EXTRAS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # kind -> the pip extra its reader needs
+KINDS = ("native", "hf", "tensorboard", "megatron", "table", "mlflow", "wandb", "wandb-api")
+EXTRAS = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb", "wandb-api": "wandb"}  # kind -> the pip extra its reader needs
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
 
 
@@ -53,19 +53,23 @@ def parse_map(text: str | None) -> dict[str, str] | None:
 
 
 def detect(path: Path) -> str:
-    """Which reader a file or folder needs."""
+    """Which reader a file or folder (or a ``wandb:ENTITY/PROJECT/RUN_ID`` run) needs."""
+    from .wandb_api import PREFIX
+
+    if str(path).startswith(PREFIX) and not path.exists():
+        return "wandb-api"
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     name = path.name
     if path.is_dir():
         if (path / "trainer_state.json").is_file() or any(path.glob("checkpoint-*/trainer_state.json")):
             return "hf"
+        if any(path.glob("run-*.wandb")) or any(path.glob("*/run-*.wandb")) or any(path.glob("wandb/*/run-*.wandb")):
+            return "wandb"  # (before TensorBoard: a W&B run with sync_tensorboard holds event files too)
         if any(path.rglob("events.out.tfevents.*")):
             return "tensorboard"
         if any(path.glob("*/meta.yaml")) or name == "mlruns" or (path / "mlruns").is_dir():
             return "mlflow"
-        if any(path.glob("run-*.wandb")) or any(path.glob("*/run-*.wandb")):
-            return "wandb"
         raise DataError(f"{path}: a folder with no trainer_state.json, TensorBoard event files, MLflow store or "
                         f"W&B run in it; name the source with --kind")
     if name == "trainer_state.json":
@@ -103,9 +107,12 @@ def _logs(path: Path, kind: str, mapping) -> list[Log]:
     if kind == "mlflow":
         from .mlflow import read as read_mlflow
         return read_mlflow(path)
-    if kind == "wandb":  # detected, so that the user is told, but not read yet
-        raise CptlawError(f"{path}: a W&B offline run; cptlaw cannot read those yet. Export the run's full "
-                          f"history with run.scan_history() to CSV/JSONL and ingest that with --map")
+    if kind == "wandb":
+        from .wandb import read as read_wandb
+        return read_wandb(path)
+    if kind == "wandb-api":
+        from .wandb_api import read as read_wandb_api
+        return read_wandb_api(str(path))
     raise CptlawError(f"--kind {kind!r}: one of {', '.join(KINDS)}")
 
 
