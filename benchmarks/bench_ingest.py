@@ -1,4 +1,4 @@
-"""Ingest speed: a 10^6-step TensorBoard log, read by cptlaw.ingest beside TensorBoard's own reader.
+"""Ingest speed: 10^6-step TensorBoard and W&B logs, read by cptlaw.ingest beside each library's own reader.
 
 The log is written once with torch.utils.tensorboard.SummaryWriter (LR at every step, two evaluation sets
 every 100 steps) into a temporary folder.  Timed, side by side in one run, best of ``--repeat``:
@@ -8,7 +8,14 @@ every 100 steps) into a temporary folder.  Timed, side by side in one run, best 
 * ``cptlaw.ingest.read``: the whole chain to a native RunSet (record framing + TensorBoard's protobuf
   parser, mapping, restart check, dense-LR check, run assembly).
 
-Run: python benchmarks/bench_ingest.py [--steps 1000000] [--repeat 3]
+The W&B run file is written once by ``wandb`` in offline mode (the same LR and losses, ``run.log(..., step=s)``),
+then timed side by side:
+
+* ``wandb leet inspect --json``: W&B's own reader of run files (its Go core, wandb >= 0.31), every record
+  printed as JSON and parsed with ``json.loads``, i.e. the library alone, yielding Python objects;
+* ``cptlaw.ingest.read``: the whole chain (framing + W&B's protobuf ``Record``, step metrics, checks, run).
+
+Run: python benchmarks/bench_ingest.py [--steps 1000000] [--repeat 3] [--no-wandb]
 """
 
 import argparse
@@ -34,6 +41,39 @@ def write_log(folder: Path, steps: int) -> None:
             w.add_scalar("eval/general_loss", 3.0 + 1.0 / (1 + s / 1e4), s)
             w.add_scalar("eval/german_loss", 2.0 + 1.0 / (1 + s / 1e4), s)
     w.close()
+
+
+def write_wandb(folder: Path, steps: int) -> Path:
+    import os
+
+    import wandb
+
+    os.environ.update(WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DISABLE_GIT="true")
+    run = wandb.init(project="bench", dir=str(folder), settings=wandb.Settings(x_disable_stats=True))
+    lr = np.r_[np.linspace(0, 3e-4, 1000), np.full(steps - 1000, 3e-4)]
+    for s in range(steps):
+        row = {"lr": float(lr[s])}
+        if s % 100 == 99:
+            row["eval/general_loss"] = 3.0 + 1.0 / (1 + s / 1e4)
+            row["eval/german_loss"] = 2.0 + 1.0 / (1 + s / 1e4)
+        run.log(row, step=s)
+    run.finish()
+    return next(folder.rglob("run-*.wandb"))
+
+
+def leet(file: Path) -> int:
+    import json
+    import subprocess
+
+    out = subprocess.run(["wandb", "leet", "inspect", "--json", str(file)], check=True, capture_output=True,
+                         text=True).stdout
+    return sum(len(r["history"]["item"]) for r in map(json.loads, out.splitlines()) if r.get("type") == "history")
+
+
+def cptlaw_wandb(file: Path) -> int:
+    from cptlaw import ingest
+
+    return len(ingest.read(file, kind="wandb", transfer=None).runs.names)
 
 
 def accumulator(folder: Path) -> int:
@@ -64,6 +104,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-wandb", action="store_true", help="TensorBoard only")
     args = ap.parse_args()
     from _machine import describe
 
@@ -75,12 +116,27 @@ def main():
         n = accumulator(folder)
         t_acc = best(accumulator, folder, args.repeat)
         t_cpt = best(cptlaw_read, folder, args.repeat)
+        if not args.no_wandb:
+            t0 = time.perf_counter()
+            file = write_wandb(Path(tmp) / "wb", args.steps)
+            wrote_wb = time.perf_counter() - t0
+            n_wb = leet(file)
+            t_leet = best(leet, file, args.repeat)
+            t_wb = best(cptlaw_wandb, file, args.repeat)
+            size = file.stat().st_size
     print(f"machine: {describe()}")
-    print(f"log: {args.steps:,} steps, {n:,} scalars (written by SummaryWriter in {wrote:.1f} s)")
+    print(f"TensorBoard log: {args.steps:,} steps, {n:,} scalars (written by SummaryWriter in {wrote:.1f} s)")
     print(f"| reader | seconds (best of {args.repeat}) | ratio |")
     print("|---|---|---|")
     print(f"| tensorboard EventAccumulator, size_guidance 0 | {t_acc:.2f} | 1.0x |")
     print(f"| cptlaw.ingest.read -> native RunSet | {t_cpt:.2f} | {t_acc / t_cpt:.1f}x faster |")
+    if not args.no_wandb:
+        print(f"\nW&B run file: {args.steps:,} steps, {n_wb:,} history items, {size / 1e6:.0f} MB (written by wandb "
+              f"offline in {wrote_wb:.1f} s)")
+        print(f"| reader | seconds (best of {args.repeat}) | ratio |")
+        print("|---|---|---|")
+        print(f"| wandb leet inspect --json + json.loads | {t_leet:.2f} | 1.0x |")
+        print(f"| cptlaw.ingest.read -> native RunSet | {t_wb:.2f} | {t_leet / t_wb:.1f}x faster |")
 
 
 if __name__ == "__main__":
