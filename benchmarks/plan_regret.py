@@ -24,10 +24,9 @@ sys.path.insert(0, str(HERE))
 
 from cptlaw.datasets import load  # noqa: E402
 from cptlaw.laws import CPTLaw  # noqa: E402
-from cptlaw.plan import parse_space  # noqa: E402
+from cptlaw.datasets.pilot_gpu import grid_space  # noqa: E402
 from cptlaw.plan.regret import regret_rows  # noqa: E402
 
-PEAK = {"s": 2e-3, "m": 2e-3, "l": 1.5e-3}
 # the fitting runs: at most a third of each grid's CPT runs (PROVENANCE.md's fit set, less for l; for the
 # Eq. 8 fits, replay 0.1 / 0.25 / 0.5 among them)
 FIT = {"r25": ["const600_constant_r25", "const600_cosine_r25", "const300_cosine_r25"],
@@ -36,17 +35,7 @@ FIT_L = ["const600_constant_r25", "const300_cosine_r25"]
 
 
 def space(size: str, guard: bool = False):
-    p = PEAK[size]
-    return parse_space({
-        "constraints": {"no_extrapolation": ["replay"] if guard else []},
-        "pt": {"schedules": {
-            "const": {"kind": "warmup", "steps": 100, "schedule": {"kind": "constant", "lr": p}},
-            "wsd": {"kind": "warmup", "steps": 100,
-                    "schedule": {"kind": "wsd", "peak": p, "steps": 1100, "decay_steps": 240, "floor": 0.1 * p}}},
-            "transfer": [300, 600, 1200]},
-        "cpt": {"family": ["constant", "cosine", "wsd"], "peak_lr": [0.5 * p, p, 1.5 * p], "rewarmup_steps": [0, 100],
-                "floor": 0.1, "decay_fraction": 0.2, "steps": 1000, "replay": [0.0, 0.1, 0.25, 0.5]}},
-        f"pilot-gpu-german {size}")
+    return grid_space(size, guard=guard)
 
 
 MIX = "pilot-gpu-german-mix"  # the same grid (s, m) with 5 % German in PT: the realistic-PT check

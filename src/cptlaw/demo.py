@@ -1,9 +1,12 @@
 """``cptlaw demo``: the main job end to end on data that ships with cptlaw.
 
-1. Real PT->CPT curves from cptlaw's own pilot trainer (``pilot-v1``): fit the CPT law on the general and the
-   domain validation loss of a few runs, predict held-out CPT runs (other schedules, transfer points, and CPT
-   from a WSD-annealed PT model), plot, and print the accuracy.
-2. Real pre-training curves (Multi-Power-Law paper, 400M, MIT): fit the annealing law and the multi-power law on
+1. Real PT->CPT curves from cptlaw's own pilot trainer on an H100 (``pilot-gpu-german``, the 6.4M-parameter
+   model): fit the CPT law on the general and the German validation loss of 3 CPT runs (and the 2 PT runs),
+   predict the held-out CPT runs (other schedules, re-warmups, transfer points, CPT from an annealed PT), plot,
+   print the accuracy; then plan: search the grid's plan space for lambda1 in {0.2, 0.5, 0.8} (Eq. 5), and
+   score the planner's pick among the trained replay-0.25 runs against the best of them (the regret).
+2. The same on the small CPU-made set (``pilot-v1``, 0.33M parameters, CPT on Python code).
+3. Real pre-training curves (Multi-Power-Law paper, 400M, MIT): fit the annealing law and the multi-power law on
    the paper's training split, predict its six test schedules, beside the paper's Table 1.
 """
 
@@ -27,6 +30,13 @@ PILOT_FIT = ["{m}_pt_const", "{m}_pt_wsd", "{m}_{d}_const800_constant_r25", "{m}
              "{m}_{d}_const400_cosine_r25"]
 PILOT_HELDOUT = ["{m}_{d}_const800_wsd_r25", "{m}_{d}_const800_rewarm_cosine_r25", "{m}_{d}_const1200_cosine_r25",
                  "{m}_{d}_wsd1200_rewarm_cosine_r25"]
+# pilot-gpu-german: the fit set of docs/regret.md (at most a third of the replay-0.25 grid), the rest held out
+GPU_FIT = ["{m}_pt_const", "{m}_pt_wsd", "{m}_german_const600_constant_r25", "{m}_german_const600_cosine_r25",
+           "{m}_german_const300_cosine_r25"]
+GPU_HELDOUT = ["{m}_german_const600_wsd_r25", "{m}_german_const600_rewarm_cosine_r25",
+               "{m}_german_const300_rewarm_cosine_r25", "{m}_german_const1200_cosine_r25",
+               "{m}_german_const1200_rewarm_cosine_r25", "{m}_german_wsd1200_rewarm_low_r25"]
+GPU_MODEL = "m"
 
 
 def _line(name, m):
@@ -43,22 +53,17 @@ def _pilot_selection(runs, domain="code"):
     raise RuntimeError("the bundled pilot-v1 dataset lacks the demo's runs")
 
 
-def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    summary = {}
-    runs = load("pilot-v1")
-    model, fit_names, held = _pilot_selection(runs)
-    write_runs(runs.select(fit_names + held), out / "pilot_code.csv", force=force)
-    print(f"[1/2] real PT->CPT curves (bundled pilot-v1, model '{model}', CPT on Python code with 25% replay)")
-    print(f"      fit on {', '.join(fit_names)}")
-    for target in ("loss:general", "loss:code"):
+def _cpt_part(out: Path, runs, fit_names, held, domain: str, stem: str, quick: bool, force: bool, summary: dict,
+              key: str) -> dict:
+    """Fit the CPT law on the general and the domain loss, predict the held-out runs, plot, print; the fits."""
+    fits = {}
+    for target in ("loss:general", f"loss:{domain}"):
         law = CPTLaw().fit(runs, target, names=fit_names, **QUICK if quick else {})
         fit = law.result_
         tag = target.split(":")[1]
         report = evaluate(fit, runs, held, cpt_only=True)
-        atomic_write_text(out / f"predict_cpt_{tag}.csv", rows_to_csv(predict_runs(fit, runs, held)), force=force)
-        plot_fit(fit, runs, out / f"fit_cpt_{tag}.png", names=fit_names + held, force=force)
+        atomic_write_text(out / f"predict_{stem}_{tag}.csv", rows_to_csv(predict_runs(fit, runs, held)), force=force)
+        plot_fit(fit, runs, out / f"fit_{stem}_{tag}.png", names=fit_names + held, force=force)
         print(f"  {target}: fitted in {fit.elapsed_s:.1f} s, train R2 {fit.overall.r2:.4f}, "
               f"B = {law.params_['B']:+.3f}; held-out CPT runs (CPT rows):")
         for line in fit.warnings:
@@ -69,15 +74,64 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
             if tips:
                 print(f"  (to pin these down, train next: {tips[0]['description']}; the near-equivalent fits "
                       f"disagree there by {100 * tips[0]['spread']:.1f}%)")
-        fit.save(out / f"fit_cpt_{tag}.json", force=force)
+        fit.save(out / f"fit_{stem}_{tag}.json", force=force)
         for name, m in report["runs"].items():
             print(_line(name, m))
         print(_line("held-out mean", report["overall"]))
-        summary[f"cpt_{tag}"] = report["overall"]
+        summary[f"{key}_{tag}"] = report["overall"]
+        fits[tag] = fit
+    return fits
+
+
+def _plan_part(out: Path, runs, fits: dict, model: str, force: bool, summary: dict) -> None:
+    """Plan on the fits, and score the planner's pick among the trained replay-0.25 runs (the regret)."""
+    from .datasets.pilot_gpu import grid_space
+    from .plan import outputs
+    from .plan.regret import regret_rows
+
+    space = grid_space(model, replay=[0.25],
+                       pilot={"init_from": {"const": f"{model}_pt_const", "wsd": f"{model}_pt_wsd"},
+                              "domain": "german"})
+    doc, res = outputs.build(fits["general"], fits["german"], space)
+    outputs.write(out / "plan", outputs.files(doc, res, space, fits["general"], fits["german"]), force=force)
+    print(f"  plan (Eq. 5, the grid's space: PT checkpoint, CPT family, peak LR, re-warmup; written to plan/):")
+    for line in outputs.summary_lines(doc)[1:]:
+        if not line.startswith("  "):
+            print(f"  {line}")
+    grid = [n for n in runs.names if n.startswith(f"{model}_german_") and n.endswith("_r25")]
+    rows = regret_rows(fits["general"], fits["german"], runs, space, grid, "loss:german")
+    print(f"  against real training: the planner's pick among the {len(grid)} trained replay-0.25 runs "
+          f"({len(rows[0]['fit_runs'])} of them fitted):")
+    for r in rows:
+        print(f"  lambda1={r['lambda1']:.1f}: pick {r['pick']} (rank {r['pick_rank']} of {r['grid']}), regret "
+              f"{100 * r['regret']:.2f}% vs the best real run ({r['best']}); random pick {100 * r['random_regret']:.2f}%")
+    summary["plan_regret"] = rows
+
+
+def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    summary = {}
+    gpu = load("pilot-gpu-german")
+    fit_names = [n.format(m=GPU_MODEL) for n in GPU_FIT]
+    held = [n.format(m=GPU_MODEL) for n in GPU_HELDOUT]
+    write_runs(gpu.select(fit_names + held), out / "pilot_gpu_german.csv", force=force)
+    print(f"[1/3] real PT->CPT curves (bundled pilot-gpu-german, H100-trained, model '{GPU_MODEL}' with 6.4M "
+          f"parameters, CPT on German with 25% replay)")
+    print(f"      fit on {', '.join(fit_names)}")
+    fits = _cpt_part(out, gpu, fit_names, held, "german", "gpu_german", quick, force, summary, "gpu")
+    _plan_part(out, gpu, fits, GPU_MODEL, force, summary)
+
+    runs = load("pilot-v1")
+    model, fit_names, held = _pilot_selection(runs)
+    write_runs(runs.select(fit_names + held), out / "pilot_code.csv", force=force)
+    print(f"[2/3] the small CPU-made set (bundled pilot-v1, model '{model}', CPT on Python code with 25% replay)")
+    print(f"      fit on {', '.join(fit_names)}")
+    _cpt_part(out, runs, fit_names, held, "code", "cpt", quick, force, summary, "cpt")
 
     mpl_runs = load_mpl(400)
     write_runs(mpl_runs, out / "mpl400.csv", force=force)
-    print(f"[2/2] real pre-training curves: Multi-Power-Law paper, 400M model, 9 schedules")
+    print("[3/3] real pre-training curves: Multi-Power-Law paper, 400M model, 9 schedules")
     print(f"      fit on {', '.join(MPL_TRAIN)}; predict {', '.join(MPL_TEST)}")
     for law in (AnnealingLaw(), MultiPowerLaw()):
         law.fit(mpl_runs, "loss:train", names=list(MPL_TRAIN), **QUICK if quick else {})

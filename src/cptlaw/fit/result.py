@@ -108,7 +108,7 @@ class FitResult(BaseModel):
         out = list(self.diagnostics.get("warnings", []))
         if self.degenerate:
             out.append("starts within 1% of the best objective disagree by >10% on: " + ", ".join(self.degenerate))
-        return out
+        return list(dict.fromkeys(out))  # (two unidentified directions can name the same parameter)
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(by_alias=True), indent=2, allow_nan=False) + "\n"
