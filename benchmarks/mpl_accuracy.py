@@ -1,6 +1,10 @@
 """Accuracy on real curves: fit the annealing law and the multi-power law on the MPL paper's training split
 (constant 24K, cosine 24K, wsdcon_9) for the 25M/100M/400M models, predict the six test schedules, and print a
-Markdown table beside the paper's Table 1.  Run: python benchmarks/mpl_accuracy.py > docs/accuracy-mpl.md
+Markdown table beside the paper's Table 1.  The annealing law is fitted three ways: cptlaw's defaults (λ = 0.999,
+Tissue et al.'s warmup-as-peak convention), λ chosen from the MPL paper's grid by the training objective
+(``lam="fit"``, App. D.2), and that with the MPL code's convention of exact per-step LR sums through the warmup
+(``warmup="literal"``); a λ profile shows what the selection sees.
+Run: python benchmarks/mpl_accuracy.py > docs/accuracy-mpl.md
 """
 
 import sys
@@ -10,6 +14,7 @@ from cptlaw.datasets import MPL_SIZES, MPL_TEST, MPL_TRAIN, load_mpl
 from cptlaw.evaluate import evaluate
 from cptlaw.fit import Problem
 from cptlaw.laws import AnnealingLaw, MultiPowerLaw
+from cptlaw.laws.base import LAM_GRID
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _machine import describe  # noqa: E402
@@ -34,19 +39,26 @@ def main():
           "WSD exp and linear 20K→24K, two-stage 3e-5 and 1.8e-4). Metrics per curve, averaged over curves "
           "(WorstE: max). The paper's numbers (Table 1) come from its own fitting protocol (Adam, its own "
           "init) on the same split; \"annealing\" = the momentum law of Tissue et al. (λ=0.999, warmup as peak "
-          "LR), which the paper lists as \"Momentum Law\" (it tuned λ on a grid).\n")
+          "LR), which the paper lists as \"Momentum Law\" (it tuned λ on a grid). `annealing, λ fit` chooses λ from "
+          "the paper's grid {0.95, 0.99, 0.995, 0.999, 0.9995} by the training objective (`--lam fit`, the paper's "
+          "App. D.2 protocol); `annealing, λ fit, literal` also sums the LR through the warmup as applied "
+          "(`--warmup literal`), as the MPL code computes its LR sums.\n")
     print("| size | law | train R² | test R² | MAE | RMSE | PredE | WorstE | paper R² | paper PredE | paper WorstE | fit s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     notes, gaps = [], []
     for size in MPL_SIZES:
         runs = load_mpl(size)
-        for law in (AnnealingLaw(), MultiPowerLaw()):
+        variants = [("annealing", AnnealingLaw()), ("annealing, λ fit", AnnealingLaw(lam="fit")),
+                    ("annealing, λ fit, literal", AnnealingLaw(lam="fit", warmup="literal")), ("mpl", MultiPowerLaw())]
+        for label, law in variants:
             t = time.perf_counter()
             law.fit(runs, "loss:train", names=list(MPL_TRAIN))
             el = time.perf_counter() - t
             o = evaluate(law.result_, runs, list(MPL_TEST))["overall"]
             p = PAPER[(size, law.name)]
-            print(f"| {size}M | {law.name} | {law.result_.overall.r2:.4f} | {o['r2']:.4f} | {o['mae']:.4f} | "
+            if label != law.name:
+                label += f" (λ = {law.lam})"
+            print(f"| {size}M | {label} | {law.result_.overall.r2:.4f} | {o['r2']:.4f} | {o['mae']:.4f} | "
                   f"{o['rmse']:.4f} | {o['pred_e']:.4f} | {o['worst_e']:.4f} | {p[0]:.4f} | {p[3]:.4f} | {p[4]:.4f} | "
                   f"{el:.1f} |", flush=True)
             if law.name == "mpl":
@@ -56,6 +68,30 @@ def main():
                                     runs, list(MPL_TEST))["overall"]
                 gaps.append(pub_test["r2"] - o["r2"])
                 notes.append(f"| {size}M | {law.result_.objective:.3g} | {pub:.3g} | {o['r2']:.4f} | {pub_test['r2']:.4f} |")
+    print("\nThe λ profile of the annealing law: training objective and test PredE for each λ of the grid, per "
+          "warmup convention (the selection takes the lowest objective, marked *):\n")
+    print("| size | warmup | " + " | ".join(f"λ = {lam}" for lam in LAM_GRID) + " |")
+    print("|---|---|" + "---|" * len(LAM_GRID))
+    for size in MPL_SIZES:
+        runs = load_mpl(size)
+        for warmup in ("as_peak", "literal"):
+            cells = []
+            for lam in LAM_GRID:
+                law = AnnealingLaw(lam=lam, warmup=warmup).fit(runs, "loss:train", names=list(MPL_TRAIN))
+                cells.append((law.result_.objective, evaluate(law.result_, runs, list(MPL_TEST))["overall"]["pred_e"]))
+            best = min(range(len(cells)), key=lambda i: cells[i][0])
+            print(f"| {size}M | {warmup} | " + " | ".join(f"{o:.3g}{'*' if i == best else ''} / {100 * e:.3f}%"
+                                                         for i, (o, e) in enumerate(cells)) + " |", flush=True)
+    print("\nReading (issue 10, item 4): on the 25M curves the annealing law's test PredE was 0.21 % against the paper's "
+          "0.14 %. Choosing λ alone does not close that gap (the objective picks λ = 0.999 under the warmup-as-peak "
+          "convention at every size). The gap is the warmup convention: with the LR summed through the warmup as "
+          "applied, as the MPL code does, and λ chosen by the objective (0.995 at 25M), PredE is 0.14 %, the "
+          "paper's number, and 0.14 % / 0.18 % at 100M / 400M (paper: 0.22 % / 0.25 %). WorstE stays about twice the "
+          "paper's at 25M (0.9 % vs 0.47 %); the largest errors sit on the 72K-step and two-stage test curves, "
+          "three times longer than, or annealed differently from, anything in the training split. The selected λ is "
+          "the test-best of the grid, or within 0.02 percentage points of it, in every row, so a finer λ "
+          "search has little to gain on these data. cptlaw keeps λ = 0.999 and warmup as peak as the annealing "
+          "law's defaults (Tissue et al.'s own conventions); `--lam fit --warmup literal` is the MPL paper's protocol.")
     print("\nTraining-split Huber objective of our MPL fit vs the repo's published parameters, and their test R²:\n")
     print("| size | our objective | published params' objective | our test R² | published params' test R² |")
     print("|---|---|---|---|---|")

@@ -74,6 +74,12 @@ def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False, what=""):
 
 
 POSITIVE = _number(float, 0, lo_open=True)
+_LAM = _number(float, 0, 1, hi_open=True)
+
+
+def _lam(text: str):
+    """--lam: a number in [0, 1), or 'fit'."""
+    return "fit" if text == "fit" else _LAM(text)
 COUNT = _number(int, 1)
 LEVEL = _number(float, 0, 1, lo_open=True, hi_open=True)
 
@@ -150,6 +156,8 @@ def _law_options(args) -> dict:
             opts["lam"] = args.lam
             opts["momentum"] = args.momentum or "carry"
         else:
+            if getattr(args, "lam", None) == "fit":
+                raise CptlawError("--lam fit: the mpl law has no annealing momentum λ (it applies to annealing and cpt)")
             opts.pop("momentum", None)
     if law in ("annealing", "cpt") and args.size:
         opts["size"] = True
@@ -490,7 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     out_opts(f, "fit JSON to write ('-' for stdout)")
     data_opts(f)
     g = f.add_argument_group("conventions (stored in the fit)")
-    g.add_argument("--lam", type=_number(float, 0, 1, hi_open=True), default=0.999, help="S2 momentum decay λ (default 0.999)")
+    g.add_argument("--lam", type=_lam, default=0.999,
+                   help="S2 momentum decay λ (default 0.999), or 'fit': chosen from {0.95, 0.99, 0.995, 0.999, 0.9995} by "
+                        "the training objective (MPL paper App. D.2); the chosen λ is stored in the fit")
     g.add_argument("--warmup", choices=["as_peak", "literal"], default=None,
                    help="warmup convention (default as_peak; mpl: literal)")
     g.add_argument("--warmup-steps", type=_number(int, 0), default=None, help="warmup length (default: detected)")
@@ -582,7 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     ig.add_argument("--quiet", action="store_true", help="print warnings only")
     ig.set_defaults(func=cmd_ingest)
 
-    de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy, on data that ships with cptlaw.")
+    de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy -> a plan, on data that ships with cptlaw.")
     de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")
     de.add_argument("--force", action="store_true", help="overwrite files in --out")
     de.add_argument("--quick", action="store_true", help="fewer multi-starts (for smoke tests)")

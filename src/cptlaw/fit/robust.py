@@ -247,6 +247,8 @@ def fit_law(law: Law, runs, target: str, *, names: list[str] | None = None, **op
     from ..data import RunSet, target_column
     from ..errors import DataError
 
+    if getattr(law, "lam", None) == "fit":
+        return _fit_lam(law, runs, target, dict(options, names=names))
     runs = runs if isinstance(runs, RunSet) else RunSet(runs)
     target = target_column(target)
     chosen = runs.select(names)
@@ -266,3 +268,26 @@ def fit_law(law: Law, runs, target: str, *, names: list[str] | None = None, **op
     design = law.merge(run_designs)
     return fit_design(law, design, target=target, data_hash=runs.data_hash(target), data_source=runs.source,
                       run_designs=run_designs, **options)
+
+
+def _fit_lam(law: Law, runs, target: str, options: dict):
+    """``lam="fit"``: fit once per λ of ``LAM_GRID`` and keep the lowest training objective (the MPL paper's
+    protocol for its annealing-law baseline, Luo et al. 2025 App. D.2).  The objectives are comparable: the
+    points, weights and Huber delta do not depend on λ (only S2 does).  ``law.lam`` becomes the chosen λ."""
+    from ..errors import CptlawError
+    from ..laws.base import LAM_GRID
+
+    if not {"S2", "S2pt", "S2cpt"} & set(law.INPUTS):
+        raise CptlawError(f"{law.name}: lam='fit' needs a law with an annealing area S2 (annealing, cpt)")
+    trials = []
+    for lam in LAM_GRID:
+        law.lam = lam
+        trials.append(fit_law(law, runs, target, **options))
+    best = min(range(len(trials)), key=lambda i: trials[i].objective)  # ties: the first, the smaller λ
+    result = trials[best]
+    law.lam = LAM_GRID[best]
+    result.diagnostics["lam_selection"] = {"rule": "lowest training objective (Luo et al. 2025, App. D.2)",
+                                           "chosen": law.lam, "grid": list(LAM_GRID),
+                                           "objectives": [t.objective for t in trials]}
+    result.elapsed_s = sum(t.elapsed_s for t in trials)
+    return result

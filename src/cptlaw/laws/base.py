@@ -221,11 +221,22 @@ class Law(ABC):
         return self.value(self.theta(params), design)
 
 
-class AreaLaw(Law):
-    """A law on the areas S1/S2 (and their PT/CPT split) of each run's dense LR."""
+# λ candidates of ``lam="fit"``: the grid of the Multi-Power-Law paper's baseline protocol for the annealing
+# law (Luo et al. 2025, App. D.2: "λ ∈ {0.95, 0.99, 0.995, 0.999, 0.9995}", chosen by the training objective).
+LAM_GRID = (0.95, 0.99, 0.995, 0.999, 0.9995)
 
-    def __init__(self, lam: float = 0.999, warmup: str = "as_peak", warmup_steps: int | None = None,
+
+class AreaLaw(Law):
+    """A law on the areas S1/S2 (and their PT/CPT split) of each run's dense LR.
+
+    ``lam``: the S2 momentum decay λ, or ``"fit"`` to choose it from :data:`LAM_GRID` by the training objective
+    (:func:`cptlaw.fit.robust.fit_law` fits the law once per λ; the chosen λ becomes the law's, and the saved
+    fit's, ``lam``, and every candidate's objective is kept in ``result_.diagnostics["lam_selection"]``)."""
+
+    def __init__(self, lam: float | str = 0.999, warmup: str = "as_peak", warmup_steps: int | None = None,
                  momentum: str = "carry", lr_index: str = "inclusive"):
+        if isinstance(lam, str) and lam != "fit":
+            raise CptlawError(f"lam: a number in [0, 1) or 'fit', got {lam!r}")
         self.lam = lam
         self.warmup = warmup
         self.warmup_steps = warmup_steps
@@ -234,6 +245,8 @@ class AreaLaw(Law):
 
     @property
     def area_options(self) -> AreaOptions:
+        if self.lam == "fit":
+            raise CptlawError(f"{self.name}: lam='fit' is chosen when the law is fitted; fit it first")
         return AreaOptions(self.lam, self.warmup, self.warmup_steps, self.momentum, self.lr_index)
 
     def areas(self, run: Run) -> Areas:
