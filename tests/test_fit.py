@@ -42,7 +42,8 @@ def test_fit_result_records_everything_and_roundtrips(recovered, tmp_path):
     target, runs, law = recovered
     fit = law.result_
     assert fit.options == {"lam": 0.999, "warmup": "as_peak", "warmup_steps": None, "momentum": "carry",
-                           "lr_index": "inclusive", "lr_units": "raw", "size": False, "replay": None, "n_unit": 1e6}
+                           "lr_index": "inclusive", "lr_units": "raw", "size": False, "replay": None, "n_unit": 1e6,
+                           "pt": "known"}
     assert fit.data_hash.startswith("sha256:") and fit.cptlaw_version and fit.versions["numpy"]
     assert fit.starts["n_starts"] == 128 and fit.starts["seed"] == 0 and fit.starts["near_best"] >= 1
     assert set(fit.metrics) == {t[0] for t in TRAIN}

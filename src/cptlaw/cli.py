@@ -101,6 +101,15 @@ def _read_data(paths: list[str], schedules: str | None, need_lr: bool = True, ar
             runs.extend(read_runs(p, schedules=schedules, need_lr=need_lr))
         else:
             runs.extend(_ingest([p], args, schedules, kind=k).runs)
+    if getattr(args, "drop_pt", False):
+        from .laws.cpt import cpt_part
+
+        dropped = [r.name for r in runs if r.transfer is None]
+        runs = [cpt_part(r) for r in runs if r.transfer is not None]
+        if not runs:
+            raise CptlawError("--drop-pt: no run has a CPT part (a transfer)")
+        if dropped:
+            print(f"cptlaw: --drop-pt: {len(dropped)} PT-only run(s) left out: {', '.join(dropped)}", file=sys.stderr)
     return RunSet(runs, source=",".join(paths))
 
 
@@ -163,6 +172,10 @@ def _law_options(args) -> dict:
         opts["size"] = True
     if law == "cpt" and args.replay:
         opts["replay"] = args.replay
+    if getattr(args, "pt", "known") != "known":
+        if law != "cpt":
+            raise CptlawError(f"--pt {args.pt}: the open-source (unknown PT) mode is a form of the cpt law, not of {law}")
+        opts["pt"] = args.pt
     if law in ("annealing", "cpt", "dcpt") and args.n_unit is not None:
         opts["n_unit"] = args.n_unit
     if law == "dcpt":
@@ -469,6 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--runs", help="comma-separated run names (default: all)")
         sp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present); for a "
                                             "log, one schedule spec, or a mapping run -> spec")
+        sp.add_argument("--drop-pt", action="store_true",
+                        help="keep only the CPT part of each run (PT-only runs are dropped), as CPT-only runs for "
+                             "the open-source mode (--pt unknown)")
         source_opts(sp)
 
     def source_opts(sp):
@@ -510,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="whether the loss at step t saw eta_t (default inclusive)")
     g.add_argument("--size", action="store_true", help="model-size variant (needs model_size)")
     g.add_argument("--replay", choices=["general", "domain"], help="replay-ratio variant of the CPT law (Eq. 8)")
+    g.add_argument("--pt", choices=["known", "unknown"], default="known",
+                   help="cpt law: 'unknown' for an open-source PT model (§6, App. G): S1pt is fitted, the PT is "
+                        "taken as annealed to 0, the data are CPT-only runs (see --drop-pt)")
     g.add_argument("--n-unit", type=POSITIVE, default=None, help="model-size unit (default 1e6)")
     g.add_argument("--d-unit", type=POSITIVE, default=None, help="D-CPT token unit (default 1e9)")
     g.add_argument("--corpus", choices=["auto", "general", "domain"], default="auto",

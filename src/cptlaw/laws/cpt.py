@@ -15,13 +15,42 @@ r_pt = replay ratio, r_cpt = 1 - r_pt::
 
     general: ... - C2 * S2cpt * exp(a1 * r_pt)  + B * (1 - (1 + E*S1cpt)^(-beta)) * (1 - exp(-a2 * r_cpt))
     domain:  ... - C2 * S2cpt * exp(a1 * r_cpt) + B * (1 - (1 + E*S1cpt)^(-beta)) * (exp(a2 * r_cpt) - 1)
+
+Open-source PT models (``pt="unknown"``; §6 and App. G, laws.md §3.4): the PT history is unknown, so S1pt is a
+fitted parameter, the PT is assumed annealed to an LR of 0 (its S2pt term folds into L0, so there is no C1) and
+the CPT LR re-warms from that 0 (the first CPT step's momentum starts from eta_pt_end = 0)::
+
+    L(t) = L0 + A * (S1cpt + S1pt)^(-alpha) - C2 * S2cpt + B * (1 - (1 + E * S1cpt)^(-beta))
+
+The data are CPT-only runs: every row is CPT (a run's ``transfer`` must be None or 0) and its whole LR is the
+CPT schedule; the general loss is measured on a proxy general set.  :func:`cpt_part` cuts a known-PT run to
+its CPT part.  With ``size=True`` the PT annealing term, and so gamma1, is absent too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..data import Run
+from ..errors import CptlawError, DataError
+from ..schedules import AreaOptions, Areas, compute_areas
 from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak
+
+PT_MODES = ("known", "unknown")
+
+
+def cpt_part(run: Run) -> Run:
+    """The CPT part of a PT -> CPT run, as a CPT-only run (``transfer`` None; the same step labels), for the
+    open-source mode (``pt="unknown"``): the rows from the transfer on, and their observations."""
+    if run.transfer is None:
+        raise DataError(f"run {run.name!r} has no CPT part (no transfer)")
+    t = run.transfer
+    losses = {}
+    for col, (idx, val) in run.losses.items():
+        keep = idx >= t
+        losses[col] = (idx[keep] - t, val[keep])
+    return Run(run.name, run.steps[t:], run.lr[t:], None, losses, run.model_size, run.tokens_per_step,
+               run.replay_ratio, run.source)
 
 
 class CPTLaw(AreaLaw):
@@ -30,32 +59,60 @@ class CPTLaw(AreaLaw):
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
 
-    def __init__(self, size: bool = False, replay: str | None = None, n_unit: float = 1e6, **area_options):
+    def __init__(self, size: bool = False, replay: str | None = None, n_unit: float = 1e6, pt: str = "known",
+                 **area_options):
         super().__init__(**area_options)
         self.size = size
         self.replay = replay
         self.n_unit = n_unit
+        self.pt = pt
         if replay not in (None, "general", "domain"):
             raise ValueError("replay must be None, 'general' or 'domain'")
+        if pt not in PT_MODES:
+            raise ValueError(f"pt must be one of {PT_MODES}, got {pt!r}")
+
+    @property
+    def unknown(self) -> bool:
+        return self.pt == "unknown"
 
     def options(self) -> dict:
-        return {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit}
+        return {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit, "pt": self.pt}
+
+    def _prepare(self, run: Run) -> Areas:
+        if not self.unknown:
+            return self.areas(run)
+        if run.transfer not in (None, 0):  # (not a DataError: fit_law skips runs whose points lie outside a law)
+            raise CptlawError(f"run {run.name!r}: pt='unknown' takes CPT-only runs (the model's PT history is unknown), "
+                            f"but this run has a PT prefix up to step {run.transfer_step - 1}; cut it with "
+                            f"cptlaw.laws.cpt.cpt_part (CLI: --drop-pt)")
+        # The PT ended annealed to an LR of 0: one PT step at LR 0 before the CPT LR, dropped again after
+        o = self.area_options
+        a = compute_areas(np.r_[0.0, run.lr], AreaOptions(o.lam, "literal", 0, "carry", o.lr_index), transfer=1)
+        return Areas(a.s1[1:], a.s2[1:], a.s1_pt[1:], a.s1_cpt[1:], a.s2_pt[1:], a.s2_cpt[1:], a.lr[1:], 0)
+
+    def _valid(self, run, index, prep):
+        return np.ones(index.size, dtype=bool) if self.unknown else super()._valid(run, index, prep)
 
     def parameters(self, y=None, design=None):
         ymin = float(np.min(y)) if y is not None else 2.0
         e_bounds, e_box = self.rate_range(design)
         ps = [Parameter("L0", 0.0, np.inf, (0.5 * ymin, ymin), doc="irreducible loss", linear=True),
               Parameter("A", 0.0, np.inf, (0.05, 3.0), doc="forward-area amplitude", linear=True),
-              Parameter("alpha", 1e-4, 5.0, (0.05, 1.5), doc="forward-area exponent"),
-              Parameter("C1", 0.0, np.inf, (0.01, 2.0), doc="PT annealing coefficient", linear=True),
-              Parameter("C2", 0.0, np.inf, (0.01, 2.0), doc="CPT annealing coefficient", linear=True),
+              Parameter("alpha", 1e-4, 5.0, (0.05, 1.5), doc="forward-area exponent")]
+        if self.unknown:
+            ps.append(Parameter("S1pt", *self.s1pt_range(design), log=True,
+                                doc="the unknown PT's forward area (raw LR sum)"))
+        else:
+            ps.append(Parameter("C1", 0.0, np.inf, (0.01, 2.0), doc="PT annealing coefficient", linear=True))
+        ps += [Parameter("C2", 0.0, np.inf, (0.01, 2.0), doc="CPT annealing coefficient", linear=True),
               Parameter("B", -np.inf, np.inf, (-2.0, 2.0), doc="distribution-shift amplitude (free sign)",
                         linear=True),
               Parameter("E", *e_bounds, e_box, log=True, doc="distribution-shift rate"),
               Parameter("beta", 1e-4, 5.0, (0.05, 1.0), doc="distribution-shift exponent")]
         if self.size:
-            ps += [Parameter("gamma1", -3.0, 3.0, (-0.2, 0.3), doc="PT annealing growth with N"),
-                   Parameter("gamma2", -3.0, 3.0, (-0.2, 0.3), doc="CPT annealing growth with N"),
+            if not self.unknown:
+                ps.append(Parameter("gamma1", -3.0, 3.0, (-0.2, 0.3), doc="PT annealing growth with N"))
+            ps += [Parameter("gamma2", -3.0, 3.0, (-0.2, 0.3), doc="CPT annealing growth with N"),
                    Parameter("F", 0.0, np.inf, (0.1, 5.0), doc="model-size amplitude", linear=True),
                    Parameter("gamma3", 1e-4, 3.0, (0.05, 0.6), doc="model-size exponent")]
         if self.replay:
@@ -80,6 +137,15 @@ class CPTLaw(AreaLaw):
         lo, hi = float(s.min()), float(s.max())
         return (1e-3 / hi, 1e4 / lo), (0.1 / hi, max(100.0 / lo, 1.0 / hi))
 
+    @staticmethod
+    def s1pt_range(design=None) -> tuple[float, float, tuple[float, float]]:
+        """Bounds and multi-start box of the unknown PT's forward area S1pt, relative to the largest observed
+        S1cpt (raw LR units): a PT area 1e-6 to 1e6 times the CPT's bounds it, and the box spans 0.1 to 100
+        times (the paper's fits: 2-40x their CPT areas, Fig. 18).  Without a design: the published scale."""
+        s = None if design is None else design.features.get("S1cpt")
+        hi = float(np.max(s)) if s is not None and s.size and np.max(s) > 0 else 1.0
+        return 1e-6 * hi, 1e6 * hi, (0.1 * hi, 100.0 * hi)
+
     def _features(self, run, index, a):
         f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index],
              "lr_peak": running_peak(run.lr, index),
@@ -98,7 +164,8 @@ class CPTLaw(AreaLaw):
         shift = 1.0 - u ** (-p["beta"])  # (1 - (1 + E*S1cpt)^-beta)
         n1 = n2 = 1.0
         if self.size:
-            n1, n2 = F["N"] ** p["gamma1"], F["N"] ** p["gamma2"]
+            n1 = 1.0 if self.unknown else F["N"] ** p["gamma1"]
+            n2 = F["N"] ** p["gamma2"]
         c2fac = replay_fac = 1.0
         if self.replay:
             r_pt = F["r_pt"]
@@ -111,9 +178,11 @@ class CPTLaw(AreaLaw):
     def value(self, theta, d: Design):
         F = d.features
         p, u, shift, n1, n2, c2fac, replay_fac = self._terms(theta, F)
-        L = (p["L0"] + p["A"] * F["S1"] ** (-p["alpha"])
-             - p["C1"] * F["S2pt"] * n1 - p["C2"] * F["S2cpt"] * n2 * c2fac
-             + p["B"] * shift * replay_fac)
+        if self.unknown:  # S1 = S1cpt + the fitted S1pt; no PT annealing term
+            L = p["L0"] + p["A"] * (F["S1cpt"] + p["S1pt"]) ** (-p["alpha"])
+        else:
+            L = p["L0"] + p["A"] * F["S1"] ** (-p["alpha"]) - p["C1"] * F["S2pt"] * n1
+        L = L - p["C2"] * F["S2cpt"] * n2 * c2fac + p["B"] * shift * replay_fac
         if self.size:
             L = L + p["F"] * F["N"] ** (-p["gamma3"])
         return L
@@ -121,22 +190,27 @@ class CPTLaw(AreaLaw):
     def jacobian(self, theta, d: Design):
         F = d.features
         p, u, shift, n1, n2, c2fac, replay_fac = self._terms(theta, F)
-        s1a = F["S1"] ** (-p["alpha"])
+        s1 = F["S1cpt"] + p["S1pt"] if self.unknown else F["S1"]
+        s1a = s1 ** (-p["alpha"])
         upow = u ** (-p["beta"])
         x = F["S1cpt"]
         cols = {
             "L0": np.ones_like(s1a),
             "A": s1a,
-            "alpha": -p["A"] * s1a * positive_log(F["S1"]),
-            "C1": -F["S2pt"] * n1,
+            "alpha": -p["A"] * s1a * positive_log(s1),
             "C2": -F["S2cpt"] * n2 * c2fac,
             "B": shift * replay_fac,
             "E": p["B"] * replay_fac * p["beta"] * x * upow / u,
             "beta": p["B"] * replay_fac * upow * np.log(u),
         }
+        if self.unknown:
+            cols["S1pt"] = -p["alpha"] * p["A"] * s1a / s1
+        else:
+            cols["C1"] = -F["S2pt"] * n1
         if self.size:
             lnN = np.log(F["N"])
-            cols["gamma1"] = -p["C1"] * F["S2pt"] * n1 * lnN
+            if not self.unknown:
+                cols["gamma1"] = -p["C1"] * F["S2pt"] * n1 * lnN
             cols["gamma2"] = -p["C2"] * F["S2cpt"] * n2 * c2fac * lnN
             nF = F["N"] ** (-p["gamma3"])
             cols["F"] = nF

@@ -1,0 +1,143 @@
+"""The CPT law for open-source PT models (``pt="unknown"``; Wang, Tissue et al. 2025 §6, App. G): S1pt fitted,
+the PT annealed to 0, CPT-only runs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cptlaw.cli import main
+from cptlaw.data import Run, RunSet, write_runs
+from cptlaw.datasets import load
+from cptlaw.errors import CptlawError
+from cptlaw.fit import FitResult
+from cptlaw.laws import CPTLaw
+from cptlaw.laws.cpt import cpt_part
+from cptlaw.schedules import Constant, Cosine, Warmup
+
+# Fig. 18 (laws.md §3.4): the paper's own 106M model treated as unknown, CPT on Pile-of-Law (peak 2e-4),
+# on the proxy general set C4 and on the domain set.
+FIG18_C4 = dict(L0=2.742, A=0.887, alpha=0.414, S1pt=5.157, C2=0.279, B=3.112, E=100.0, beta=0.072)
+FIG18_LAW = dict(L0=2.414, A=0.171, alpha=0.531, S1pt=0.085, C2=0.311, B=-0.790, E=17.0, beta=35.333)
+
+
+def cpt_run(name, post, steps=6000, warm=200):
+    """A CPT-only run: the LR re-warms from 0 (the unknown PT ended annealed to 0)."""
+    sched = Warmup(post, warm, init=0.0)
+    s = np.arange(steps)
+    return Run(name, s, sched(s))
+
+
+def areas_by_definition(lr, lam=0.999):
+    """S1cpt and S2cpt of a CPT LR after a PT that ended at LR 0, straight from the definitions (laws.md §1.1):
+    S1(t) = sum_{i<=t} eta_i, S2(t) = sum_{i<=t} sum_{k<=i} (eta_{k-1} - eta_k) lam^(i-k), eta_{-1} = 0."""
+    eta = np.r_[0.0, lr]
+    s1 = np.cumsum(lr)
+    s2 = np.zeros(lr.size)
+    for i in range(lr.size):
+        k = np.arange(i + 1)
+        s2[i] = (s2[i - 1] if i else 0.0) + np.sum((eta[k] - eta[k + 1]) * lam ** (i - k))
+    return s1, s2
+
+
+@pytest.mark.parametrize("params", [FIG18_C4, FIG18_LAW], ids=["c4", "pile-of-law"])
+def test_published_fig18_equations(params):
+    run = cpt_run("cosine", Cosine(2e-4, 1800, 2e-5), steps=2000)
+    s1, s2 = areas_by_definition(run.lr)
+    p = params
+    want = (p["L0"] + p["A"] * (s1 + p["S1pt"]) ** -p["alpha"] - p["C2"] * s2
+            + p["B"] * (1 - (p["E"] * s1 + 1) ** -p["beta"]))
+    got = CPTLaw(pt="unknown").predict(run, params=params)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert s2[100] < 0  # the re-warmup from the PT's final LR 0 counts negatively in S2cpt
+
+
+def test_jacobian_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    runs = [cpt_run("a", Cosine(2e-4, 2800, 2e-5), 3000), cpt_run("b", Constant(1e-4), 2000)]
+    for r, size, rep in zip(runs, (20e6, 80e6), (0.1, 0.5)):
+        r.losses["loss:general"] = (np.arange(0, r.steps.size, 50), np.ones(r.steps.size // 50 + (r.steps.size % 50 > 0)))
+        r.model_size, r.replay_ratio = size, rep
+    for law in (CPTLaw(pt="unknown"), CPTLaw(pt="unknown", size=True, replay="domain")):
+        design = law.design(runs, "loss:general")
+        theta = np.array([np.exp(rng.uniform(*np.log(p.init))) if p.log else rng.uniform(*p.init)
+                          for p in law.parameters(design.y, design)])
+        J = law.jacobian(theta, design)
+        for j in range(theta.size):
+            h = 1e-6 * max(1.0, abs(theta[j]))
+            up, dn = theta.copy(), theta.copy()
+            up[j] += h
+            dn[j] -= h
+            fd = (law.value(up, design) - law.value(dn, design)) / (2 * h)
+            np.testing.assert_allclose(J[:, j], fd, rtol=2e-5, atol=1e-8, err_msg=law.param_names[j])
+
+
+def test_recovery_from_the_start_of_cpt_predicts_the_rest():
+    """Curves made with the Fig. 18 C4 equation: a fit on the first 25% of two runs predicts all of a third."""
+    runs = [cpt_run("cos", Cosine(2e-4, 5800, 2e-5)), cpt_run("const", Constant(2e-4)),
+            cpt_run("cos_low", Cosine(1e-4, 5800, 1e-5))]
+    for r in runs:
+        idx = np.arange(0, r.steps.size, 25)
+        r.losses["loss:c4"] = (idx, CPTLaw(pt="unknown").predict(r, r.steps[idx], params=FIG18_C4))
+    early = RunSet([Run(r.name, r.steps, r.lr, losses={"loss:c4": (i[i < 1500], v[i < 1500])})
+                    for r in runs[:2] for i, v in [r.losses["loss:c4"]]])
+    law = CPTLaw(pt="unknown").fit(early, "loss:c4")
+    for r in runs:
+        idx, y = r.observed("c4")
+        np.testing.assert_allclose(law.predict(r, r.steps[idx]), y, rtol=2e-3)
+
+
+def test_runs_with_a_pt_prefix_are_refused_and_cpt_part_cuts_them(tmp_path):
+    runs = load("pilot-gpu-german")
+    run = runs["s_german_const600_cosine_r25"]
+    with pytest.raises(CptlawError, match="takes CPT-only runs.*cpt_part"):
+        CPTLaw(pt="unknown").fit([run], "loss:german")
+    part = cpt_part(run)
+    assert part.transfer is None and part.steps[0] == run.transfer_step and part.lr.size == run.lr.size - run.transfer
+    idx, y = part.observed("german")
+    np.testing.assert_array_equal(part.steps[idx], run.steps[run.observed("german")[0]][-idx.size:])
+    law = CPTLaw(pt="unknown").fit([part], "loss:german", n_starts=16)
+    assert law.result_.options["pt"] == "unknown" and "S1pt" in law.params_ and "C1" not in law.params_
+    law.result_.save(tmp_path / "fit.json")
+    again = FitResult.load(tmp_path / "fit.json").law()
+    np.testing.assert_array_equal(again.predict(part), law.predict(part))
+
+
+def test_cli_pt_unknown_with_drop_pt(tmp_path, capsys):
+    runs = load("pilot-gpu-german").select(["s_pt_const", "s_german_const600_cosine_r25", "s_german_const300_cosine_r25"])
+    write_runs(runs, tmp_path / "runs.csv")
+    out = tmp_path / "fit.json"
+    base = ["fit", str(tmp_path / "runs.csv"), "--law", "cpt", "--target", "loss:german", "--pt", "unknown",
+            "--n-starts", "16", "--out", str(out)]
+    assert main(base) == 2
+    assert "takes CPT-only runs" in capsys.readouterr().err
+    assert main(base + ["--drop-pt"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["options"]["pt"] == "unknown" and sorted(doc["runs"]) == ["s_german_const300_cosine_r25",
+                                                                      "s_german_const600_cosine_r25"]
+    assert main(["fit", str(tmp_path / "runs.csv"), "--law", "annealing", "--target", "loss:german", "--pt", "unknown",
+                 "--out", str(tmp_path / "b.json")]) == 2
+    assert "--pt" in capsys.readouterr().err
+
+
+def test_docs_open_source_rows_are_what_the_script_computes():
+    """docs/accuracy-open-source.md's wsd1200 rows at 50 %, recomputed (benchmarks/open_source_pt.py)."""
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    import open_source_pt as bench
+
+    rows = bench.experiment(cases=[c for c in bench.CASES if c[0] == "wsd1200"], fractions=(0.5,))
+    doc = (root / "docs" / "accuracy-open-source.md").read_text()
+    for r in rows:
+        m = re.search(rf"^\| wsd1200 \| s \| {r['target']} \| 50% \| {r['mode']} \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \|",
+                      doc, re.M)
+        assert m, (r["target"], r["mode"])
+        got = [100 * r["fit_pred_e"], 100 * np.nanmean(r["rest"]), 100 * np.nanmean(r["other"])]
+        np.testing.assert_allclose([float(x) for x in m.groups()], got, rtol=0.02, atol=0.011)
+    unknown = [r for r in rows if r["mode"] == "unknown"]
+    known = [r for r in rows if r["mode"] == "known"]
+    assert all(np.nanmean(u["other"]) > 3 * np.nanmean(k["other"]) for u, k in zip(unknown, known))
