@@ -191,8 +191,10 @@ def cmd_fit(args) -> int:
     from .fit import fit_design, fit_law
     from .laws import make_law
 
-    law = make_law(args.law, **_law_options(args))
     target = target_column(args.target)
+    if args.law == "ood" or args.from_ is not None:
+        return _fit_ood(args, target)
+    law = make_law(args.law, **_law_options(args))
     if args.bootstrap == 1:
         raise CptlawError("--bootstrap needs at least 2 resamples (e.g. 200), or 0 for none")
     fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler,
@@ -218,6 +220,39 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def _fit_ood(args, target) -> int:
+    """``cptlaw fit --law ood --from general.json,domain.json``: Eq. 6's coefficients by least squares."""
+    from .fit import FitResult
+    from .laws.ood import fit_ood
+
+    if args.law != "ood":
+        raise CptlawError("--from applies to --law ood only")
+    parts = [p.strip() for p in (args.from_ or "").split(",") if p.strip()]
+    if len(parts) != 2:
+        raise CptlawError("--law ood needs --from GENERAL.json,DOMAIN.json: the fits of the general (or proxy) set "
+                          "and of the domain set")
+    if Path(args.out).exists() and not args.force and args.out != "-":
+        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    fits = [FitResult.load(p) for p in parts]
+    for path, fit in zip(parts, fits):
+        if fit.law_name in ("ood", "dcpt"):
+            raise CptlawError(f"--from {path}: a fit of the {fit.law_name} law; give fits of a loss-curve law "
+                              f"(cpt, annealing or mpl)")
+        if fit.target == target:
+            raise CptlawError(f"--from {path}: a fit of {target} itself; the OOD set is predicted from the fits of "
+                              f"two other sets")
+    runs = _read_data(args.data, args.schedules, args=args)
+    result = fit_ood(fits[0], fits[1], runs, target, names=_runs_arg(args.runs))
+    _out_text(args.out, result.to_json(), args.force)
+    out = sys.stderr if args.out == "-" else sys.stdout
+    _print_fit(result, out)
+    spread = result.diagnostics.get("coefficient_spread")
+    if spread:
+        print("fitted run by run (stability): " + ", ".join(
+            f"{k} {v['min']:.3g} to {v['max']:.3g} (sd {v['std']:.2g})" for k, v in spread.items()), file=out)
+    return 0
+
+
 def _points_design(law, path, need_loss):
     """A D-CPT points table and its design (the table's ``run`` labels group the points)."""
     from .data.points import read_points
@@ -234,8 +269,10 @@ def _is_points(fit_or_law_name, data) -> bool:
 
 def _print_fit(result, stream) -> None:
     print = functools.partial(builtins.print, file=stream)  # noqa: A001  (every line to one stream)
+    objective = (f"Huber objective {result.objective:.6g} (delta={result.delta:g})" if result.delta > 0
+                 else f"sum of squared errors {result.objective:.6g}")
     print(f"{result.law_name} law on {result.target}: {result.n_points} points from {len(result.runs)} run(s), "
-          f"Huber objective {result.objective:.6g} (delta={result.delta:g}), {result.elapsed_s:.2f} s")
+          f"{objective}, {result.elapsed_s:.2f} s")
     se = result.diagnostics.get("stderr", {})
     ci = result.uncertainty.get("intervals", {})
     level = result.uncertainty.get("level")
@@ -364,6 +401,22 @@ def cmd_plan(args) -> int:
         if fit.law_name != "cpt":
             raise CptlawError(f"--{label} {getattr(args, label)}: the planner needs fits of the CPT law "
                               f"(cptlaw fit --law cpt), not of the {fit.law_name} law")
+        if fit.options.get("pt", "known") != "known":
+            raise CptlawError(f"--{label} {getattr(args, label)}: a fit with an unknown PT (--pt unknown); the planner "
+                              f"searches PT checkpoints and schedules, so it needs fits with the PT history known")
+    if args.ood:
+        import dataclasses
+
+        ood = FitResult.load(args.ood)
+        if ood.law_name != "ood":
+            raise CptlawError(f"--ood {args.ood}: a fit of the {ood.law_name} law, not an OOD fit (cptlaw fit --law ood)")
+        for label in ("general", "domain"):
+            comp, fit = ood.options[label], fits[label]
+            if comp["params"] != fit.params or comp["target"] != fit.target:
+                raise CptlawError(f"--ood {args.ood}: its {label} component is not the fit --{label} "
+                                  f"{getattr(args, label)} ({comp['target']} vs {fit.target}); fit the OOD "
+                                  f"coefficients from the same two fits")
+        space = dataclasses.replace(space, ood={"general": ood.params["l1"], "domain": ood.params["l2"]})
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CptlawError(f"--out {out}: exists and is not a folder")
@@ -509,7 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     f = add("fit", "Fit a law jointly on the observations of one validation set.")
     f.add_argument("data", nargs="+", help="native-format data file(s) (CSV, JSONL, Parquet), a D-CPT points table, or "
                                           "logs cptlaw ingest reads")
-    f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt"])
+    f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt", "ood"])
+    f.add_argument("--from", dest="from_", metavar="GENERAL,DOMAIN",
+                   help="ood: the saved fits of the general (or proxy) set and of the domain set (Eq. 6)")
     f.add_argument("--target", required=True, help="validation set, e.g. loss:general")
     out_opts(f, "fit JSON to write ('-' for stdout)")
     data_opts(f)
@@ -570,6 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("space", help="plan space (YAML): PT checkpoints, CPT knobs, objective, constraints")
     pn.add_argument("--general", required=True, help="CPT-law fit JSON of the general (PT-distribution) loss")
     pn.add_argument("--domain", required=True, help="CPT-law fit JSON of the domain loss")
+    pn.add_argument("--ood", help="an OOD fit (cptlaw fit --law ood) made from these two fits: plan for that "
+                                  "out-of-domain set (Eq. 6) instead of the space's objective")
     out_opts(pn, "output folder")
     pn.add_argument("--top", type=COUNT, default=10, help="best candidates listed per objective (default 10)")
     pn.add_argument("--horizon", type=_number(int, 1, MAX_STEPS), default=None,

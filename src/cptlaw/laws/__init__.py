@@ -13,8 +13,9 @@ from .base import AreaLaw, Design, Law, Parameter
 from .cpt import CPTLaw
 from .dcpt import DCPTLaw
 from .mpl import MultiPowerLaw
+from .ood import OODLaw
 
-LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw, DCPTLaw)}
+LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw, DCPTLaw, OODLaw)}
 
 
 def make_law(name: str, **options) -> Law:
@@ -26,5 +27,5 @@ def make_law(name: str, **options) -> Law:
     return cls(**options)
 
 
-__all__ = ["AnnealingLaw", "AreaLaw", "CPTLaw", "DCPTLaw", "Design", "Law", "LAWS", "MultiPowerLaw", "Parameter",
-           "make_law"]
+__all__ = ["AnnealingLaw", "AreaLaw", "CPTLaw", "DCPTLaw", "Design", "Law", "LAWS", "MultiPowerLaw", "OODLaw",
+           "Parameter", "make_law"]
