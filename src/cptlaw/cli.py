@@ -194,6 +194,8 @@ def cmd_fit(args) -> int:
     target = target_column(args.target)
     if args.law == "ood" or args.from_ is not None:
         return _fit_ood(args, target)
+    if args.law == "dcpt-cross":
+        return _fit_cross(args, target)
     law = make_law(args.law, **_law_options(args))
     if args.bootstrap == 1:
         raise CptlawError("--bootstrap needs at least 2 resamples (e.g. 200), or 0 for none")
@@ -217,6 +219,28 @@ def cmd_fit(args) -> int:
             result.diagnostics["suggested_runs"] = suggest_runs(result, runs)
     _out_text(args.out, result.to_json(), args.force)
     _print_fit(result, sys.stderr if args.out == "-" else sys.stdout)  # '-': stdout carries only the JSON
+    return 0
+
+
+def _fit_cross(args, target) -> int:
+    """``cptlaw fit --law dcpt-cross``: the Cross-Domain D-CPT law over the CPT runs of several domains."""
+    from .laws.dcpt_cross import CrossDomainDCPTLaw, fit_cross_domain
+
+    if target != "loss:domain":
+        raise CptlawError("--law dcpt-cross fits each CPT run on its own domain loss: give --target domain")
+    if Path(args.out).exists() and not args.force and args.out != "-":
+        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    opts = {k: v for k, v in (("n_unit", args.n_unit), ("d_unit", args.d_unit)) if v is not None}
+    law = CrossDomainDCPTLaw(probe_steps=args.probe_steps, probe_replay=args.probe_replay, **opts)
+    runs = _read_data(args.data, args.schedules, need_lr=False, args=args)
+    law = fit_cross_domain(runs, law, names=_runs_arg(args.runs), delta=args.delta, n_starts=args.n_starts,
+                           seed=args.seed, sampler=args.sampler)
+    _out_text(args.out, law.result_.to_json(), args.force)
+    out = sys.stderr if args.out == "-" else sys.stdout
+    _print_fit(law.result_, out)
+    for domain, (k1, k2) in law.k.items():
+        print(f"  K of {domain}: k1 = {k1:.4g}, k2 = {k2:.4g} (probe {law.result_.diagnostics['probes'].get(domain)}, "
+              f"first {law.probe_steps} CPT steps)", file=out)
     return 0
 
 
@@ -295,6 +319,13 @@ def _print_fit(result, stream) -> None:
               f"its pilot config block: {json.dumps(best['config'])}")
 
 
+def _refuse_cross(fit, command: str) -> None:
+    if fit.law_name == "dcpt-cross":
+        raise CptlawError(f"{command}: a cross-domain D-CPT fit predicts each run on its own domain, from the domain's "
+                          f"K; use the Python API (cptlaw.laws.dcpt_cross: law = fit.law(); law.measure(runs); "
+                          f"law.predict(run)), as benchmarks/dcpt_cross.py does")
+
+
 def cmd_predict(args) -> int:
     import numpy as np
 
@@ -303,6 +334,7 @@ def cmd_predict(args) -> int:
     from .data import RunSet
 
     fit = FitResult.load(args.fit)
+    _refuse_cross(fit, "predict")
     if (args.data is None) == (args.schedule is None):
         raise CptlawError("give either --data or --schedule (with --steps)")
     if args.out != "-" and Path(args.out).exists() and not args.force:
@@ -356,6 +388,7 @@ def cmd_evaluate(args) -> int:
     from .fit import FitResult
 
     fit = FitResult.load(args.fit)
+    _refuse_cross(fit, "evaluate")
     if _is_points(fit.law_name, args.data):
         from .evaluate import evaluate_design
 
@@ -384,6 +417,7 @@ def cmd_plot(args) -> int:
     from .plots import plot_fit
 
     fit = FitResult.load(args.fit)
+    _refuse_cross(fit, "plot")
     runs = _read_data(args.data, args.schedules, args=args)
     plot_fit(fit, runs, args.out, names=_runs_arg(args.runs), force=args.force)
     print(f"wrote {args.out}", file=sys.stderr)
@@ -562,7 +596,11 @@ def build_parser() -> argparse.ArgumentParser:
     f = add("fit", "Fit a law jointly on the observations of one validation set.")
     f.add_argument("data", nargs="+", help="native-format data file(s) (CSV, JSONL, Parquet), a D-CPT points table, or "
                                           "logs cptlaw ingest reads")
-    f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt", "ood"])
+    f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt", "dcpt-cross", "ood"])
+    f.add_argument("--probe-steps", type=COUNT, default=50,
+                   help="dcpt-cross: CPT steps of a domain's probe run that measure its K (default 50)")
+    f.add_argument("--probe-replay", type=_number(float, 0, 1), default=0.25,
+                   help="dcpt-cross: the replay ratio of each domain's probe run (default 0.25)")
     f.add_argument("--from", dest="from_", metavar="GENERAL,DOMAIN",
                    help="ood: the saved fits of the general (or proxy) set and of the domain set (Eq. 6)")
     f.add_argument("--target", required=True, help="validation set, e.g. loss:general")

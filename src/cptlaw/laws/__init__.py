@@ -12,10 +12,11 @@ from .annealing import AnnealingLaw
 from .base import AreaLaw, Design, Law, Parameter
 from .cpt import CPTLaw
 from .dcpt import DCPTLaw
+from .dcpt_cross import CrossDomainDCPTLaw
 from .mpl import MultiPowerLaw
 from .ood import OODLaw
 
-LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw, DCPTLaw, OODLaw)}
+LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw, DCPTLaw, CrossDomainDCPTLaw, OODLaw)}
 
 
 def make_law(name: str, **options) -> Law:
@@ -27,5 +28,5 @@ def make_law(name: str, **options) -> Law:
     return cls(**options)
 
 
-__all__ = ["AnnealingLaw", "AreaLaw", "CPTLaw", "DCPTLaw", "Design", "Law", "LAWS", "MultiPowerLaw", "OODLaw",
+__all__ = ["AnnealingLaw", "AreaLaw", "CPTLaw", "CrossDomainDCPTLaw", "DCPTLaw", "Design", "Law", "LAWS", "MultiPowerLaw", "OODLaw",
            "Parameter", "make_law"]

@@ -1,0 +1,186 @@
+"""The Cross-Domain D-CPT law (Que et al. 2024, §-"Cross-Domain D-CPT Law"; laws.md §4.2)::
+
+    L(N, D, r, K) = E + A / N^alpha + B * r^eta / D^beta + C / (r + epsilon)^gamma + F / K^mu
+
+one law over several CPT domains, each domain entering only through its domain-specific learnable coefficient K
+(smaller K: easier to learn), so that a new domain's D-CPT law comes from a short probe of it.
+
+**The definition of K is unconfirmed.**  The primary text was not available; one secondary summary gives
+``K = w1 / k1 + w2 * k2``, k1 the domain's initial validation loss and k2 the early rate of its decline, w1 and w2
+learnable.  cptlaw implements that, with w1 = 1 (F absorbs K's scale: F / (w1/k1 + w2 k2)^mu =
+F w1^-mu / (1/k1 + (w2/w1) k2)^mu) and w2 > 0 fitted, and measures k1 and k2 as follows (explicit options, recorded
+in every fit, see :func:`measure_k`):
+
+* k1: the domain loss of the PT checkpoint, i.e. the probe run's last evaluation at or before its transfer;
+* k2: ``(k1 - L_probe) / (probe tokens / d_unit)``, L_probe the probe run's first evaluation at least
+  ``probe_steps`` CPT steps after the transfer: nats per ``d_unit`` tokens over the probe.
+
+The probe of a domain is one CPT run (by default: the smallest model, the replay ratio ``probe_replay``), of
+which only the first ``probe_steps`` steps are used.  The rest is the D-CPT law L3 (:mod:`cptlaw.laws.dcpt`,
+r = the domain share).  A run's domain is its one validation loss other than ``loss:general``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from .base import Design, Parameter
+from .dcpt import DCPTLaw
+
+
+def run_domain(run) -> str:
+    """The CPT domain of a run: its one loss column other than loss:general."""
+    others = [t for t in run.targets if t != "loss:general"]
+    if len(others) != 1:
+        raise DataError(f"run {run.name!r}: the cross-domain law needs runs with one domain loss besides "
+                        f"loss:general; it has {', '.join(others) or 'none'}")
+    return others[0]
+
+
+def measure_k(run, probe_steps: int, d_unit: float = 1e9) -> tuple[float, float]:
+    """(k1, k2) of a domain from the first ``probe_steps`` CPT steps of one of its runs (see the module docstring)."""
+    target = run_domain(run)
+    if run.transfer is None:
+        raise DataError(f"run {run.name!r}: a probe must be a CPT run (it has no transfer)")
+    idx, y = run.observed(target)
+    before = idx <= run.transfer - 1
+    after = idx >= run.transfer + probe_steps - 1
+    if not before.any():
+        raise DataError(f"run {run.name!r}: no {target} evaluation of the PT checkpoint (at or before the transfer), "
+                        f"so k1 cannot be measured")
+    if not after.any():
+        raise DataError(f"run {run.name!r}: no {target} evaluation {probe_steps} CPT steps after the transfer")
+    k1 = float(y[before][-1])
+    j = int(np.flatnonzero(after)[0])
+    tokens = (idx[j] - run.transfer + 1) * float(run.tokens_per_step or np.nan) / d_unit
+    if not np.isfinite(tokens) or tokens <= 0:
+        raise DataError(f"run {run.name!r}: k2 needs tokens_per_step")
+    return k1, (k1 - float(y[j])) / tokens
+
+
+class CrossDomainDCPTLaw(DCPTLaw):
+    name = "dcpt-cross"
+    INPUTS = ("N", "D", "r", "k1", "k2")
+    citation = ("Que et al. (2024), D-CPT Law, NeurIPS 2024, arXiv:2406.01375, Cross-Domain D-CPT law "
+                "(K = w1/k1 + w2*k2 from a secondary source; unconfirmed)")
+
+    def __init__(self, k: dict | None = None, probe_steps: int = 50, probe_replay: float = 0.25,
+                 n_unit: float = 1e6, d_unit: float = 1e9, corpus: str = "domain"):
+        if corpus != "domain":
+            raise DataError("the cross-domain D-CPT law models domain losses (corpus 'domain')")
+        super().__init__(corpus="domain", n_unit=n_unit, d_unit=d_unit)
+        self.k = {d: tuple(map(float, v)) for d, v in (k or {}).items()}  # domain -> (k1, k2)
+        self.probe_steps = int(probe_steps)
+        self.probe_replay = float(probe_replay)
+
+    def options(self) -> dict:
+        return {**super().options(), "k": {d: list(v) for d, v in self.k.items()}, "probe_steps": self.probe_steps,
+                "probe_replay": self.probe_replay}
+
+    def measure(self, runs) -> dict:
+        """k1, k2 of every domain of ``runs`` not yet known, each from its probe run (the smallest model at the
+        replay ratio ``probe_replay``); adds them to ``self.k`` and returns {domain: probe run name}."""
+        by_domain: dict[str, list] = {}
+        for run in runs:
+            if run.transfer is not None:
+                by_domain.setdefault(run_domain(run), []).append(run)
+        probes = {}
+        for domain, rs in by_domain.items():
+            if domain in self.k:
+                continue
+            cands = [r for r in rs if r.replay_ratio is not None and abs(r.replay_ratio - self.probe_replay) < 1e-9]
+            if not cands:
+                raise DataError(f"domain {domain}: no run at replay {self.probe_replay:g} to probe it (runs: "
+                                f"{', '.join(r.name for r in rs)}); set probe_replay")
+            probe = min(cands, key=lambda r: (r.model_size or 0.0, r.name))
+            self.k[domain] = measure_k(probe, self.probe_steps, self.d_unit)
+            probes[domain] = probe.name
+        return probes
+
+    def design(self, runs, target=None, at=None):
+        """The CPT points of every run, each on its own domain loss (``target`` is not used: a run's domain is
+        its one loss besides loss:general).  A domain without a K yet is measured from its probe among ``runs``."""
+        runs = list(runs)
+        self._target = "loss:domain"
+        if {run_domain(r) for r in runs if r.transfer is not None} - set(self.k):
+            self.measure(runs)
+        names, ridx, steps, ys, feats = [], [], [], [], []
+        for run in runs:
+            if run.transfer is None:
+                continue  # PT runs: no CPT rows
+            domain = run_domain(run)
+            if at is not None:
+                index, y = np.asarray(at[run.name], np.int64), None
+            else:
+                index, y = run.observed(domain)
+            keep = index >= run.transfer
+            index, y = index[keep], (None if y is None else y[keep])
+            if index.size == 0:
+                continue
+            f = DCPTLaw._features(self, run, index, None)
+            k1, k2 = self.k[domain]
+            f["k1"], f["k2"] = np.full(index.size, k1), np.full(index.size, k2)
+            names.append(run.name)
+            ridx.append(np.full(index.size, len(names) - 1))
+            steps.append(run.steps[index])
+            ys.append(y)
+            feats.append(f)
+        if not names:
+            raise DataError("no CPT points of any domain in the selected runs")
+        return Design(names, np.concatenate(ridx), np.concatenate(steps), None if at is not None else np.concatenate(ys),
+                      self._merge(feats))
+
+    def parameters(self, y=None, design=None):
+        k2 = None if design is None else design.features.get("k2")
+        scale = float(np.median(np.abs(k2))) if k2 is not None and np.any(k2) else 1.0
+        return super().parameters(y, design) + [
+            Parameter("F", 0.0, np.inf, (0.01, 5.0), doc="domain-learnability amplitude", linear=True),
+            Parameter("mu", 1e-4, 5.0, (0.05, 2.0), doc="domain-learnability exponent"),
+            Parameter("w2", 1e-6 / scale, 1e6 / scale, (0.01 / scale, 10.0 / scale), log=True,
+                      doc="weight of the early decline k2 in K = 1/k1 + w2*k2")]
+
+    def _K(self, w2, F):
+        return 1.0 / F["k1"] + w2 * F["k2"]
+
+    def value(self, theta, d: Design):
+        F, mu, w2 = theta[9:]
+        K = self._K(w2, d.features)
+        return super().value(theta[:9], d) + F * K ** (-mu)
+
+    def jacobian(self, theta, d: Design):
+        F, mu, w2 = theta[9:]
+        K = self._K(w2, d.features)
+        Kmu = K ** (-mu)
+        return np.column_stack([super().jacobian(theta[:9], d), Kmu, -F * Kmu * np.log(K),
+                                -mu * F * K ** (-mu - 1) * d.features["k2"]])
+
+
+def fit_cross_domain(runs, law: CrossDomainDCPTLaw | None = None, names: list[str] | None = None, **fit_options):
+    """Fit the cross-domain law on the CPT runs of several domains (each run's own domain loss), measuring each
+    domain's K from its probe run first; returns the fitted law (``result_``, ``params_`` set)."""
+    from ..data import RunSet
+    from ..fit import fit_design
+
+    law = law or CrossDomainDCPTLaw()
+    runs = (runs if isinstance(runs, RunSet) else RunSet(runs)).select(names)
+    probes = law.measure(runs)
+    design = law.design(list(runs))
+    counts, shares = {}, {}
+    for i, name in enumerate(design.run_names):
+        run = runs[name]
+        domain = run_domain(run)
+        counts[domain] = counts.get(domain, 0) + int(np.sum(design.run_index == i))
+        shares.setdefault(domain, set()).add(run.replay_ratio)
+    few = {d: n for d, n in counts.items() if n < 12 or len(shares[d]) < 2}
+    if few:
+        raise DataError(f"too few CPT points for the cross-domain law in "
+                        f"{', '.join(f'{d} ({n} points, {len(shares[d])} domain share(s))' for d, n in few.items())}: "
+                        f"each domain needs runs at two or more domain shares and at least 12 points")
+    if len(counts) < 2:
+        raise DataError(f"the cross-domain law is fitted on several domains; these runs cover only {', '.join(counts)}")
+    law.result_ = fit_design(law, design, target="loss:domain", data_hash=runs.data_hash(), data_source=runs.source,
+                             **fit_options)
+    law.result_.diagnostics["probes"] = probes
+    law.params_ = dict(law.result_.params)
+    return law

@@ -1,0 +1,104 @@
+"""The Cross-Domain D-CPT law (Que et al. 2024; K = 1/k1 + w2*k2 from a secondary source, unconfirmed)."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cptlaw.cli import main
+from cptlaw.data import RunSet, write_runs
+from cptlaw.datasets import load
+from cptlaw.errors import DataError
+from cptlaw.fit import FitResult
+from cptlaw.laws.dcpt_cross import CrossDomainDCPTLaw, fit_cross_domain, measure_k, run_domain
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cosine_runs():
+    return RunSet([r for r in load("pilot-gpu-domains") if "_cosine_" in r.name])
+
+
+def test_k_is_measured_from_the_first_probe_steps(cosine_runs):
+    run = cosine_runs["s_code_const600_cosine_r25"]
+    idx, y = run.observed("code")
+    k1, k2 = measure_k(run, 50)
+    assert k1 == y[idx == run.transfer - 1][0]  # the PT checkpoint's code loss
+    first = y[idx == run.transfer + 49][0]  # the first evaluation 50 CPT steps in
+    assert k2 == pytest.approx((k1 - first) / (50 * 10240 / 1e9))
+    with pytest.raises(DataError, match="no loss:code evaluation 5000 CPT steps after"):
+        measure_k(run, 5000)
+
+
+def test_jacobian_matches_finite_differences(cosine_runs):
+    law = CrossDomainDCPTLaw()
+    design = law.design(list(cosine_runs))
+    rng = np.random.default_rng(1)
+    theta = np.array([np.exp(rng.uniform(*np.log(p.init))) if p.log else rng.uniform(*p.init)
+                      for p in law.parameters(design.y, design)])
+    J = law.jacobian(theta, design)
+    for j in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[j]))
+        up, dn = theta.copy(), theta.copy()
+        up[j] += h
+        dn[j] -= h
+        fd = (law.value(up, design) - law.value(dn, design)) / (2 * h)
+        np.testing.assert_allclose(J[:, j], fd, rtol=1e-4, atol=1e-7, err_msg=law.param_names[j])
+
+
+def test_leave_one_domain_out_row_is_what_the_doc_says():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import dcpt_cross
+
+    (r,) = dcpt_cross.experiment(domains=["loss:german"])
+    doc = (ROOT / "docs" / "accuracy-dcpt-cross.md").read_text()
+    m = re.search(r"^\| german \| .* \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \| \d+ \|$", doc, re.M)
+    assert m
+    doc_vals = [float(v) for v in m.groups()]
+    np.testing.assert_allclose(doc_vals, [100 * r[k] for k in ("probe_share", "cross", "no_probe", "own")],
+                               rtol=0.02, atol=0.011)
+    assert r["probe_share"] < 0.01  # the probe costs under 1% of the domain's runs
+
+
+def test_saved_fit_keeps_k_and_predicts_the_same(cosine_runs, tmp_path):
+    train = RunSet([r for r in cosine_runs if run_domain(r) in ("loss:code", "loss:legal", "loss:bio")])
+    law = fit_cross_domain(train, n_starts=16)
+    assert set(law.result_.options["k"]) == {"loss:code", "loss:legal", "loss:bio"}
+    law.result_.save(tmp_path / "f.json")
+    again = FitResult.load(tmp_path / "f.json").law()
+    new = RunSet([r for r in cosine_runs if run_domain(r) == "loss:german"])
+    law.measure(new)
+    again.measure(new)
+    run = new["m_german_const600_cosine_r50"]
+    np.testing.assert_allclose(again.predict(run), law.predict(run), rtol=1e-12)
+
+
+def test_cli_fit_and_bad_input(cosine_runs, tmp_path, capsys):
+    write_runs(cosine_runs, tmp_path / "d.csv")
+    data = str(tmp_path / "d.csv")
+    assert main(["fit", data, "--law", "dcpt-cross", "--target", "domain", "--n-starts", "16",
+                 "--out", str(tmp_path / "f.json")]) == 0
+    out = capsys.readouterr().out
+    assert "K of loss:german: k1 = " in out
+    doc = json.loads((tmp_path / "f.json").read_text())
+    assert doc["law"] == "dcpt-cross" and doc["options"]["probe_steps"] == 50 and len(doc["options"]["k"]) == 4
+
+    def error(argv):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        return err
+
+    base = ["fit", data, "--law", "dcpt-cross", "--out", str(tmp_path / "x.json")]
+    assert "give --target domain" in error(base + ["--target", "loss:code"])
+    assert "no run at replay 0.6" in error(base + ["--target", "domain", "--probe-replay", "0.6"])
+    one = "s_code_const600_cosine_r25,s_legal_const600_cosine_r25"
+    assert "too few CPT points" in error(base + ["--target", "domain", "--runs", one])
+    assert "cover only loss:code" in error(base + ["--target", "domain", "--runs",
+                                                    "s_code_const600_cosine_r25,s_code_const600_cosine_r50"])
+    assert "Python API" in error(["predict", str(tmp_path / "f.json"), "--data", data, "--out", str(tmp_path / "p.csv")])
+    assert not (tmp_path / "x.json").exists()
