@@ -66,8 +66,9 @@ def check_jacobian(law, design, theta):
 
 @pytest.mark.parametrize("law", [AnnealingLaw(), AnnealingLaw(size=True), CPTLaw(), CPTLaw(size=True),
                                  CPTLaw(replay="general"), CPTLaw(replay="domain"), CPTLaw(size=True, replay="domain"),
+                                 CPTLaw(shift="steps"), CPTLaw(shift="steps", replay="general"),
                                  MultiPowerLaw(), MultiPowerLaw(ld_max_points=None, warmup="as_peak")],
-                         ids=lambda l: f"{l.name}-{l.options().get('size')}-{l.options().get('replay')}")
+                         ids=lambda l: f"{l.name}-{l.options().get('size')}-{l.options().get('replay')}-{l.options().get('shift', '')}")
 def test_analytic_jacobian_matches_finite_differences(law):
     rng = np.random.default_rng(0)
     runs = random_runs()
@@ -114,3 +115,15 @@ def test_cpt_predicts_unseen_planned_schedule():
     assert pred[-1] < pred[19999]  # the domain loss falls during CPT (B < 0)
     gen = law.predict(run, params=CPT_FIG3["general"])
     assert gen[20500] > gen[19999]  # the general loss rises right after the switch (B > 0, re-warmup)
+
+
+def test_steps_driven_shift_is_the_area_one_at_a_constant_cpt_lr():
+    """shift="steps" uses t, the CPT steps done; at a constant CPT LR eta, S1cpt = eta * t, so the two forms are
+    the same law with E rescaled by eta (and record their option only when it is not Eq. 4's)."""
+    run = Run.from_schedule("c", Continual(Warmup(Constant(3e-4), 100), Constant(2e-4), transfer=1000), 2000)
+    area, steps = CPTLaw(), CPTLaw(shift="steps")
+    params = {"L0": 2.0, "A": 0.5, "alpha": 0.4, "C1": 0.3, "C2": 0.3, "B": -0.5, "E": 300.0, "beta": 0.5}
+    a = area.predict(run, params=params)
+    b = steps.predict(run, params={**params, "E": 300.0 * 2e-4})
+    np.testing.assert_allclose(a, b, rtol=1e-9)
+    assert "shift" not in area.options() and steps.options()["shift"] == "steps"

@@ -172,6 +172,10 @@ def _law_options(args) -> dict:
         opts["size"] = True
     if law == "cpt" and args.replay:
         opts["replay"] = args.replay
+    if getattr(args, "shift", "area") != "area":
+        if law != "cpt":
+            raise CptlawError(f"--shift {args.shift}: an option of the cpt law's shift term, not of {law}")
+        opts["shift"] = args.shift
     if getattr(args, "pt", "known") != "known":
         if law != "cpt":
             raise CptlawError(f"--pt {args.pt}: the open-source (unknown PT) mode is a form of the cpt law, not of {law}")
@@ -619,6 +623,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="whether the loss at step t saw eta_t (default inclusive)")
     g.add_argument("--size", action="store_true", help="model-size variant (needs model_size)")
     g.add_argument("--replay", choices=["general", "domain"], help="replay-ratio variant of the CPT law (Eq. 8)")
+    g.add_argument("--shift", choices=["area", "steps"], default="area",
+                   help="cpt law: what drives the distribution-shift term: the CPT forward area S1cpt (Eq. 4, "
+                        "default) or the CPT step count (docs/accuracy-shift.md)")
     g.add_argument("--pt", choices=["known", "unknown"], default="known",
                    help="cpt law: 'unknown' for an open-source PT model (§6, App. G): S1pt is fitted, the PT is "
                         "taken as annealed to 0, the data are CPT-only runs (see --drop-pt)")

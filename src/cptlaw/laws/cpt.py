@@ -25,6 +25,12 @@ the CPT LR re-warms from that 0 (the first CPT step's momentum starts from eta_p
 The data are CPT-only runs: every row is CPT (a run's ``transfer`` must be None or 0) and its whole LR is the
 CPT schedule; the general loss is measured on a proxy general set.  :func:`cpt_part` cuts a known-PT run to
 its CPT part.  With ``size=True`` the PT annealing term, and so gamma1, is absent too.
+
+``shift="steps"`` (not the paper's default; issue 10's item 5): the distribution-shift term driven by the number
+of CPT steps t instead of the CPT forward area, B * (1 - (1 + E * t)^(-beta)), the form the paper first fitted
+at a constant LR (its Fig. 2) before replacing t by S1cpt (Eq. 3).  Under a re-warmup the domain loss falls while
+the LR, and so S1cpt, is still small; a step-driven shift can follow that.  ``shift="area"`` (Eq. 4) is the
+default.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from ..schedules import AreaOptions, Areas, compute_areas
 from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak
 
 PT_MODES = ("known", "unknown")
+SHIFTS = ("area", "steps")
 
 
 def cpt_part(run: Run) -> Run:
@@ -60,7 +67,7 @@ class CPTLaw(AreaLaw):
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
 
     def __init__(self, size: bool = False, replay: str | None = None, n_unit: float = 1e6, pt: str = "known",
-                 **area_options):
+                 shift: str = "area", **area_options):
         super().__init__(**area_options)
         self.size = size
         self.replay = replay
@@ -70,13 +77,24 @@ class CPTLaw(AreaLaw):
             raise ValueError("replay must be None, 'general' or 'domain'")
         if pt not in PT_MODES:
             raise ValueError(f"pt must be one of {PT_MODES}, got {pt!r}")
+        if shift not in SHIFTS:
+            raise ValueError(f"shift must be one of {SHIFTS}, got {shift!r}")
+        self.shift = shift
 
     @property
     def unknown(self) -> bool:
         return self.pt == "unknown"
 
     def options(self) -> dict:
-        return {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit, "pt": self.pt}
+        opts = {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit, "pt": self.pt}
+        if self.shift != "area":  # (recorded only when it differs, so that Eq. 4 fits read as before)
+            opts["shift"] = self.shift
+        return opts
+
+    @property
+    def shift_input(self) -> str:
+        """The feature that drives the distribution-shift term: S1cpt (Eq. 4) or the CPT step count."""
+        return "S1cpt" if self.shift == "area" else "tcpt"
 
     def _prepare(self, run: Run) -> Areas:
         if not self.unknown:
@@ -120,9 +138,9 @@ class CPTLaw(AreaLaw):
                    Parameter("a2", 1e-6, 50.0, (0.5, 6.0), doc="replay effect on the distribution shift")]
         return ps
 
-    @staticmethod
-    def rate_range(design=None) -> tuple[tuple[float, float], tuple[float, float]]:
-        """Bounds and multi-start box of the shift rate E, from the observed S1cpt (raw LR units).
+    def rate_range(self, design=None) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Bounds and multi-start box of the shift rate E, from the observed S1cpt (raw LR units; with
+        ``shift="steps"``, the observed CPT step counts).
 
         E only matters through E*S1cpt.  Beyond E*max(S1cpt) < 1e-3 the shift term is linear in S1cpt over
         the data (only B*beta*E is identified), and beyond E*min(S1cpt) > 1e4 it is a step at the transfer
@@ -130,10 +148,10 @@ class CPTLaw(AreaLaw):
         ends on these bounds is reported as such.  Without CPT points: the published scale (E in 1..1e4 at
         a peak LR of 2e-4).
         """
-        s = None if design is None else design.features.get("S1cpt")
+        s = None if design is None else design.features.get(self.shift_input)
         s = None if s is None else s[s > 0]
         if s is None or s.size == 0:
-            return (1e-3, 1e9), (1.0, 1e4)
+            return ((1e-3, 1e9), (1.0, 1e4)) if self.shift == "area" else ((1e-9, 1e3), (1e-3, 1.0))
         lo, hi = float(s.min()), float(s.max())
         return (1e-3 / hi, 1e4 / lo), (0.1 / hi, max(100.0 / lo, 1.0 / hi))
 
@@ -147,7 +165,11 @@ class CPTLaw(AreaLaw):
         return 1e-6 * hi, 1e6 * hi, (0.1 * hi, 100.0 * hi)
 
     def _features(self, run, index, a):
+        start = 0 if run.transfer is None and self.unknown else run.transfer
+        tcpt = (np.zeros(index.size) if start is None
+                else np.maximum(np.asarray(index) - start + (1 if self.lr_index == "inclusive" else 0), 0).astype(float))
         f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index],
+             "tcpt": tcpt,
              "lr_peak": running_peak(run.lr, index),
              "lr_peak_cpt": running_peak(run.lr, index, run.lr.size if run.transfer is None else run.transfer)}
         if self.size:
@@ -160,8 +182,8 @@ class CPTLaw(AreaLaw):
     def _terms(self, theta, F):
         """The pieces of the equation, shared by value and jacobian."""
         p = dict(zip(self.param_names, theta))
-        u = 1.0 + p["E"] * F["S1cpt"]
-        shift = 1.0 - u ** (-p["beta"])  # (1 - (1 + E*S1cpt)^-beta)
+        u = 1.0 + p["E"] * F[self.shift_input]
+        shift = 1.0 - u ** (-p["beta"])  # (1 - (1 + E*S1cpt)^-beta), or t for shift="steps"
         n1 = n2 = 1.0
         if self.size:
             n1 = 1.0 if self.unknown else F["N"] ** p["gamma1"]
@@ -193,7 +215,7 @@ class CPTLaw(AreaLaw):
         s1 = F["S1cpt"] + p["S1pt"] if self.unknown else F["S1"]
         s1a = s1 ** (-p["alpha"])
         upow = u ** (-p["beta"])
-        x = F["S1cpt"]
+        x = F[self.shift_input]
         cols = {
             "L0": np.ones_like(s1a),
             "A": s1a,

@@ -75,6 +75,8 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
         for name in LINEAR:
             if name in fa:
                 feats.setdefault(name, np.empty(n))[idx] = fa[name] + t * (fb[name] - fa[name])
+        if "tcpt" in fa:  # CPT steps done (the shift="steps" variant): the same for every peak
+            feats.setdefault("tcpt", np.empty(n))[idx] = fa["tcpt"]
         # the peaks: the CPT's is its peak (or the re-warmup's start, if higher); the PT's before the transfer
         init = float(space.pt(base)(base.transfer - 1)) if base.rewarmup_from == "pt_final" and base.rewarmup_steps else 0.0
         cpt_peak = np.maximum(peaks, init)
