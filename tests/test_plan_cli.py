@@ -20,7 +20,7 @@ SPACE = {
                          "wsd": {"kind": "warmup", "steps": 100, "schedule": {"kind": "wsd", "peak": 2e-3, "steps": 1100,
                                                                               "decay_steps": 240, "floor": 2e-4}}},
            "transfer": [300, 600, 1200]},
-    "cpt": {"family": ["constant", "cosine", "wsd"], "peak_lr": {"min": 1e-3, "max": 3e-3, "num": 3, "scale": "log"},
+    "cpt": {"family": ["constant", "cosine", "wsd"], "peak_lr": [1e-3, 2e-3, 3e-3],  # the fits saw 2e-3 (guarded)
             "rewarmup_steps": [0, 100], "floor": 0.1, "steps": [500, 1000]},
     "objective": {"lambda1": [0.2, 0.8]},
     "constraints": {"tokens_per_step": 10240},
@@ -147,3 +147,16 @@ def test_plan_refuses_fits_it_cannot_use(fits, tmp_path):
     assert main(["plan", str(space), "--general", str(fits["general"]), "--domain", str(tmp_path / "none.json"),
                  "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_the_cpt_peak_lr_stays_among_the_peaks_the_fits_saw(fits, tmp_path, capsys):
+    """docs/accuracy-peak-lr.md: a fit does not transfer across peak LRs, so by default no plan leaves the fits'
+    CPT peaks (here 2e-3 only); allow_extrapolation: [peak_lr] lifts that."""
+    space = {**SPACE, "cpt": {**SPACE["cpt"], "peak_lr": [1e-3, 3e-3]}}
+    assert run_plan(write_space(tmp_path / "a.yaml", space), fits, tmp_path / "a") == 0
+    out = capsys.readouterr().out
+    assert "no candidate meets the constraints" in out and "fits saw CPT peak LRs in [0.002, 0.002]" in out
+    allowed = {**space, "constraints": {**space["constraints"], "allow_extrapolation": ["peak_lr"]}}
+    assert run_plan(write_space(tmp_path / "b.yaml", allowed), fits, tmp_path / "b") == 0
+    doc = json.loads((tmp_path / "b" / "plan.json").read_text())
+    assert all(rec["feasible"] and rec["plan"]["peak_lr"] in (1e-3, 3e-3) for rec in doc["recommendations"])

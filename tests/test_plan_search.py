@@ -109,7 +109,8 @@ def test_token_budgets_remove_what_they_must():
                                       "max_domain_epochs": 2.0}})
     cands = list(sp.candidates())
     pred = {"general": np.full(len(cands), 3.0), "domain": np.full(len(cands), 2.0),
-            "general_at_transfer": np.full(len(cands), 3.0), "valid": np.ones(len(cands), bool)}
+            "general_at_transfer": np.full(len(cands), 3.0), "valid": np.ones(len(cands), bool),
+            "extrapolated": [""] * len(cands)}
     ok, removed = feasible(sp, cands, pred)
     kept = {(c.steps, c.replay) for c, k in zip(cands, ok) if k}
     # 4000 steps = 4e9 tokens > 3e9; 2000 steps without replay = 2e9 domain tokens = 2 epochs (allowed)
@@ -140,7 +141,7 @@ def test_no_extrapolation_keeps_plans_inside_the_fitted_range():
 
     sp = parse_space({"pt": {"schedule": PT, "transfer": 40000},
                       "cpt": {"peak_lr": [1e-4, 2e-4], "steps": 1000, "replay": [0.0, 0.25]},
-                      "constraints": {"no_extrapolation": ["replay"]}})
+                      "constraints": {"no_extrapolation": ["replay"], "allow_extrapolation": ["peak_lr"]}})
     cands = list(sp.candidates())
     n = len(cands)
     flags = ["general:r_pt" if c.replay == 0.0 else ("domain:lr_peak_cpt" if c.peak_lr == 2e-4 else "")
@@ -149,9 +150,19 @@ def test_no_extrapolation_keeps_plans_inside_the_fitted_range():
             "valid": np.ones(n, bool), "extrapolated": flags}
     ok, removed = feasible(sp, cands, pred)
     assert [c.replay for c, k in zip(cands, ok) if k] == [0.25, 0.25] and removed["no_extrapolation:replay"] == 2
-    sp.constraints.no_extrapolation = ["replay", "peak_lr"]
-    ok, _ = feasible(sp, cands, pred)
+    default = parse_space({"pt": {"schedule": PT, "transfer": 40000},  # peak_lr is guarded unless allowed
+                           "cpt": {"peak_lr": [1e-4, 2e-4], "steps": 1000, "replay": [0.0, 0.25]},
+                           "constraints": {"no_extrapolation": ["replay"]}})
+    assert default.constraints.no_extrapolation == ["replay", "peak_lr"]
+    ok, removed = feasible(default, cands, pred)
     assert [(c.peak_lr, c.replay) for c, k in zip(cands, ok) if k] == [(1e-4, 0.25)]
+    assert removed["no_extrapolation:peak_lr"] == 1
+    with pytest.raises(SpecError, match="both no_extrapolation and allow_extrapolation"):
+        parse_space({"pt": {"schedule": PT, "transfer": 40000}, "cpt": {"peak_lr": 1e-4, "steps": 10},
+                     "constraints": {"no_extrapolation": ["peak_lr"], "allow_extrapolation": ["peak_lr"]}})
+    with pytest.raises(SpecError, match="allow_extrapolation: 'replay' is not one of peak_lr"):
+        parse_space({"pt": {"schedule": PT, "transfer": 40000}, "cpt": {"peak_lr": 1e-4, "steps": 10},
+                     "constraints": {"allow_extrapolation": ["replay"]}})
     with pytest.raises(SpecError, match="no_extrapolation: 'lr'"):
         parse_space({"pt": {"schedule": PT, "transfer": 40000}, "cpt": {"peak_lr": 1e-4, "steps": 10},
                      "constraints": {"no_extrapolation": ["lr"]}})

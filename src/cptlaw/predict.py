@@ -33,11 +33,13 @@ def _outside(fit, law, design):
     """Per input the fit has a range for: (name, values, lo, hi, above, below), the masks of the points
     outside [lo, hi] (with a relative tolerance of 1e-9).  A fit saved before v2 has no ranges."""
     ranges = fit.diagnostics.get("input_ranges", {})
+    cpt_only = getattr(law, "CPT_INPUTS", ())
     for name, values in law.inputs(design).items():
         if name in ranges:
             lo, hi = ranges[name]
             tol = 1e-9 * max(abs(lo), abs(hi), 1e-12)
-            yield name, values, lo, hi, values > hi + tol, values < lo - tol
+            defined = values > 0 if name in cpt_only else True  # a PT row has no CPT peak: nothing to flag
+            yield name, values, lo, hi, (values > hi + tol) & defined, (values < lo - tol) & defined
 
 
 def extrapolation_flags(fit, law, design) -> list[str]:

@@ -17,11 +17,13 @@ SIZES = {"s": 1_607_808, "m": 6_426_880, "l": 21_243_264}  # non-embedding param
 
 
 def grid_space(size: str, replay=(0.0, 0.1, 0.25, 0.5), lambda1=(0.2, 0.5, 0.8), guard: bool = False,
-               pilot: dict | None = None) -> Space:
-    """The grid of ``size`` as a plan space.  ``guard``: the constraint ``no_extrapolation: [replay]``."""
+               pilot: dict | None = None, allow_peak: bool = False) -> Space:
+    """The grid of ``size`` as a plan space.  ``guard``: the constraint ``no_extrapolation: [replay]``;
+    ``allow_peak``: lift the planner's default guard on the CPT peak LR (``allow_extrapolation: [peak_lr]``)."""
     p = PEAK[size]
     doc = {
-        "constraints": {"no_extrapolation": ["replay"] if guard else [], "tokens_per_step": 10240},
+        "constraints": {"no_extrapolation": ["replay"] if guard else [], "tokens_per_step": 10240,
+                        "allow_extrapolation": ["peak_lr"] if allow_peak else []},
         "objective": {"lambda1": list(lambda1)},
         "pt": {"schedules": {
             "const": {"kind": "warmup", "steps": 100, "schedule": {"kind": "constant", "lr": p}},

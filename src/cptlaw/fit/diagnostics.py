@@ -11,7 +11,8 @@
   parameter lies in an unidentified direction).  Asymptotic and local: the bootstrap is the honest interval.
 * **convergence**: whether the best solve converged, and every evaluation cap hit on the way.
 * **input_ranges**: the observed range of every input the law extrapolates in (``Law.inputs``), so a
-  prediction outside it can be flagged (:mod:`cptlaw.predict`).
+  prediction outside it can be flagged (:mod:`cptlaw.predict`); for a law's ``CPT_INPUTS`` (the CPT peak LR),
+  over the CPT rows only.
 """
 
 from __future__ import annotations
@@ -86,8 +87,12 @@ def diagnose(problem, x: np.ndarray, delta: float, info: dict) -> dict:
         ident["unidentified"].append({"parameters": [p.name], "relative_se": None, "singular_value": 0.0,
                                       "direction": {p.name: float(max(abs(theta[j]), abs(p.init[1])))},
                                       "zero_term": True})
-    ranges = {k: [float(np.min(v)), float(np.max(v))]
-              for k, v in problem.law.inputs(problem.design).items() if np.size(v)}
+    ranges = {}
+    for k, v in problem.law.inputs(problem.design).items():
+        if k in getattr(problem.law, "CPT_INPUTS", ()):
+            v = v[v > 0]  # 0 on PT rows, which have no CPT peak: the range is that of the CPT peaks seen
+        if np.size(v):
+            ranges[k] = [float(np.min(v)), float(np.max(v))]
     caps = {"local_capped": int(info.get("local_capped", 0)), "final_capped": bool(info.get("final_capped", False))}
     warnings = []
     for b in bounds:

@@ -63,6 +63,7 @@ def cpt_part(run: Run) -> Run:
 class CPTLaw(AreaLaw):
     name = "cpt"
     INPUTS = ("S1", "S1cpt", "S2pt", "S2cpt", "lr_peak", "lr_peak_cpt", "N", "r_pt")
+    CPT_INPUTS = ("lr_peak_cpt",)  # defined on CPT rows only: its seen range is over those (fit diagnostics)
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
 

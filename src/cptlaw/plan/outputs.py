@@ -84,7 +84,8 @@ def build(general_fit, domain_fit, space: Space, top: int = 10, horizon: int | N
     fits = {}
     for label, fit in (("general", general_fit), ("domain", domain_fit)):
         fits[label] = {"source": (sources or {}).get(label), "law": fit.law_name, "target": fit.target,
-                       "options": fit.options, "data_hash": fit.data_hash, "runs": list(fit.runs)}
+                       "options": fit.options, "data_hash": fit.data_hash, "runs": list(fit.runs),
+                       "cpt_peak_lr_seen": fit.diagnostics.get("input_ranges", {}).get("lr_peak_cpt")}
     return {
         "cptlaw_version": __version__,
         "versions": {"python": platform.python_version(), "numpy": np.__version__},
@@ -105,9 +106,17 @@ def summary_lines(doc: dict) -> list[str]:
     lines = [f"{doc['n_candidates']:,} candidate plans{searched}, {doc['n_feasible']:,} feasible "
              f"({', '.join(f'{k}: -{v}' for k, v in doc['removed_by'].items() if v) or 'no constraint binds'}); "
              f"Pareto front: {len(doc['pareto'])} plans; {doc['elapsed_s']:.2f} s"]
+    guarded = doc["removed_by"].get("no_extrapolation:peak_lr", 0)
     for rec in doc["recommendations"]:
         if not rec["feasible"]:
             lines.append(f"{rec['objective']}: no candidate meets the constraints")
+            if guarded:
+                seen = [f["cpt_peak_lr_seen"] for f in doc["fits"].values() if f.get("cpt_peak_lr_seen")]
+                where = (f" the fits saw CPT peak LRs in [{max(r[0] for r in seen):.4g}, {min(r[1] for r in seen):.4g}];"
+                         if seen else "")
+                lines.append(f"  ({guarded} plan(s) need a CPT peak LR the fits did not see:{where} search a peak inside "
+                             "that range, fit on runs at more peaks, or set constraints.allow_extrapolation: [peak_lr] "
+                             "(a fit does not transfer across peak LRs: docs/accuracy-peak-lr.md))")
             continue
         p, dyn = rec["plan"], rec["dynamics"]
         tl = dyn["turning_length"]["general"]["steps"]

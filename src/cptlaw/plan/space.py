@@ -32,6 +32,7 @@
       max_domain_epochs: 1.0
       no_extrapolation: [replay]     # keep only plans whose replay ratio the fits have seen (also: peak_lr,
                                      # steps (the CPT forward area), transfer (the total area), model_size)
+      allow_extrapolation: []        # peak_lr is kept inside the fits' peaks by default; [peak_lr] lifts that
 
 Each knob is a value, a list, or a range ``{min, max, num, scale}``.  Unknown keys, empty lists and
 impossible combinations are :class:`cptlaw.errors.SpecError` naming the key.  Only parametric schedule
@@ -59,6 +60,10 @@ FAMILIES = ("constant", "cosine", "wsd")
 # the law inputs (Law.INPUTS) that measure how far a knob takes a plan from the fits' data
 EXTRAPOLATION_INPUTS = {"replay": ("r_pt",), "peak_lr": ("lr_peak_cpt", "lr_peak"), "steps": ("S1cpt",),
                         "transfer": ("S1", "S2pt"), "model_size": ("N",)}
+# knobs kept inside the range the fits saw unless constraints.allow_extrapolation names them: a fit does not
+# transfer across peak LRs (docs/accuracy-peak-lr.md: 1-5 % off at 1.5-2x its peaks, far more beyond, and the laws
+# always favour the higher peak), so the planner never recommends a peak LR the fits did not see
+GUARDED = ("peak_lr",)
 FREE_FORM = ("free", "free-form", "freeform", "array", "custom")
 FREE_FORM_WHY = ("the planner searches parametric schedule families only (cpt.family: constant, cosine or wsd, "
                  "with their knobs). A free-form LR schedule optimised under these laws collapses to 'peak LR, "
@@ -181,6 +186,7 @@ class Constraints(_Section):
     domain_tokens: float | None = None
     max_domain_epochs: float = 1.0
     no_extrapolation: list[str] = []  # knobs whose law inputs must stay in the range the fits saw
+    allow_extrapolation: list[str] = []  # knobs of GUARDED that may leave that range (off by default)
 
 
 class PilotSpec(BaseModel):
@@ -379,6 +385,14 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
         if knob not in EXTRAPOLATION_INPUTS:
             raise SpecError(f"{source}: constraints.no_extrapolation: {knob!r} is not one of "
                             f"{', '.join(EXTRAPOLATION_INPUTS)}")
+    for knob in c.allow_extrapolation:
+        if knob not in GUARDED:
+            raise SpecError(f"{source}: constraints.allow_extrapolation: {knob!r} is not one of {', '.join(GUARDED)} "
+                            f"(the other knobs may extrapolate unless no_extrapolation names them)")
+        if knob in c.no_extrapolation:
+            raise SpecError(f"{source}: constraints: {knob!r} is in both no_extrapolation and allow_extrapolation")
+    c = c.model_copy(update={"no_extrapolation": [*c.no_extrapolation, *(k for k in GUARDED if k not in
+                                                  c.no_extrapolation and k not in c.allow_extrapolation)]})
     if (c.max_cpt_tokens or c.domain_tokens) and not c.tokens_per_step:
         raise SpecError(f"{source}: constraints: a token budget needs tokens_per_step")
     pilot = None if spec.pilot is None else spec.pilot.model_dump(exclude_none=True)
