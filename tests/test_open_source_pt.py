@@ -14,6 +14,7 @@ from cptlaw.fit import FitResult
 from cptlaw.laws import CPTLaw
 from cptlaw.laws.cpt import cpt_part
 from cptlaw.schedules import Constant, Cosine, Warmup
+from test_laws import check_jacobian
 
 # Fig. 18 (laws.md §3.4): the paper's own 106M model treated as unknown, CPT on Pile-of-Law (peak 2e-4),
 # on the proxy general set C4 and on the domain set.
@@ -62,14 +63,7 @@ def test_jacobian_matches_finite_differences():
         design = law.design(runs, "loss:general")
         theta = np.array([np.exp(rng.uniform(*np.log(p.init))) if p.log else rng.uniform(*p.init)
                           for p in law.parameters(design.y, design)])
-        J = law.jacobian(theta, design)
-        for j in range(theta.size):
-            h = 1e-6 * max(1.0, abs(theta[j]))
-            up, dn = theta.copy(), theta.copy()
-            up[j] += h
-            dn[j] -= h
-            fd = (law.value(up, design) - law.value(dn, design)) / (2 * h)
-            np.testing.assert_allclose(J[:, j], fd, rtol=2e-5, atol=1e-8, err_msg=law.param_names[j])
+        check_jacobian(law, design, theta)
 
 
 def test_recovery_from_the_start_of_cpt_predicts_the_rest():

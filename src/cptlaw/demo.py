@@ -94,7 +94,7 @@ def _plan_part(out: Path, runs, fits: dict, model: str, force: bool, summary: di
                               "domain": "german"})
     doc, res = outputs.build(fits["general"], fits["german"], space)
     outputs.write(out / "plan", outputs.files(doc, res, space, fits["general"], fits["german"]), force=force)
-    print(f"  plan (Eq. 5, the grid's space: PT checkpoint, CPT family, peak LR, re-warmup; written to plan/):")
+    print("  plan (Eq. 5, the grid's space: PT checkpoint, CPT family, peak LR, re-warmup; written to plan/):")
     for line in outputs.summary_lines(doc)[1:]:
         if not line.startswith("  "):
             print(f"  {line}")

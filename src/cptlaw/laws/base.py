@@ -107,6 +107,11 @@ class Law(ABC):
     def options(self) -> dict:
         """The conventions that change numbers, stored with every fit."""
 
+    def _target_of(self, run: Run, target: str) -> str:
+        """The loss column of ``run`` that ``target`` means (itself; a cross-domain law reads each run's own
+        domain loss)."""
+        return target
+
     def _prepare(self, run: Run) -> Any:
         """Per-run precomputation shared by :meth:`_valid` and :meth:`_features` (none by default)."""
         return None
@@ -133,7 +138,7 @@ class Law(ABC):
                 index = np.asarray(at[run.name], dtype=np.int64)
                 y = None
             else:
-                index, y = run.observed(target)
+                index, y = run.observed(self._target_of(run, target))
             if index.size == 0:
                 continue
             prep = self._prepare(run)  # per-run work (e.g. the areas), done once for _valid and _features

@@ -101,35 +101,22 @@ class CrossDomainDCPTLaw(DCPTLaw):
     def design(self, runs, target=None, at=None):
         """The CPT points of every run, each on its own domain loss (``target`` is not used: a run's domain is
         its one loss besides loss:general).  A domain without a K yet is measured from its probe among ``runs``."""
-        runs = list(runs)
-        self._target = "loss:domain"
-        if {run_domain(r) for r in runs if r.transfer is not None} - set(self.k):
-            self.measure(runs)
-        names, ridx, steps, ys, feats = [], [], [], [], []
-        for run in runs:
-            if run.transfer is None:
-                continue  # PT runs: no CPT rows
-            domain = run_domain(run)
-            if at is not None:
-                index, y = np.asarray(at[run.name], np.int64), None
-            else:
-                index, y = run.observed(domain)
-            keep = index >= run.transfer
-            index, y = index[keep], (None if y is None else y[keep])
-            if index.size == 0:
-                continue
-            f = DCPTLaw._features(self, run, index, None)
-            k1, k2 = self.k[domain]
-            f["k1"], f["k2"] = np.full(index.size, k1), np.full(index.size, k2)
-            names.append(run.name)
-            ridx.append(np.full(index.size, len(names) - 1))
-            steps.append(run.steps[index])
-            ys.append(y)
-            feats.append(f)
-        if not names:
+        runs = [r for r in runs if r.transfer is not None]  # PT runs: no CPT rows
+        if not runs:
             raise DataError("no CPT points of any domain in the selected runs")
-        return Design(names, np.concatenate(ridx), np.concatenate(steps), None if at is not None else np.concatenate(ys),
-                      self._merge(feats))
+        if {run_domain(r) for r in runs} - set(self.k):
+            self.measure(runs)
+        self._target = "loss:domain"
+        return super().design(runs, "loss:domain", at)
+
+    def _target_of(self, run, target):
+        return run_domain(run)
+
+    def _features(self, run, index, prep):
+        f = super()._features(run, index, prep)
+        k1, k2 = self.k[run_domain(run)]
+        f["k1"], f["k2"] = np.full(index.size, k1), np.full(index.size, k2)
+        return f
 
     def parameters(self, y=None, design=None):
         k2 = None if design is None else design.features.get("k2")
