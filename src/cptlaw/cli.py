@@ -44,6 +44,9 @@ pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png
   cptlaw ingest metrics.csv --map step=iter,lr=lr,loss:general=val/loss --out runs.csv
   cptlaw ingest wandb/ --out runs.csv                 (W&B run folders, offline or online)
   cptlaw ingest wandb:my-team/cpt/3kx9a1b2 --out runs.csv""",
+    "report": """examples:
+  cptlaw report general.json domain.json --data german.csv --heldout s_german_const600_wsd_r25 --out report.html
+  cptlaw report general.json domain.json --data german.csv --plan plan/plan.json --out report.html""",
     "demo": """example:
   cptlaw demo --out cptlaw-demo""",
     "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
@@ -514,6 +517,32 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .fit import FitResult
+    from .report import render, write_report
+
+    if Path(args.out).exists() and not args.force:
+        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    fits = [(path, FitResult.load(path)) for path in args.fits]
+    runs = _read_data(args.data, args.schedules, need_lr=any(f.law_name not in ("dcpt", "dcpt-cross") for _, f in fits),
+                      args=args)
+    plan = None
+    if args.plan:
+        try:
+            doc = json.loads(Path(args.plan).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CptlawError(f"--plan {args.plan}: cannot read: {exc.strerror or exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CptlawError(f"--plan {args.plan}: not a JSON plan (cptlaw plan writes plan.json): {exc}") from None
+        if not isinstance(doc, dict) or "recommendations" not in doc:
+            raise CptlawError(f"--plan {args.plan}: not a cptlaw plan.json (no 'recommendations')")
+        plan = (args.plan, doc)
+    html = render(fits, runs, heldout=_runs_arg(args.heldout), plan=plan, title=args.title)
+    write_report(args.out, html, force=args.force)
+    print(f"wrote {args.out} ({len(html) / 1e6:.1f} MB, {len(fits)} fit(s){', a plan' if plan else ''})")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -712,6 +741,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  "s + SHIFT (default: the source's convention)")
     ig.add_argument("--quiet", action="store_true", help="print warnings only")
     ig.set_defaults(func=cmd_ingest)
+
+    rp = add("report", "One self-contained HTML page: the data, each fit (equation, parameters, diagnostics, "
+                       "curves), held-out scores and a plan.")
+    rp.add_argument("fits", nargs="+", help="fit JSON file(s)")
+    rp.add_argument("--data", nargs="+", required=True, help="the data the fits were made on (and held-out runs)")
+    rp.add_argument("--heldout", help="comma-separated runs to score as held out (default: none)")
+    rp.add_argument("--plan", help="a plan.json written by cptlaw plan")
+    rp.add_argument("--title", default="cptlaw report", help="the page's title")
+    rp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present)")
+    source_opts(rp)
+    out_opts(rp, "HTML file to write")
+    rp.set_defaults(func=cmd_report)
 
     de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy -> a plan, on data that ships with cptlaw.")
     de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")

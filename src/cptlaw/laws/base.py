@@ -107,6 +107,13 @@ class Law(ABC):
     def options(self) -> dict:
         """The conventions that change numbers, stored with every fit."""
 
+    EQUATION: ClassVar[str] = ""  # the law with its parameters as {name} fields (reports)
+
+    def equation(self, params: dict | None = None) -> str:
+        """The law's equation, with the fitted (or given) numbers in place of its parameters."""
+        params = params if params is not None else self._fitted()
+        return signs(self.EQUATION.format(**{k: f"{v:.4g}" for k, v in params.items()})) if self.EQUATION else ""
+
     def _target_of(self, run: Run, target: str) -> str:
         """The loss column of ``run`` that ``target`` means (itself; a cross-domain law reads each run's own
         domain loss)."""
@@ -268,6 +275,11 @@ class AreaLaw(Law):
 
     def options(self) -> dict:
         return {**self.area_options.to_dict(), "lr_units": "raw"}
+
+
+def signs(text: str) -> str:
+    """'+ -x' -> '− x' and '− -x' -> '+ x' in a written-out equation."""
+    return text.replace("+ -", "− ").replace("− -", "+ ")
 
 
 def running_peak(lr: np.ndarray, index: np.ndarray, start: int = 0) -> np.ndarray:

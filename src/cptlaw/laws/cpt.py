@@ -40,7 +40,7 @@ import numpy as np
 from ..data import Run
 from ..errors import CptlawError, DataError
 from ..schedules import AreaOptions, Areas, compute_areas
-from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak
+from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak, signs
 
 PT_MODES = ("known", "unknown")
 SHIFTS = ("area", "steps")
@@ -81,6 +81,17 @@ class CPTLaw(AreaLaw):
         if shift not in SHIFTS:
             raise ValueError(f"shift must be one of {SHIFTS}, got {shift!r}")
         self.shift = shift
+
+    def equation(self, params: dict | None = None) -> str:
+        """Eq. 4 (or its open-source / step-shift form) with the numbers; Eq. 7 and 8 factors are named."""
+        p = {k: f"{v:.4g}" for k, v in (params if params is not None else self._fitted()).items()}
+        x = "S1cpt" if self.shift == "area" else "t_cpt"
+        area = f"{p['A']}·(S1cpt + {p['S1pt']})^(−{p['alpha']})" if self.unknown else \
+            f"{p['A']}·(S1pt + S1cpt)^(−{p['alpha']}) − {p['C1']}·S2pt{'·N^' + p['gamma1'] if self.size else ''}"
+        c2 = f"{p['C2']}·S2cpt" + (f"·N^{p['gamma2']}" if self.size else "") + (f"·exp({p['a1']}·r)" if self.replay else "")
+        shift = f"{p['B']}·(1 − (1 + {p['E']}·{x})^(−{p['beta']}))" + (" · g(r; a2)" if self.replay else "")
+        size = f" + {p['F']}·N^(−{p['gamma3']})" if self.size else ""
+        return signs(f"L = {p['L0']} + {area} − {c2} + {shift}{size}")
 
     @property
     def unknown(self) -> bool:

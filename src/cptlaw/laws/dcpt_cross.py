@@ -62,6 +62,8 @@ def measure_k(run, probe_steps: int, d_unit: float = 1e9) -> tuple[float, float]
 class CrossDomainDCPTLaw(DCPTLaw):
     name = "dcpt-cross"
     INPUTS = ("N", "D", "r", "k1", "k2")
+    EQUATION = ("L = {E} + {A}/N^{alpha} + {B}·r^{eta}/D^{beta} + {C}/(r + {epsilon})^{gamma} + {F}/K^{mu},  "
+                "K = 1/k1 + {w2}·k2")
     citation = ("Que et al. (2024), D-CPT Law, NeurIPS 2024, arXiv:2406.01375, Cross-Domain D-CPT law "
                 "(K = w1/k1 + w2*k2 from a secondary source; unconfirmed)")
 

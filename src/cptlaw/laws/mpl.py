@@ -27,6 +27,7 @@ from .base import AreaLaw, Design, Parameter, running_peak
 class MultiPowerLaw(AreaLaw):
     name = "mpl"
     SCREEN_POINTS = 128
+    EQUATION = ("L = {L0} + {A}·(S1 + S_W)^(−{alpha}) − {B}·Σ_k (η_(k−1) − η_k)·(1 − ({C}·η_k^(−{gamma})·S_k(t) + 1)^(−{beta}))")
     INPUTS = ("S1", "lr_peak")
     citation = ("Luo et al. (2025), A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules, "
                 "ICLR 2025, arXiv:2503.12811, Eq. 1-2")

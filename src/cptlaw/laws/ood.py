@@ -45,6 +45,7 @@ def _law_of(comp: dict) -> Law:
 class OODLaw(Law):
     name = "ood"
     INPUTS = ("Lg", "Ld")
+    EQUATION = "L_ood = {l1}·L_general + {l2}·L_domain"
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 6")
 
