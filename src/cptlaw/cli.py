@@ -47,6 +47,8 @@ pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png
     "report": """examples:
   cptlaw report general.json domain.json --data german.csv --heldout s_german_const600_wsd_r25 --out report.html
   cptlaw report general.json domain.json --data german.csv --plan plan/plan.json --out report.html""",
+    "watch": """example:
+  cptlaw watch run/metrics.csv --fit general.json,domain.json --schedule plan.yaml --steps 3000 --every 60s""",
     "demo": """example:
   cptlaw demo --out cptlaw-demo""",
     "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
@@ -543,6 +545,26 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_watch(args) -> int:
+    from .fit import FitResult
+    from .predict import schedule_run
+    from .watch import parse_every, watch
+
+    fits = [FitResult.load(p.strip()) for p in args.fit.split(",") if p.strip()]
+    if not fits:
+        raise CptlawError("--fit: give one fit JSON or more (comma-separated)")
+    for f in fits:
+        if f.law_name in ("dcpt", "dcpt-cross", "ood"):
+            raise CptlawError(f"--fit: a {f.law_name} fit; watch forecasts loss curves (cpt, annealing or mpl fits)")
+    planned = schedule_run(args.schedule, args.steps)
+    every = parse_every(args.every)
+    print(f"watching {args.log} every {every:g} s: {', '.join(f.target for f in fits)}; the planned run ends at step "
+          f"{int(planned.steps[-1])}; Ctrl-C stops (the log is only read)")
+    watch(args.log, fits, planned, every=every, updates=args.updates, run=args.run, kind=args.kind,
+          emit=functools.partial(print, flush=True))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -753,6 +775,19 @@ def build_parser() -> argparse.ArgumentParser:
     source_opts(rp)
     out_opts(rp, "HTML file to write")
     rp.set_defaults(func=cmd_report)
+
+    wt = add("watch", "A live forecast of a running job: follow its growing log, forecast the final losses with "
+                      "bands, and warn when an observation leaves its predicted band.")
+    wt.add_argument("log", help="the run's log: native CSV/JSONL, or a log cptlaw ingest reads (trainer_state.json, "
+                                "TensorBoard, ...)")
+    wt.add_argument("--fit", required=True, help="fit JSON(s), comma-separated (e.g. general.json,domain.json)")
+    wt.add_argument("--schedule", required=True, help="the run's planned LR schedule (a cptlaw spec, YAML/JSON)")
+    wt.add_argument("--steps", required=True, type=COUNT, help="the run's planned number of steps")
+    wt.add_argument("--every", default="60s", help="how often to read the log (default 60s)")
+    wt.add_argument("--updates", type=COUNT, help="stop after this many reports (default: until Ctrl-C)")
+    wt.add_argument("--run", help="the run to follow in a log with several")
+    wt.add_argument("--kind", choices=["auto", *INGEST_KINDS], default="auto", help="what the log is (default: detected)")
+    wt.set_defaults(func=cmd_watch)
 
     de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy -> a plan, on data that ships with cptlaw.")
     de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")
