@@ -661,6 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--target", required=True, help="validation set, e.g. loss:general")
     out_opts(f, "fit JSON to write ('-' for stdout)")
     data_opts(f)
+    f.add_argument("--quiet", action="store_true", help="no progress bar (bars appear only on a terminal anyway)")
     g = f.add_argument_group("conventions (stored in the fit)")
     g.add_argument("--lam", type=_lam, default=0.999,
                    help="S2 momentum decay λ (default 0.999), or 'fit': chosen from {0.95, 0.99, 0.995, 0.999, 0.9995} by "
@@ -725,6 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "out-of-domain set (Eq. 6) instead of the space's objective")
     out_opts(pn, "output folder")
     pn.add_argument("--top", type=COUNT, default=10, help="best candidates listed per objective (default 10)")
+    pn.add_argument("--quiet", action="store_true", help="no progress bar (bars appear only on a terminal anyway)")
     pn.add_argument("--horizon", type=_number(int, 1, MAX_STEPS), default=None,
                     help="longest CPT searched for the turning length (default 10x the plan's steps)")
     pn.set_defaults(func=cmd_plan)
@@ -808,6 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("config", help="a sweep YAML file, or a bundled recipe: german-mix, domains")
     sw.add_argument("--jobs", type=COUNT, default=1, help="worker processes (default 1)")
     sw.add_argument("--dry-run", action="store_true", help="list the runs only")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar (bars appear only on a terminal anyway)")
     ex = pisub.add_parser("export", help="pack a sweep's finished runs into a compact native dataset "
                                          "(evaluation rows + schedule side file)")
     ex.add_argument("config", help="the sweep YAML file or bundled recipe (its out: folder, from here)")
@@ -828,6 +831,9 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from . import progress
+
+    progress.QUIET = bool(getattr(args, "quiet", False))
     try:
         return args.func(args)
     except (CptlawError, FileExistsError) as exc:

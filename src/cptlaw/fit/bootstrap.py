@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from ..errors import CptlawError
+from ..progress import bar
 from .robust import Problem
 from .varpro import Reduced, Separable
 
@@ -94,7 +95,7 @@ def bootstrap(law, params, run_designs, theta, delta: float, *, n: int = 200, me
     parts = np.split(resid, np.cumsum(sizes)[:-1])
     yhat = full.y * np.exp(resid)
     samples, failed = [], 0
-    for _ in range(n):
+    for _ in bar(range(n), desc=f"bootstrap ({method})", unit="refit"):
         if method == "runs":
             design = law.merge([run_designs[i] for i in rng.integers(0, len(run_designs), len(run_designs))])
         else:

@@ -25,6 +25,7 @@ from scipy.optimize import least_squares
 
 from ..errors import CptlawError
 from ..laws.base import Design, Law, Parameter
+from ..progress import bar
 from .diagnostics import diagnose
 from .varpro import FLOOR, Reduced, Separable, huber, log_residuals
 
@@ -164,7 +165,7 @@ def multistart(problem: Problem, *, delta: float = 1e-3, n_starts: int = 128, se
         return Start(sep.x_full(x0, np.zeros(sep.lin.size)), sep.x_full(red.x_nl, red.c), red.cost, nfev, True,
                      red.status)
 
-    for i in picked:
+    for i in bar(picked, desc=f"fit: local solves ({problem.design.n} points)", unit="start"):
         start = screened[i] if screen.problem.design is problem.design else sep.cold().evaluate(x0s[i], screen_iter)
         starts.append(local(start, x0s[i]))
     best = min(starts, key=lambda s: s.cost)

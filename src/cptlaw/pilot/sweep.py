@@ -20,6 +20,7 @@ import yaml
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..progress import bar
 from ..errors import CptlawError
 from ..schedules.spec import load_yaml
 
@@ -133,14 +134,15 @@ def run_sweep(sweep: SweepConfig, jobs: int = 1, log=print, only: list[str] | No
     for wave in (pt_runs, cpt_runs):
         todo = [c for c in wave if only is None or c["name"] in only]
         if jobs <= 1:
-            for c in todo:
+            for c in bar(todo, desc="pilot sweep", unit="run"):
                 msg = _run_one(c, threads)
                 log(msg)
                 results.append(msg)
         else:
             # spawn, not fork: each worker opens its own CUDA context (a forked one cannot)
             with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                for msg in pool.map(_run_one, todo, itertools.repeat(threads)):
+                for msg in bar(pool.map(_run_one, todo, itertools.repeat(threads)), total=len(todo), desc="pilot sweep",
+                               unit="run"):
                     log(msg)
                     results.append(msg)
     return results

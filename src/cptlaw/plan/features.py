@@ -23,6 +23,7 @@ import numpy as np
 
 from ..data import Run
 from ..errors import SpecError
+from ..progress import bar
 from ..laws.base import Design, Law
 from .space import Candidate, Space
 
@@ -65,7 +66,7 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
     n = len(cands)
     feats: dict[str, np.ndarray] = {}
     pt_peak = {(p, t): float(np.max(space.pts[p](np.arange(t)))) for p, t in {(c.pt, c.transfer) for c in cands}}
-    for idx in groups.values():
+    for idx in bar(list(groups.values()), desc="plan: candidate areas", unit="group", min_total=200):
         peaks = np.array([cands[i].peak_lr for i in idx])
         lo, hi = float(peaks.min()), float(peaks.max())
         base = cands[idx[0]]
