@@ -5,7 +5,6 @@ skipped, saying why, where either is missing."""
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest

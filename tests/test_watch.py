@@ -9,10 +9,8 @@ import pytest
 import yaml
 
 from cptlaw.cli import main
-from cptlaw.data import RunSet
 from cptlaw.datasets import load
 from cptlaw.errors import DataError
-from cptlaw.fit import FitResult
 from cptlaw.laws import CPTLaw
 from cptlaw.predict import schedule_run
 from cptlaw.watch import parse_every, watch
@@ -106,3 +104,23 @@ def test_a_log_that_disappears_or_never_was_is_an_error(setup, tmp_path, capsys)
     with pytest.raises(DataError, match="--every"):
         parse_every("soon")
     assert parse_every("2m") == 120.0
+
+
+@pytest.mark.parametrize("log", ["hf_run/trainer_state.json", "hf_run/native.csv", "hf_run/tb"])
+def test_hf_and_tensorboard_logs_sit_on_the_plan_by_their_lr(log, capsys):
+    """A real HF Trainer job (the ingest fixture): its trainer_state.json, its TensorBoard events and cptlaw's
+    callback file count steps from 1; the plan from 0.  Watched with a fit of the same run, every forecast line
+    is there and the observations sit on the plan (the fit of this very run raises no alarm)."""
+    from pathlib import Path
+
+    f = Path(__file__).parent / "fixtures" / "ingest"
+    from cptlaw.data import read_runs
+    from cptlaw.laws import AnnealingLaw
+
+    native = read_runs(f / "hf_run" / "native.csv")
+    fit = AnnealingLaw().fit(native, "loss:general", n_starts=8).result_
+    planned = schedule_run(f / "hf_run.schedule.yaml", 40)
+    out = []
+    watch(f / log, [fit], planned, every=0.01, updates=1, emit=out.append, sleep=lambda s: None)
+    assert out[0].startswith("loss:general: step 39 observed")  # global step 40 = the plan's step 39
+    assert not any("warning" in ln for ln in out)

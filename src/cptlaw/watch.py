@@ -13,7 +13,9 @@ bootstrap interval (at ``level``) is widened by the same relative amount.  The f
 the planned schedule, so the band is what the fit promised before the run started.
 
 **Logs.**  A native CSV/JSONL (``run, step, loss:<set>`` columns; the LR comes from the plan), or any log
-:mod:`cptlaw.ingest` reads (HF ``trainer_state.json``, TensorBoard, ...).  A log caught mid-write (a partial last
+:mod:`cptlaw.ingest` reads (HF ``trainer_state.json``, TensorBoard, ...).  The plan counts steps from 0 (step s
+applies the spec's LR s); a log that counts them from 1 (HF's ``global_step``, cptlaw's HF callback) is placed on
+the plan by the LR it recorded.  A log caught mid-write (a partial last
 line) is read again at the next tick.  A log that disappears is an error.
 """
 
@@ -44,6 +46,23 @@ def parse_every(text: str) -> float:
     return value
 
 
+def _offset(log: Path, steps: np.ndarray, lr: np.ndarray, planned: Run | None) -> int:
+    """How the log's step numbers sit on the plan's 0-based update index: k such that the log's step s is the
+    plan's step s - k (1 for HF's global_step, 0 for a 0-based loop), found from the LR the log recorded.  No LR
+    in the log: 0."""
+    ok = np.isfinite(lr)
+    if planned is None or not ok.any():
+        return 0
+    steps, lr, n = steps[ok].astype(np.int64), lr[ok], planned.lr.size
+    for k in (0, 1, -1):
+        idx = steps - k
+        inside = (idx >= 0) & (idx < n)
+        if inside.sum() and np.allclose(lr[inside], planned.lr[idx[inside]], rtol=1e-3, atol=1e-12):
+            return k
+    raise DataError(f"{log}: the LR the log recorded does not follow the planned schedule (--schedule), whichever "
+                    f"way its steps are counted; is it the schedule of this run?")
+
+
 def observations(log: Path, targets: list[str], run: str | None = None, kind: str = "auto",
                  planned: Run | None = None) -> dict:
     """target -> (steps, values) observed so far in the log (one run: ``run``, or the log's first run).  A log
@@ -63,6 +82,8 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
         chosen = run or next((n for n in names if n is not None), None)
         keep = names == chosen if "run" in table.columns else np.ones(table.n, bool)
         steps, _ = numeric(table.data["step"])
+        lr = numeric(table.data["lr"])[0] if "lr" in table.columns else np.full(table.n, np.nan)
+        k = _offset(log, steps[keep], lr[keep], planned)
         out = {}
         for t in targets:
             if t not in table.columns:
@@ -73,7 +94,7 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
                 i = int(np.flatnonzero(bad)[0])
                 raise DataError(f"{log}:{table.rows[i]}: {t}: not a number")
             ok = keep & np.isfinite(v) & np.isfinite(steps)
-            out[t] = (steps[ok].astype(np.int64), v[ok])
+            out[t] = (steps[ok].astype(np.int64) - k, v[ok])
         return out
     from . import ingest
 
@@ -83,7 +104,8 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
         schedule = lambda s: lr[np.clip(np.asarray(s, np.int64), 0, lr.size - 1)]  # noqa: E731
     runs = ingest.read([log], kind=k, transfer=None, schedules=schedule).runs
     r = runs[run] if run else next(iter(runs))
-    return {t: (r.steps[r.observed(t)[0]], r.observed(t)[1]) for t in targets}
+    k = _offset(log, r.steps, r.lr, planned)
+    return {t: (r.steps[r.observed(t)[0]] - k, r.observed(t)[1]) for t in targets}
 
 
 @dataclass
