@@ -22,6 +22,7 @@ Writes docs/accuracy-open-source.md and prints it.  Run: python benchmarks/open_
 """
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -46,9 +47,7 @@ FRACTIONS = (0.25, 0.5)  # of the 1000 CPT steps, seen by the fit
 
 def truncate(run: Run, until: int) -> Run:
     """The run with only the observations before index ``until`` (the LR stays dense: the schedule is known)."""
-    losses = {c: (i[i < until], v[i < until]) for c, (i, v) in run.losses.items()}
-    return Run(run.name, run.steps, run.lr, run.transfer, losses, run.model_size, run.tokens_per_step,
-               run.replay_ratio, run.source)
+    return dataclasses.replace(run, losses={c: (i[i < until], v[i < until]) for c, (i, v) in run.losses.items()})
 
 
 def pred_e(law, run: Run, target: str, start: int) -> float:

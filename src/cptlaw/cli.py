@@ -149,6 +149,18 @@ def _ingest(paths, args, schedule_file, kind=None):
     return result
 
 
+def _refuse_existing(out: str, force: bool) -> None:
+    """Never overwrite a user's file without --force ('-' is standard output); checked before any work."""
+    if out != "-" and Path(out).exists() and not force:
+        raise FileExistsError(f"{out} exists; use --force to overwrite it")
+
+
+def _save_fit(args, result) -> None:
+    """Write a fit to --out (or stdout) and print its summary (to stderr when stdout carries the JSON)."""
+    _out_text(args.out, result.to_json(), args.force)
+    _print_fit(result, sys.stderr if args.out == "-" else sys.stdout)
+
+
 def _out_text(path: str, text: str, force: bool) -> None:
     from .data import atomic_write_text
 
@@ -210,8 +222,7 @@ def cmd_fit(args) -> int:
         raise CptlawError("--bootstrap needs at least 2 resamples (e.g. 200), or 0 for none")
     fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler,
                     bootstrap=args.bootstrap, bootstrap_method=args.bootstrap_method)
-    if Path(args.out).exists() and not args.force and args.out != "-":
-        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    _refuse_existing(args.out, args.force)
     if args.law == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
         if args.corpus != "auto":
             raise CptlawError("--corpus does not apply to a points table: its ratio column is r itself")
@@ -226,8 +237,7 @@ def cmd_fit(args) -> int:
             from .suggest import suggest_runs
 
             result.diagnostics["suggested_runs"] = suggest_runs(result, runs)
-    _out_text(args.out, result.to_json(), args.force)
-    _print_fit(result, sys.stderr if args.out == "-" else sys.stdout)  # '-': stdout carries only the JSON
+    _save_fit(args, result)
     return 0
 
 
@@ -237,16 +247,14 @@ def _fit_cross(args, target) -> int:
 
     if target != "loss:domain":
         raise CptlawError("--law dcpt-cross fits each CPT run on its own domain loss: give --target domain")
-    if Path(args.out).exists() and not args.force and args.out != "-":
-        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    _refuse_existing(args.out, args.force)
     opts = {k: v for k, v in (("n_unit", args.n_unit), ("d_unit", args.d_unit)) if v is not None}
     law = CrossDomainDCPTLaw(probe_steps=args.probe_steps, probe_replay=args.probe_replay, **opts)
     runs = _read_data(args.data, args.schedules, need_lr=False, args=args)
     law = fit_cross_domain(runs, law, names=_runs_arg(args.runs), delta=args.delta, n_starts=args.n_starts,
                            seed=args.seed, sampler=args.sampler)
-    _out_text(args.out, law.result_.to_json(), args.force)
+    _save_fit(args, law.result_)
     out = sys.stderr if args.out == "-" else sys.stdout
-    _print_fit(law.result_, out)
     for domain, (k1, k2) in law.k.items():
         print(f"  K of {domain}: k1 = {k1:.4g}, k2 = {k2:.4g} (probe {law.result_.diagnostics['probes'].get(domain)}, "
               f"first {law.probe_steps} CPT steps)", file=out)
@@ -264,21 +272,21 @@ def _fit_ood(args, target) -> int:
     if len(parts) != 2:
         raise CptlawError("--law ood needs --from GENERAL.json,DOMAIN.json: the fits of the general (or proxy) set "
                           "and of the domain set")
-    if Path(args.out).exists() and not args.force and args.out != "-":
-        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    _refuse_existing(args.out, args.force)
+    from .laws import CURVE_LAWS
+
     fits = [FitResult.load(p) for p in parts]
     for path, fit in zip(parts, fits):
-        if fit.law_name in ("ood", "dcpt"):
+        if fit.law_name not in CURVE_LAWS:
             raise CptlawError(f"--from {path}: a fit of the {fit.law_name} law; give fits of a loss-curve law "
-                              f"(cpt, annealing or mpl)")
+                              f"({', '.join(CURVE_LAWS)})")
         if fit.target == target:
             raise CptlawError(f"--from {path}: a fit of {target} itself; the OOD set is predicted from the fits of "
                               f"two other sets")
     runs = _read_data(args.data, args.schedules, args=args)
     result = fit_ood(fits[0], fits[1], runs, target, names=_runs_arg(args.runs))
-    _out_text(args.out, result.to_json(), args.force)
+    _save_fit(args, result)
     out = sys.stderr if args.out == "-" else sys.stdout
-    _print_fit(result, out)
     spread = result.diagnostics.get("coefficient_spread")
     if spread:
         print("fitted run by run (stability): " + ", ".join(
@@ -346,8 +354,7 @@ def cmd_predict(args) -> int:
     _refuse_cross(fit, "predict")
     if (args.data is None) == (args.schedule is None):
         raise CptlawError("give either --data or --schedule (with --steps)")
-    if args.out != "-" and Path(args.out).exists() and not args.force:
-        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    _refuse_existing(args.out, args.force)
     if args.schedule is not None:
         if args.steps is None:
             raise CptlawError("--schedule needs --steps N")
@@ -507,8 +514,7 @@ def cmd_dcpt_plan(args) -> int:
 def cmd_ingest(args) -> int:
     from .data import write_runs
 
-    if Path(args.out).exists() and not args.force:
-        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    _refuse_existing(args.out, args.force)
     result = _ingest(args.sources, args, args.schedule)
     write_runs(result.runs, args.out, force=args.force)
     for run in result.runs:
@@ -523,8 +529,7 @@ def cmd_report(args) -> int:
     from .fit import FitResult
     from .report import render, write_report
 
-    if Path(args.out).exists() and not args.force:
-        raise FileExistsError(f"{args.out} exists; use --force to overwrite it")
+    _refuse_existing(args.out, args.force)
     fits = [(path, FitResult.load(path)) for path in args.fits]
     runs = _read_data(args.data, args.schedules, need_lr=any(f.law_name not in ("dcpt", "dcpt-cross") for _, f in fits),
                       args=args)
@@ -550,12 +555,14 @@ def cmd_watch(args) -> int:
     from .predict import schedule_run
     from .watch import parse_every, watch
 
+    from .laws import CURVE_LAWS
+
     fits = [FitResult.load(p.strip()) for p in args.fit.split(",") if p.strip()]
     if not fits:
         raise CptlawError("--fit: give one fit JSON or more (comma-separated)")
     for f in fits:
-        if f.law_name in ("dcpt", "dcpt-cross", "ood"):
-            raise CptlawError(f"--fit: a {f.law_name} fit; watch forecasts loss curves (cpt, annealing or mpl fits)")
+        if f.law_name not in CURVE_LAWS:
+            raise CptlawError(f"--fit: a {f.law_name} fit; watch forecasts loss curves ({', '.join(CURVE_LAWS)} fits)")
     planned = schedule_run(args.schedule, args.steps)
     every = parse_every(args.every)
     print(f"watching {args.log} every {every:g} s: {', '.join(f.target for f in fits)}; the planned run ends at step "

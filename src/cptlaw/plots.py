@@ -46,7 +46,6 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
     observed step, so the worst held-out error is in view; a tokens axis is added when every run has
     ``tokens_per_step`` (the same).  The title gives the training-fit and the held-out scores, each named."""
     from .errors import DataError
-    from .evaluate import metrics
     from .fit.bootstrap import prediction_interval
 
     plt = _pyplot()
@@ -96,8 +95,11 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
                 for key, m in panels_of(design.steps).items():
                     ax[key].fill_between(design.steps[m], lo[m], hi[m], color=c, alpha=0.15, lw=0)
         if idx.size:
-            p_obs = law.predict(run, run.steps[idx])
             mine = idx >= start
+            p_obs = np.full(idx.size, np.nan)  # the prediction at each observed step drawn (idx_all holds them)
+            p_obs[mine] = pred[np.searchsorted(idx_all, idx[mine])]
+            if kind == "held out" and fit.law_name != "cpt" and not mine.all():  # scored on the shared prefix too
+                p_obs[~mine] = law.predict(run, run.steps[idx[~mine]])
             for key, m in panels_of(run.steps[idx]).items():
                 ax[key].scatter(run.steps[idx][mine & m], obs[mine & m], s=6, color=c, alpha=0.45, lw=0)
             res = (p_obs - obs) / obs

@@ -130,9 +130,7 @@ class Forecaster:
         self.curves = {}
         for fit in fits:
             law = fit.law()
-            design = law.design([planned], at={planned.name: np.arange(planned.steps.size)})
-            with np.errstate(all="ignore"):
-                pred = law.value(law.theta(), design)
+            _, design, pred = law.curve(planned)
             lo, hi = (prediction_interval(law, fit.uncertainty, design, level) if fit.uncertainty.get("samples")
                       else (pred, pred))
             rel = band_width * fit.overall.pred_e

@@ -72,9 +72,41 @@ class Points(dict):
         steps.append(step)
         values.append(value)
 
+    def extend(self, other: "Points") -> None:
+        """Append another writer session's points after these (write order kept)."""
+        for tag, (st, va) in other.items():
+            steps, values = self.setdefault(tag, ([], []))
+            steps.extend(st)
+            values.extend(va)
+
+    def span(self) -> tuple[int, int] | None:
+        """(first, last) step of any tag, or None when empty."""
+        steps = [x for st, _ in self.values() for x in st]
+        return (min(steps), max(steps)) if steps else None
+
     def series(self, where: str) -> dict[str, Series]:
         """Every tag as a :class:`Series`, its ``where`` naming the source and the tag."""
         return {tag: Series(st, va, f"{where}: {tag}") for tag, (st, va) in self.items()}
+
+
+def join_sessions(sessions: list[tuple[Points, str]], empty: str) -> tuple[Points, list[int], list[str]]:
+    """The writer sessions of one run, in time order (points, where), as one run's points in write order, the
+    steps where a session resumed before the previous one's last step (a restart: the later write wins, see
+    :func:`supersede`), and notes.  ``empty``: the note for a session with no point."""
+    merged, restarts, notes = Points(), [], []
+    prev_hi = None
+    for points, where in sessions:
+        span = points.span()
+        if span is None:
+            notes.append(f"{where}: {empty}")
+            continue
+        lo, hi = span
+        if prev_hi is not None and lo <= prev_hi:
+            restarts.append(lo)
+            notes.append(f"{where}: resumes at step {lo}, before the previous session's last step {prev_hi}")
+        merged.extend(points)
+        prev_hi = hi if prev_hi is None else max(prev_hi, hi)
+    return merged, restarts, notes
 
 
 @dataclass

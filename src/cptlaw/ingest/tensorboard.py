@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CptlawError, DataError
-from .log import Log, Points
+from .log import Log, Points, join_sessions
 
 PATTERN = "events.out.tfevents.*"
 
@@ -92,28 +92,17 @@ def read(path: str | Path) -> list[Log]:
     logs = []
     for folder, files in find(path).items():
         sessions = sorted(((read_file(f), f) for f in files), key=lambda x: (x[0][1], x[1].name))
-        merged = Points()
-        restarts, notes = [], []
-        prev = None  # (first step, last step, file) of the previous session
+        prev = None  # (first step, file) of the previous session with points
         for (data, _), f in sessions:
-            steps = [s for st, _ in data.values() for s in st]
-            if not steps:
-                notes.append(f"{f}: no scalars")
+            span = data.span()
+            if span is None:
                 continue
-            lo, hi = min(steps), max(steps)
-            if prev is not None:
-                if lo <= prev[0]:
-                    raise DataError(f"{folder}: mixed runs in one folder: {f.name} starts at step {lo}, as "
-                                    f"{prev[2].name} does (step {prev[0]}); a resume starts after that. Put each "
-                                    f"run in its own folder, or read one file")
-                if lo <= prev[1]:
-                    restarts.append(lo)
-                    notes.append(f"{f}: resumes at step {lo}, before the previous session's last step {prev[1]}")
-            for tag, (st, va) in data.items():
-                m = merged.setdefault(tag, ([], []))
-                m[0].extend(st)
-                m[1].extend(va)
-            prev = (lo, max(hi, prev[1]) if prev else hi, f)
+            if prev is not None and span[0] <= prev[0]:
+                raise DataError(f"{folder}: mixed runs in one folder: {f.name} starts at step {span[0]}, as "
+                                f"{prev[1].name} does (step {prev[0]}); a resume starts after that. Put each "
+                                f"run in its own folder, or read one file")
+            prev = (span[0], f)
+        merged, restarts, notes = join_sessions([(data, str(f)) for (data, _), f in sessions], "no scalars")
         where = files[0] if len(files) == 1 else folder
         scalars = merged.series(str(where))
         # HF's TensorBoardCallback writes the Trainer's logs (train/learning_rate): HF's step convention

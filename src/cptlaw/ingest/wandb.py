@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CptlawError, DataError
-from .log import Log, Points
+from .log import Log, Points, join_sessions
 
 MAGIC = b":W&B"
 HEADER = 7  # ':W&B', uint16 0xBEE1, uint8 version
@@ -216,24 +216,11 @@ def read(path: str | Path) -> list[Log]:
     logs = []
     for run_id, sessions in runs.items():
         sessions.sort(key=lambda s: (s.start, str(s.path)))
-        merged, restarts, notes, config = Points(), [], [], {}
-        prev_hi = None
+        merged, restarts, notes = join_sessions([(s.points, str(s.path)) for s in sessions], "no numeric history")
+        notes = [n for s in sessions for n in s.notes] + notes
+        config = {}
         for s in sessions:
-            notes += s.notes
             config.update(s.config)
-            steps = [x for st, _ in s.points.values() for x in st]
-            if not steps:
-                notes.append(f"{s.path}: no numeric history")
-                continue
-            lo = min(steps)
-            if prev_hi is not None and lo <= prev_hi:
-                restarts.append(lo)
-                notes.append(f"{s.path}: resumes at step {lo}, before the previous session's last step {prev_hi}")
-            for tag, (st, va) in s.points.items():
-                m = merged.setdefault(tag, ([], []))
-                m[0].extend(st)
-                m[1].extend(va)
-            prev_hi = max(steps) if prev_hi is None else max(prev_hi, max(steps))
         where = str(sessions[0].path if len(sessions) == 1 else path)
         logs.append(make_log(sessions[-1].name or run_id, where, merged, config, restarts, notes))
     return logs

@@ -17,6 +17,7 @@ from .mpl import MultiPowerLaw
 from .ood import OODLaw
 
 LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw, DCPTLaw, CrossDomainDCPTLaw, OODLaw)}
+CURVE_LAWS = ("annealing", "cpt", "mpl")  # the laws of a loss curve under an LR schedule (ood, watch use them)
 
 
 def make_law(name: str, **options) -> Law:
@@ -28,5 +29,5 @@ def make_law(name: str, **options) -> Law:
     return cls(**options)
 
 
-__all__ = ["AnnealingLaw", "AreaLaw", "CPTLaw", "CrossDomainDCPTLaw", "DCPTLaw", "Design", "Law", "LAWS", "MultiPowerLaw", "OODLaw",
+__all__ = ["AnnealingLaw", "AreaLaw", "CPTLaw", "CURVE_LAWS", "CrossDomainDCPTLaw", "DCPTLaw", "Design", "Law", "LAWS", "MultiPowerLaw", "OODLaw",
            "Parameter", "make_law"]

@@ -218,16 +218,23 @@ class Law(ABC):
         Raises :class:`DataError` where the law gives a non-finite or non-positive loss."""
         from ..predict import check_values  # local import: predict depends on laws
 
+        out, design, values = self.curve(run, steps, params)
+        check_values(values, [f"run {run.name!r} step {s}" for s in design.steps.tolist()], [""] * design.n)
+        return out
+
+    def curve(self, run: Run, steps: Sequence[int] | None = None, params: dict | None = None):
+        """The law's values at ``steps`` of ``run`` (default: every step), NaN outside its domain, unchecked:
+        (values at the steps, the design of the points in the domain, the values there).  A run with no point in
+        the domain raises :class:`DataError`."""
         index = np.arange(run.steps.size) if steps is None else run.index_of(steps)
         design = self.design([run], at={run.name: index})
         with np.errstate(all="ignore"):
             values = self.value(self.theta(params), design)
-        check_values(values, [f"run {run.name!r} step {s}" for s in design.steps.tolist()], [""] * design.n)
         if design.n == index.size:
-            return values
+            return values, design, values
         out = np.full(index.size, np.nan)  # the law covers only some steps (D-CPT: CPT steps)
         out[np.searchsorted(run.steps[index], design.steps)] = values
-        return out
+        return out, design, values
 
     def evaluate_design(self, design: Design, params: dict | None = None) -> np.ndarray:
         return self.value(self.theta(params), design)

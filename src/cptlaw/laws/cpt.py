@@ -35,6 +35,8 @@ default.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..data import Run
@@ -56,8 +58,7 @@ def cpt_part(run: Run) -> Run:
     for col, (idx, val) in run.losses.items():
         keep = idx >= t
         losses[col] = (idx[keep] - t, val[keep])
-    return Run(run.name, run.steps[t:], run.lr[t:], None, losses, run.model_size, run.tokens_per_step,
-               run.replay_ratio, run.source)
+    return dataclasses.replace(run, steps=run.steps[t:], lr=run.lr[t:], transfer=None, losses=losses)
 
 
 class CPTLaw(AreaLaw):
@@ -177,13 +178,13 @@ class CPTLaw(AreaLaw):
         return 1e-6 * hi, 1e6 * hi, (0.1 * hi, 100.0 * hi)
 
     def _features(self, run, index, a):
-        start = 0 if run.transfer is None and self.unknown else run.transfer
-        tcpt = (np.zeros(index.size) if start is None
-                else np.maximum(np.asarray(index) - start + (1 if self.lr_index == "inclusive" else 0), 0).astype(float))
         f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index],
-             "tcpt": tcpt,
              "lr_peak": running_peak(run.lr, index),
              "lr_peak_cpt": running_peak(run.lr, index, run.lr.size if run.transfer is None else run.transfer)}
+        if self.shift == "steps":  # CPT steps done (the shift="steps" form only)
+            start = 0 if run.transfer is None and self.unknown else run.transfer
+            f["tcpt"] = (np.zeros(index.size) if start is None else np.maximum(
+                np.asarray(index) - start + (1 if self.lr_index == "inclusive" else 0), 0).astype(float))
         if self.size:
             f["N"] = np.full(index.size, require_meta(run, "model_size", self.name) / self.n_unit)
         if self.replay:

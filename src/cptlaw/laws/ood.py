@@ -52,8 +52,10 @@ class OODLaw(Law):
     def __init__(self, general: dict, domain: dict):
         self.general, self.domain = component(general), component(domain)
         for label, comp in (("general", self.general), ("domain", self.domain)):
-            if comp["law"] in ("ood", "dcpt"):
-                raise CptlawError(f"the {label} component must be a fit of a loss-curve law (cpt, annealing, mpl), "
+            from . import CURVE_LAWS
+
+            if comp["law"] not in CURVE_LAWS:
+                raise CptlawError(f"the {label} component must be a fit of a loss-curve law ({', '.join(CURVE_LAWS)}), "
                                   f"not of the {comp['law']} law")
         self._laws = (_law_of(self.general), _law_of(self.domain))
 
@@ -71,16 +73,10 @@ class OODLaw(Law):
         """The two component curves at every step of the run (NaN outside a component's domain)."""
         out = []
         for law in self._laws:
-            curve = np.full(run.steps.size, np.nan)
             try:
-                design = law.design([run], at={run.name: np.arange(run.steps.size)})
-            except DataError:
-                out.append(curve)
-                continue
-            with np.errstate(all="ignore"):
-                values = law.value(law.theta(), design)
-            curve[np.searchsorted(run.steps, design.steps)] = values
-            out.append(curve)
+                out.append(law.curve(run)[0])
+            except DataError:  # no step of this run in the component's domain
+                out.append(np.full(run.steps.size, np.nan))
         return tuple(out)
 
     def _valid(self, run, index, prep):

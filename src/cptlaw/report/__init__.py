@@ -25,17 +25,16 @@ import numpy as np
 from .. import __version__
 from ..data import RunSet, atomic_write_text
 from ..errors import CptlawError
+from ..plots import _pyplot
 
 TEMPLATE = "template.html.j2"
 
 
 def _png(fig) -> str:
     """A matplotlib figure as a data URI (and closed)."""
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
+    _pyplot().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -114,11 +113,7 @@ def _fit_section(fit, source: str, runs: RunSet, heldout: list[str] | None) -> d
 
 
 def _plan_section(doc: dict, source: str) -> dict:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     recs = []
     for rec in doc.get("recommendations", []):
         if not rec.get("feasible"):
@@ -158,9 +153,6 @@ def _plan_section(doc: dict, source: str) -> dict:
 def render(fits: list[tuple[str, object]], runs: RunSet, heldout: list[str] | None = None,
            plan: tuple[str, dict] | None = None, title: str = "cptlaw report") -> str:
     """The page as a string.  ``fits``: (source, FitResult) pairs; ``plan``: (source, plan.json document)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     if plan is not None:
         targets = {v.get("target") for v in plan[1].get("fits", {}).values()}
         mine = {f.target for _, f in fits}
