@@ -124,3 +124,20 @@ def test_hf_and_tensorboard_logs_sit_on_the_plan_by_their_lr(log, capsys):
     watch(f / log, [fit], planned, every=0.01, updates=1, emit=out.append, sleep=lambda s: None)
     assert out[0].startswith("loss:general: step 39 observed")  # global step 40 = the plan's step 39
     assert not any("warning" in ln for ln in out)
+
+
+def test_an_unreadable_log_is_retried_once_then_an_error(setup, tmp_path):
+    """A bad cell above the last row is bad input at once; a bad last row (maybe a line caught mid-write) is read
+    again, and is an error when the log has not changed by then."""
+    d, fits, planned, _ = setup
+    rows = (d / "source.csv").read_text().splitlines(keepends=True)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(rows[0] + rows[1].replace(rows[1].split(",")[2], "abc", 1) + "".join(rows[2:5]))
+    with pytest.raises(DataError, match=r"bad.csv:2: loss:general: not a number"):
+        watch(bad, fits, planned, every=0.0, emit=lambda s: None, sleep=lambda s: None)
+    tail = tmp_path / "tail.csv"
+    tail.write_text("".join(rows[:4]) + rows[4].split(",")[0] + ",999,3.1e\n")
+    out = []
+    with pytest.raises(DataError, match="not a well-formed CSV file"):  # a line cut short, and it stays so
+        watch(tail, fits, planned, every=0.0, emit=out.append, sleep=lambda s: None)
+    assert any(line.startswith("(the log is being written") for line in out)

@@ -90,9 +90,11 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
                 out[t] = (np.zeros(0, np.int64), np.zeros(0))
                 continue
             v, bad = numeric(table.data[t])
-            if bad.any():
+            if bad[:-1].any():  # (a bad last row may be a line caught mid-write: the watcher reads it again)
                 i = int(np.flatnonzero(bad)[0])
                 raise DataError(f"{log}:{table.rows[i]}: {t}: not a number")
+            if bad.size and bad[-1]:
+                raise DataError(f"{log}:{table.rows[-1]}: {t}: not a number (yet?)")
             ok = keep & np.isfinite(v) & np.isfinite(steps)
             out[t] = (steps[ok].astype(np.int64) - k, v[ok])
         return out
@@ -178,7 +180,7 @@ def watch(log: str | Path, fits: list, planned: Run, every: float = 60.0, update
     fc = Forecaster(fits, planned)
     targets = [f.target for f in fits]
     final_step = int(planned.steps[-1])
-    reports, last_size = 0, None
+    reports, last_size, failed_at = 0, None, None
     try:
         while updates is None or reports < updates:
             if not log.exists():
@@ -188,11 +190,14 @@ def watch(log: str | Path, fits: list, planned: Run, every: float = 60.0, update
                 try:
                     obs = observations(log, targets, run, kind, planned)
                 except DataError as exc:
-                    if not log.exists():
+                    # caught mid-write (a partial last line) reads well once the writer goes on; a log that stays
+                    # unreadable while it does not change is bad input
+                    if not log.exists() or failed_at == size:
                         raise
+                    failed_at = size
                     emit(f"(the log is being written: {str(exc).splitlines()[0][:200]}; reading again in {every:g} s)")
                 else:
-                    last_size = size
+                    last_size, failed_at = size, None
                     reports += 1
                     for line in format_lines(fc.check(obs), final_step):
                         emit(line)
