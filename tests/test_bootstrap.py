@@ -6,9 +6,9 @@ import pytest
 from cptlaw.datasets import load
 from cptlaw.datasets.synthetic import simulate_cpt_runs
 from cptlaw.errors import CptlawError
-from cptlaw.fit import FitResult
 from cptlaw.laws import AnnealingLaw, CPTLaw
 from cptlaw.predict import predict_runs
+from cptlaw.laws import load as load_fit
 
 SPECS = [("a", "constant", 20000, "constant", 10000), ("b", "wsd", 20000, "cosine", 10000),
          ("c", "constant", 30000, "wsd", 10000), ("d", "wsd", 10000, "constant", 20000)]
@@ -33,23 +33,23 @@ def test_parameter_intervals_and_samples(boot, tmp_path):
         lo, hi = u["intervals"][name]
         assert lo <= law.params_[name] * 1.02 and hi >= law.params_[name] * 0.98
     path = law.result_.save(tmp_path / "fit.json")
-    assert FitResult.load(path).uncertainty["samples"] == u["samples"]
+    assert load_fit(path).result_.uncertainty["samples"] == u["samples"]
 
 
 def test_prediction_interval_brackets_the_prediction(boot):
     runs, law = boot
-    rows = predict_runs(law.result_, runs, ["new"], interval=0.9)
+    rows = predict_runs(law, runs, ["new"], interval=0.9)
     lo, mid, hi = (np.array([r[k] for r in rows]) for k in ("lower", "predicted", "upper"))
     assert np.all(lo < hi) and np.mean((lo <= mid) & (mid <= hi)) > 0.95
     obs = np.array([r["observed"] for r in rows])
     assert np.mean((lo <= obs) & (obs <= hi)) >= 0.85  # simulated from the law: nominal coverage or better
-    narrow = predict_runs(law.result_, runs, ["new"], interval=0.5)
+    narrow = predict_runs(law, runs, ["new"], interval=0.5)
     assert np.all(np.array([r["upper"] - r["lower"] for r in narrow]) <= hi - lo + 1e-12)
 
 
 def test_interval_needs_a_bootstrap_and_runs_need_three():
     runs = simulate_cpt_runs(SPECS[:2], target="general", n_eval=60)
-    fit = CPTLaw().fit(runs, "general", n_starts=8).result_
+    fit = CPTLaw().fit(runs, "general", n_starts=8)
     with pytest.raises(CptlawError, match="--bootstrap"):
         predict_runs(fit, runs, interval=0.9)
     with pytest.raises(CptlawError, match="residual"):
@@ -68,7 +68,7 @@ def test_coverage_on_bundled_pilot_data_meets_the_goal(target):
                  "m_code_const400_cosine_r25"]
     held = ["m_code_const800_wsd_r25", "m_code_const800_rewarm_cosine_r25", "m_code_const1200_cosine_r25",
             "m_code_wsd1200_rewarm_cosine_r25"]
-    fit = CPTLaw().fit(runs, target, names=fit_names, bootstrap=50).result_
+    fit = CPTLaw().fit(runs, target, names=fit_names, bootstrap=50)
     rows = [r for r in predict_runs(fit, runs, held, interval=0.9)
             if r["observed"] is not None and r["step"] >= runs[r["run"]].transfer_step]
     inside = [r["lower"] <= r["observed"] <= r["upper"] for r in rows]

@@ -10,6 +10,7 @@ import pytest
 from cptlaw.cli import main
 from cptlaw.data import write_runs
 from cptlaw.datasets.synthetic import simulate_cpt_runs
+from cptlaw.laws import load as load_fit
 
 SPECS = [("pt", "constant", 6000, "constant", 0), ("c1", "constant", 4000, "cosine", 2000),
          ("c2", "wsd", 4000, "constant", 2000), ("c3", "constant", 3000, "wsd", 3000)]
@@ -173,9 +174,7 @@ def test_dcpt_fit_from_points_table(tmp_path):
     pred = tmp_path / "pred.csv"
     assert main(["predict", str(out), "--data", str(plan), "--out", str(pred)]) == 0
     rows = list(csv.DictReader(pred.open()))
-    from cptlaw.fit import FitResult
-
-    fitted = FitResult.load(out).law()
+    fitted = load_fit(out)
     expected = fitted.value(fitted.theta(), fitted.design_points([4e9, 4e9], [3e10, 3e10], [0.5, 0.9]))
     np.testing.assert_allclose([float(r["predicted"]) for r in rows], expected, rtol=1e-12)
     assert [r["run"] for r in rows] == ["big", "big-domain"]  # the table's labels are kept

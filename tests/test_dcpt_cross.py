@@ -12,8 +12,8 @@ from cptlaw.cli import main
 from cptlaw.data import RunSet, write_runs
 from cptlaw.datasets import load
 from cptlaw.errors import DataError
-from cptlaw.fit import FitResult
-from cptlaw.laws.dcpt_cross import CrossDomainDCPTLaw, fit_cross_domain, measure_k, run_domain
+from cptlaw.laws.dcpt_cross import CrossDomainDCPTLaw, measure_k, run_domain
+from cptlaw.laws import load as load_fit
 from test_laws import check_jacobian
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,10 +60,10 @@ def test_leave_one_domain_out_row_is_what_the_doc_says():
 
 def test_saved_fit_keeps_k_and_predicts_the_same(cosine_runs, tmp_path):
     train = RunSet([r for r in cosine_runs if run_domain(r) in ("loss:code", "loss:legal", "loss:bio")])
-    law = fit_cross_domain(train, n_starts=16)
+    law = CrossDomainDCPTLaw().fit(train, n_starts=16)
     assert set(law.result_.options["k"]) == {"loss:code", "loss:legal", "loss:bio"}
     law.result_.save(tmp_path / "f.json")
-    again = FitResult.load(tmp_path / "f.json").law()
+    again = load_fit(tmp_path / "f.json")
     new = RunSet([r for r in cosine_runs if run_domain(r) == "loss:german"])
     law.measure(new)
     again.measure(new)

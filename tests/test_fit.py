@@ -5,9 +5,10 @@ import pytest
 
 from cptlaw.datasets.synthetic import CPT_FIG3, simulate_cpt_runs
 from cptlaw.evaluate import evaluate, metrics
-from cptlaw.fit import FitResult, fit_design, huber
+from cptlaw.fit import huber
 from cptlaw.laws import AnnealingLaw, CPTLaw, DCPTLaw
 from cptlaw.errors import FitFileError
+from cptlaw.laws import load as load_fit
 
 TRAIN = [("pt_const", "constant", 30000, "constant", 0), ("a", "constant", 20000, "constant", 10000),
          ("b", "wsd", 20000, "cosine", 10000), ("c", "constant", 30000, "wsd", 10000),
@@ -51,15 +52,15 @@ def test_fit_result_records_everything_and_roundtrips(recovered, tmp_path):
         assert m.r2 > 0.99 and m.worst_e < 0.01
     assert fit.parameters["B"].sign == "free" and fit.parameters["A"].sign == "positive"
     # the objective is the Huber sum over all points
-    law2 = fit.law()
+    law2 = load_fit(fit.save(tmp_path / "fit0.json"))
     design = law2.design(list(runs.select(fit.runs)), target)
     r = np.log(law2.value(law2.theta(), design)) - np.log(design.y)
     assert fit.objective == pytest.approx(float(huber(r, 1e-3).sum()), rel=1e-9)
     path = fit.save(tmp_path / "fit.json")
-    loaded = FitResult.load(path)
-    assert loaded.params == fit.params
+    loaded = load_fit(path)
+    assert loaded.result_.params == fit.params
     run = runs["unseen"]
-    np.testing.assert_array_equal(loaded.law().predict(run), law.predict(run))
+    np.testing.assert_array_equal(loaded.predict(run), law.predict(run))
     with pytest.raises(FileExistsError):
         fit.save(path)
     json.loads(path.read_text())  # standard JSON (no NaN/Infinity)
@@ -80,7 +81,7 @@ def test_grid_sampler_and_momentum_reset_option_are_recorded():
 
 def test_evaluate_scores_held_out_runs(recovered):
     target, runs, law = recovered
-    report = evaluate(law.result_, runs, ["unseen"])
+    report = evaluate(law, runs, ["unseen"])
     assert set(report["runs"]) == {"unseen"}
     assert report["overall"]["pred_e"] < 0.002 and report["overall"]["n"] == report["runs"]["unseen"]["n"]
 
@@ -100,9 +101,9 @@ def test_dcpt_recovery_on_points():
     design = law.design_points(N.ravel(), D.ravel(), r.ravel())
     y = law.value(true, design) * np.exp(np.random.default_rng(0).normal(0, 5e-4, design.n))
     design.y = y
-    fit = fit_design(law, design, target="loss:code")
+    fit = law.fit_design(design, target="loss:code").result_
     assert fit.overall.r2 > 0.99
-    pred = fit.law().value(fit.law().theta(), design)
+    pred = law.value(law.theta(), design)
     assert np.mean(np.abs(pred - law.value(true, design)) / y) < 1e-3
 
 
@@ -110,13 +111,13 @@ def test_load_rejects_bad_fit_files(tmp_path):
     p = tmp_path / "x.json"
     p.write_text("{not json")
     with pytest.raises(FitFileError, match="not a JSON fit file"):
-        FitResult.load(p)
+        load_fit(p)
     p.write_text(json.dumps({"format": "other"}))
     with pytest.raises(FitFileError, match="not a cptlaw fit file"):
-        FitResult.load(p)
+        load_fit(p)
     p.write_text(json.dumps({"format": "cptlaw-fit", "law": "cpt"}))
     with pytest.raises(FitFileError, match="invalid fit file"):
-        FitResult.load(p)
+        load_fit(p)
 
 
 def test_annealing_fit_on_cpt_trajectory_uses_whole_areas():
@@ -158,8 +159,8 @@ def test_dcpt_points_from_cpt_runs():
 
 def test_evaluate_cpt_only_scores_cpt_rows(recovered):
     target, runs, law = recovered
-    full = evaluate(law.result_, runs, ["unseen"])
-    cpt = evaluate(law.result_, runs, ["unseen"], cpt_only=True)
+    full = evaluate(law, runs, ["unseen"])
+    cpt = evaluate(law, runs, ["unseen"], cpt_only=True)
     run = runs["unseen"]
     idx, _ = run.observed(target)
     assert cpt["runs"]["unseen"]["n"] == int(np.sum(run.steps[idx] >= run.transfer_step)) < full["runs"]["unseen"]["n"]

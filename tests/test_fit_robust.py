@@ -8,9 +8,8 @@ from cptlaw.data import Run, RunSet
 from cptlaw.datasets import load
 from cptlaw.datasets.synthetic import simulate_cpt_runs
 from cptlaw.errors import DataError
-from cptlaw.fit import fit_law
 from cptlaw.fit.varpro import bounded_lstsq
-from cptlaw.laws import AnnealingLaw, CPTLaw, DCPTLaw, MultiPowerLaw
+from cptlaw.laws import AnnealingLaw, CPTLaw, DCPTLaw, MultiPowerLaw, from_result
 from cptlaw.predict import predict_runs
 from cptlaw.schedules import WSD, Constant, Continual, Cosine, Warmup
 
@@ -62,12 +61,12 @@ def pilot():
 def test_same_optimum_whatever_the_seed_on_real_pilot_data(pilot):
     """Real pilot-v1 curves (domain loss, the case where the previous fitter ended at twice the objective for
     seed 3): every seed reaches the same objective within 0.1%."""
-    objs = [fit_law(CPTLaw(), pilot, "loss:code", names=PILOT_FIT, seed=s).objective for s in (0, 3, 7)]
+    objs = [CPTLaw().fit(pilot, "loss:code", names=PILOT_FIT, seed=s).result_.objective for s in (0, 3, 7)]
     assert max(objs) <= min(objs) * 1.001
 
 
 def test_more_starts_never_worse(pilot):
-    objs = [fit_law(CPTLaw(), pilot, "loss:code", names=PILOT_FIT, n_starts=n).objective for n in (8, 32, 128, 256)]
+    objs = [CPTLaw().fit(pilot, "loss:code", names=PILOT_FIT, n_starts=n).result_.objective for n in (8, 32, 128, 256)]
     assert all(b <= a * (1 + 1e-9) for a, b in zip(objs, objs[1:]))
 
 
@@ -117,7 +116,7 @@ def test_stderr_covers_truth_on_recovery():
 def _constant_pt_fit():
     runs = simulate_cpt_runs([("p", "constant", 20000, "constant", 0), ("a", "constant", 20000, "cosine", 10000),
                               ("b", "constant", 10000, "constant", 20000)], target="general", n_eval=150)
-    return CPTLaw().fit(runs, "general").result_
+    return CPTLaw().fit(runs, "general")
 
 
 def test_prediction_outside_the_fitted_range_is_flagged():
@@ -133,7 +132,7 @@ def test_prediction_outside_the_fitted_range_is_flagged():
 
 def test_non_positive_prediction_is_an_error():
     fit = _constant_pt_fit()
-    fit = fit.model_copy(update={"params": {**fit.params, "C1": 50.0}})  # a fit whose annealing term explodes
+    fit = from_result(fit.result_.model_copy(update={"params": {**fit.params_, "C1": 50.0}}))  # annealing explodes
     plan = Continual(Warmup(WSD(2e-4, 19500, 4000, 0.0), 500), Constant(2e-4), 20000)
     with pytest.raises(DataError, match="not a loss"):
         predict_runs(fit, RunSet([Run.from_schedule("plan", plan, 25000)]))
@@ -154,8 +153,8 @@ def test_suggested_run_separates_the_disagreeing_fits():
 
     runs = simulate_cpt_runs([("p", "constant", 20000, "constant", 0), ("a", "constant", 20000, "constant", 10000),
                               ("b", "constant", 10000, "constant", 20000)], target="general", n_eval=150)
-    fit = CPTLaw().fit(runs, "general").result_
-    assert "C2 (its term is zero on every point)" in " ".join(fit.warnings)
+    fit = CPTLaw().fit(runs, "general")
+    assert "C2 (its term is zero on every point)" in " ".join(fit.result_.warnings)
     best = suggest_runs(fit, runs)[0]
     assert best["spread"] > 0.001
     assert best["config"]["cpt"]["init_from"] == "p" and best["config"]["cpt"]["schedule"]["kind"] != "constant"

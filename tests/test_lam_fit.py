@@ -9,10 +9,10 @@ from cptlaw.cli import main
 from cptlaw.data import Run, RunSet, write_runs
 from cptlaw.datasets import MPL_TRAIN, load_mpl
 from cptlaw.errors import CptlawError
-from cptlaw.fit import FitResult
 from cptlaw.laws import AnnealingLaw, MultiPowerLaw
 from cptlaw.laws.base import LAM_GRID
 from cptlaw.schedules import WSD, Constant, Cosine, Warmup
+from cptlaw.laws import load as load_fit
 
 TRUE = {"L0": 2.5, "A": 0.6, "alpha": 0.45, "C": 1.5}
 
@@ -34,7 +34,7 @@ def synthetic(lam: float) -> RunSet:
 @pytest.mark.parametrize("lam", [0.99, 0.999])
 def test_fit_recovers_the_lam_that_made_the_curves(lam):
     law = AnnealingLaw(lam="fit").fit(synthetic(lam), "loss:val")
-    assert law.lam == lam and law.result_.options["lam"] == lam
+    assert law.lam_ == lam and law.result_.options["lam"] == lam
     sel = law.result_.diagnostics["lam_selection"]
     assert sel["grid"] == list(LAM_GRID) and sel["chosen"] == lam
     assert sel["objectives"][LAM_GRID.index(lam)] == min(sel["objectives"])
@@ -49,9 +49,9 @@ def test_real_mpl_curves_choose_the_lowest_objective_and_the_saved_fit_predicts_
     singles = [AnnealingLaw(lam=lam, warmup="literal").fit(runs, "loss:train", names=list(MPL_TRAIN)).result_.objective
                for lam in LAM_GRID]
     assert law.result_.diagnostics["lam_selection"]["objectives"] == pytest.approx(singles, rel=1e-12)
-    assert law.lam == LAM_GRID[int(np.argmin(singles))] == 0.995
+    assert law.lam_ == LAM_GRID[int(np.argmin(singles))] == 0.995
     law.result_.save(tmp_path / "fit.json")
-    again = FitResult.load(tmp_path / "fit.json").law()
+    again = load_fit(tmp_path / "fit.json")
     assert again.lam == 0.995
     run = runs["cosine_72000"] if "cosine_72000" in runs else runs[MPL_TRAIN[1]]
     np.testing.assert_array_equal(again.predict(run), law.predict(run))

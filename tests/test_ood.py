@@ -13,9 +13,9 @@ from cptlaw.data import write_runs
 from cptlaw.datasets import load
 from cptlaw.datasets.synthetic import CPT_FIG3, simulate_cpt_runs
 from cptlaw.errors import CptlawError
-from cptlaw.fit import FitResult
 from cptlaw.laws import CPTLaw
-from cptlaw.laws.ood import fit_ood
+from cptlaw.laws.ood import OODLaw
+from cptlaw.laws import load as load_fit
 
 ROOT = Path(__file__).resolve().parents[1]
 C4 = (0.867, 0.152)  # the paper's Fig. 9: C4 = 0.867 * L_Dpt + 0.152 * L_Dcpt (FineWeb -> Knowledge Pile)
@@ -31,20 +31,20 @@ def test_recovers_published_coefficients_and_saves_a_fit_that_predicts_alone(tmp
         for r in runs:
             idx, _ = r.observed("general")
             r.losses[target] = (idx, law.predict(r, r.steps[idx]))
-        fits.append(law.fit(runs, target, n_starts=8).result_)
+        fits.append(law.fit(runs, target, n_starts=8))
     rng = np.random.default_rng(0)
     for r in runs:
         idx, _ = r.observed("general")
         y = C4[0] * r.losses["loss:general"][1] + C4[1] * r.losses["loss:domain"][1]
         r.losses["loss:c4"] = (idx, y * np.exp(rng.normal(0, 1e-4, idx.size)))
-    ood = fit_ood(fits[0], fits[1], runs, "loss:c4")
+    ood = OODLaw(fits[0].result_, fits[1].result_).fit(runs, "loss:c4").result_
     assert ood.params["l1"] == pytest.approx(C4[0], abs=0.01) and ood.params["l2"] == pytest.approx(C4[1], abs=0.01)
     spread = ood.diagnostics["coefficient_spread"]
     assert spread["l1"]["std"] < 0.02 and set(ood.diagnostics["per_run_coefficients"]) == {"a", "b", "c"}
     ood.save(tmp_path / "ood.json")
-    again = FitResult.load(tmp_path / "ood.json").law()
+    again = load_fit(tmp_path / "ood.json")
     run = runs["a"]
-    want = C4[0] * fits[0].law().predict(run) + C4[1] * fits[1].law().predict(run)
+    want = C4[0] * fits[0].predict(run) + C4[1] * fits[1].predict(run)
     np.testing.assert_allclose(again.predict(run), want, rtol=0.01)
 
 
@@ -104,5 +104,5 @@ def test_cli_fit_predict_plan_and_bad_input(tmp_path, capsys):
                                                         "--from", frm, "--out", str(tmp_path / "x.json")])
     assert not (tmp_path / "x.json").exists()
     with pytest.raises(CptlawError, match="both of loss:general"):
-        g = FitResult.load(tmp_path / "g.json")
-        fit_ood(g, g, runs.select(names), "loss:bio")
+        g = load_fit(tmp_path / "g.json").result_
+        OODLaw(g, g).fit(runs.select(names), "loss:bio")

@@ -10,10 +10,10 @@ from cptlaw.cli import main
 from cptlaw.data import Run, RunSet, write_runs
 from cptlaw.datasets import load
 from cptlaw.errors import CptlawError
-from cptlaw.fit import FitResult
 from cptlaw.laws import CPTLaw
 from cptlaw.laws.cpt import cpt_part
 from cptlaw.schedules import Constant, Cosine, Warmup
+from cptlaw.laws import load as load_fit
 from test_laws import check_jacobian
 
 # Fig. 18 (laws.md §3.4): the paper's own 106M model treated as unknown, CPT on Pile-of-Law (peak 2e-4),
@@ -93,7 +93,7 @@ def test_runs_with_a_pt_prefix_are_refused_and_cpt_part_cuts_them(tmp_path):
     law = CPTLaw(pt="unknown").fit([part], "loss:german", n_starts=16)
     assert law.result_.options["pt"] == "unknown" and "S1pt" in law.params_ and "C1" not in law.params_
     law.result_.save(tmp_path / "fit.json")
-    again = FitResult.load(tmp_path / "fit.json").law()
+    again = load_fit(tmp_path / "fit.json")
     np.testing.assert_array_equal(again.predict(part), law.predict(part))
 
 

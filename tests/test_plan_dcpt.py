@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cptlaw.errors import CptlawError
-from cptlaw.laws import DCPTLaw
+from cptlaw.laws import DCPTLaw, from_params
 from cptlaw.plan.dcpt import compute_split, ratio_limited_domain, ratio_under_general_cap
 
 NAMES = ("E", "A", "alpha", "B", "beta", "eta", "C", "gamma", "epsilon")
@@ -12,17 +12,7 @@ GENERAL = dict(zip(NAMES, (1.8, 3.0, 0.3, 0.5, 0.3, 0.5, 0.05, 0.8, 0.01)))
 DOMAIN = dict(zip(NAMES, (1.2, 2.5, 0.3, 0.6, 0.35, 0.4, 0.03, 0.7, 0.02)))
 
 
-class Fit:
-    def __init__(self, params, corpus):
-        self.params, self.law_name, self.options = params, "dcpt", {"corpus": corpus, "n_unit": 1e6, "d_unit": 1e9}
-
-    def law(self):
-        law = DCPTLaw(corpus=self.options["corpus"])
-        law.params_ = dict(self.params)
-        return law
-
-
-G, D = Fit(GENERAL, "general"), Fit(DOMAIN, "domain")
+G, D = from_params("dcpt", GENERAL, corpus="general"), from_params("dcpt", DOMAIN, corpus="domain")
 N, TOKENS = 1.8e9, 10e9
 
 

@@ -4,12 +4,12 @@ checked against brute-force scans of the predicted curves."""
 import numpy as np
 import pytest
 
-from cptlaw.datasets.synthetic import CPT_FIG3, PublishedFit
+from cptlaw.datasets.synthetic import CPT_FIG3, published_law
 from cptlaw.plan import parse_space
 from cptlaw.plan.dynamics import critical_point, dynamics, end_losses, pattern, predicted_curve, turning_length
 
 
-G, D = PublishedFit(CPT_FIG3["general"]).law(), PublishedFit(CPT_FIG3["domain"]).law()
+G, D = published_law(CPT_FIG3["general"]), published_law(CPT_FIG3["domain"])
 
 
 def plan(transfer, family="constant", steps=20000):

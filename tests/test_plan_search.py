@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from cptlaw.datasets.synthetic import CPT_FIG3, PublishedFit
+from cptlaw.datasets.synthetic import CPT_FIG3, published_law
 from cptlaw.plan import parse_space
 from cptlaw.plan.search import choose, pareto_front, plan, predict_candidates
 
 
-GENERAL, DOMAIN = PublishedFit(CPT_FIG3["general"]), PublishedFit(CPT_FIG3["domain"])
+GENERAL, DOMAIN = published_law(CPT_FIG3["general"]), published_law(CPT_FIG3["domain"])
 # PT: WSD, 40K steps at 2e-4 with a 10K linear cooldown to 0; checkpoints in the cooldown give loss potentials
 # 100%, 75%, 50%, 25% and 0% (eta_pt_final / eta_pt_peak, laws.md §3.4)
 PT = {"kind": "wsd", "peak": 2e-4, "steps": 40000, "decay_steps": 10000}
@@ -190,7 +190,7 @@ FIG15 = {"general": dict(L0=1.829, A=0.504, alpha=0.537, B=0.278, E=12, beta=0.3
          "domain": dict(L0=1.860, A=0.438, alpha=0.585, B=-0.552, E=187, beta=0.326, C1=0.333, gamma1=0.012,
                         C2=0.140, gamma2=0.145, F=2.718, gamma3=0.189)}
 def test_model_size_plans_with_eq7_fits():
-    g, d = (PublishedFit(FIG15[k], size=True) for k in ("general", "domain"))
+    g, d = (published_law(FIG15[k], size=True) for k in ("general", "domain"))
     sp = parse_space({"pt": {"schedule": PT, "transfer": 40000},
                       "cpt": {"peak_lr": 2e-4, "steps": 10000, "model_size": [1.06e8, 5.94e8, 1.72e9]}})
     cands = list(sp.candidates())

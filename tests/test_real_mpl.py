@@ -53,7 +53,7 @@ def runs400():
 def test_annealing_law_fit_on_train_split_predicts_test_schedules(runs400):
     law = AnnealingLaw().fit(runs400, "loss:train", names=list(MPL_TRAIN))
     assert law.result_.overall.r2 > 0.998
-    report = evaluate(law.result_, runs400, list(MPL_TEST))
+    report = evaluate(law, runs400, list(MPL_TEST))
     # MPL paper Table 1, 400M Momentum Law: R² 0.9962, PredE 0.0025
     assert report["overall"]["r2"] > 0.995 and report["overall"]["pred_e"] < 0.003
 
@@ -62,7 +62,7 @@ def test_annealing_law_fit_on_train_split_predicts_test_schedules(runs400):
 def test_multi_power_law_fit_on_train_split_predicts_test_schedules(runs400):
     law = MultiPowerLaw().fit(runs400, "loss:train", names=list(MPL_TRAIN), n_starts=8)
     assert law.result_.overall.r2 > 0.999
-    report = evaluate(law.result_, runs400, list(MPL_TEST))
+    report = evaluate(law, runs400, list(MPL_TEST))
     # MPL paper Table 1, 400M MPL: R² 0.9971, PredE 0.0019
     assert report["overall"]["r2"] > 0.995 and report["overall"]["pred_e"] < 0.003
     assert all(0 < law.params_[p] < 1 for p in ("beta", "gamma"))

@@ -111,7 +111,7 @@ def test_fit_figure_keeps_data_clear_and_labels_what_it_scores():
     runs = load("pilot-gpu-german")
     held = ["s_german_const1200_rewarm_cosine_r25", "s_german_wsd1200_rewarm_low_r25"]
     law = CPTLaw().fit(runs, "loss:german", names=FIT, n_starts=8)
-    fig = fit_figure(law.result_, runs, FIT + held)
+    fig = fit_figure(law, runs, FIT + held)
     ax_loss, ax_cpt = fig.axes[0], fig.axes[1]
     fig.canvas.draw()
     legend = ax_loss.get_legend().get_window_extent()

@@ -39,7 +39,7 @@ def setup(tmp_path_factory):
     runs = load("pilot-gpu-german")
     fits = []
     for target in ("loss:general", "loss:german"):
-        fit = CPTLaw().fit(runs, target, names=FIT, n_starts=8).result_
+        fit = CPTLaw().fit(runs, target, names=FIT, n_starts=8)
         fit.save(d / f"{target.split(':')[1]}.json")
         fits.append(fit)
     (d / "plan.yaml").write_text(yaml.safe_dump(SPEC))
@@ -118,7 +118,7 @@ def test_hf_and_tensorboard_logs_sit_on_the_plan_by_their_lr(log, capsys):
     from cptlaw.laws import AnnealingLaw
 
     native = read_runs(f / "hf_run" / "native.csv")
-    fit = AnnealingLaw().fit(native, "loss:general", n_starts=8).result_
+    fit = AnnealingLaw().fit(native, "loss:general", n_starts=8)
     planned = schedule_run(f / "hf_run.schedule.yaml", 40)
     out = []
     watch(f / log, [fit], planned, every=0.01, updates=1, emit=out.append, sleep=lambda s: None)

@@ -5,12 +5,12 @@ Data flows one way: read logs -> curves (``cptlaw.data``) -> fit a law (``cptlaw
 (``cptlaw.cli``) is a thin layer over this API.
 """
 
-__version__ = "0.1.0"
-
-from .data import Run, RunSet, read_runs, write_runs  # noqa: E402
-from .evaluate import evaluate  # noqa: E402
-from .fit import FitResult  # noqa: E402
-from .laws import AnnealingLaw, CPTLaw, DCPTLaw, MultiPowerLaw  # noqa: E402
+from ._version import __version__
+from .data import Run, RunSet, read_runs, write_runs
+from .evaluate import evaluate
+from .fit import FitResult
+from .laws import AnnealingLaw, CPTLaw, DCPTLaw, MultiPowerLaw, load
+from .predict import predict_runs
 
 __all__ = ["__version__", "Run", "RunSet", "read_runs", "write_runs", "evaluate", "FitResult", "AnnealingLaw",
-           "CPTLaw", "DCPTLaw", "MultiPowerLaw"]
+           "CPTLaw", "DCPTLaw", "MultiPowerLaw", "load", "predict_runs"]

@@ -13,7 +13,7 @@ import math
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .errors import CptlawError
 from .ingest import KINDS as INGEST_KINDS
 from .limits import MAX_STEPS
@@ -162,7 +162,7 @@ def _save_fit(args, result) -> None:
 
 
 def _out_text(path: str, text: str, force: bool) -> None:
-    from .data import atomic_write_text
+    from .io import atomic_write_text
 
     if path == "-":
         sys.stdout.write(text)
@@ -209,7 +209,6 @@ def _law_options(args) -> dict:
 def cmd_fit(args) -> int:
     from .data import target_column
     from .data.points import is_points_file
-    from .fit import fit_design, fit_law
     from .laws import make_law
 
     target = target_column(args.target)
@@ -226,24 +225,24 @@ def cmd_fit(args) -> int:
     if args.law == "dcpt" and len(args.data) == 1 and is_points_file(args.data[0]):
         if args.corpus != "auto":
             raise CptlawError("--corpus does not apply to a points table: its ratio column is r itself")
-        law.corpus = "table"
+        law = make_law(args.law, **{**_law_options(args), "corpus": "table"})
         pts, design = _points_design(law, args.data[0], need_loss=True)
-        result = fit_design(law, design, target=target, data_hash=pts.data_hash(), data_source=pts.source,
-                            **fit_opts)
+        law.fit_design(design, target=target, data_hash=pts.data_hash(), data_source=pts.source, **fit_opts)
     else:
         runs = _read_data(args.data, args.schedules, need_lr=args.law != "dcpt", args=args)  # D-CPT never uses the LR
-        result = fit_law(law, runs, target, names=_runs_arg(args.runs), **fit_opts)
+        law.fit(runs, target, names=_runs_arg(args.runs), **fit_opts)
+        result = law.result_
         if args.law != "dcpt" and (result.degenerate or result.diagnostics.get("unidentified")):
             from .suggest import suggest_runs
 
-            result.diagnostics["suggested_runs"] = suggest_runs(result, runs)
-    _save_fit(args, result)
+            result.diagnostics["suggested_runs"] = suggest_runs(law, runs)
+    _save_fit(args, law.result_)
     return 0
 
 
 def _fit_cross(args, target) -> int:
     """``cptlaw fit --law dcpt-cross``: the Cross-Domain D-CPT law over the CPT runs of several domains."""
-    from .laws.dcpt_cross import CrossDomainDCPTLaw, fit_cross_domain
+    from .laws.dcpt_cross import CrossDomainDCPTLaw
 
     if target != "loss:domain":
         raise CptlawError("--law dcpt-cross fits each CPT run on its own domain loss: give --target domain")
@@ -251,8 +250,8 @@ def _fit_cross(args, target) -> int:
     opts = {k: v for k, v in (("n_unit", args.n_unit), ("d_unit", args.d_unit)) if v is not None}
     law = CrossDomainDCPTLaw(probe_steps=args.probe_steps, probe_replay=args.probe_replay, **opts)
     runs = _read_data(args.data, args.schedules, need_lr=False, args=args)
-    law = fit_cross_domain(runs, law, names=_runs_arg(args.runs), delta=args.delta, n_starts=args.n_starts,
-                           seed=args.seed, sampler=args.sampler)
+    law.fit(runs, target, names=_runs_arg(args.runs), delta=args.delta, n_starts=args.n_starts, seed=args.seed,
+            sampler=args.sampler)
     _save_fit(args, law.result_)
     out = sys.stderr if args.out == "-" else sys.stdout
     for domain, (k1, k2) in law.k.items():
@@ -263,8 +262,8 @@ def _fit_cross(args, target) -> int:
 
 def _fit_ood(args, target) -> int:
     """``cptlaw fit --law ood --from general.json,domain.json``: Eq. 6's coefficients by least squares."""
-    from .fit import FitResult
-    from .laws.ood import fit_ood
+    from .laws import load
+    from .laws.ood import OODLaw
 
     if args.law != "ood":
         raise CptlawError("--from applies to --law ood only")
@@ -275,7 +274,7 @@ def _fit_ood(args, target) -> int:
     _refuse_existing(args.out, args.force)
     from .laws import CURVE_LAWS
 
-    fits = [FitResult.load(p) for p in parts]
+    fits = [load(p).result_ for p in parts]
     for path, fit in zip(parts, fits):
         if fit.law_name not in CURVE_LAWS:
             raise CptlawError(f"--from {path}: a fit of the {fit.law_name} law; give fits of a loss-curve law "
@@ -284,7 +283,7 @@ def _fit_ood(args, target) -> int:
             raise CptlawError(f"--from {path}: a fit of {target} itself; the OOD set is predicted from the fits of "
                               f"two other sets")
     runs = _read_data(args.data, args.schedules, args=args)
-    result = fit_ood(fits[0], fits[1], runs, target, names=_runs_arg(args.runs))
+    result = OODLaw(fits[0], fits[1]).fit(runs, target, names=_runs_arg(args.runs)).result_
     _save_fit(args, result)
     out = sys.stderr if args.out == "-" else sys.stdout
     spread = result.diagnostics.get("coefficient_spread")
@@ -336,22 +335,22 @@ def _print_fit(result, stream) -> None:
               f"its pilot config block: {json.dumps(best['config'])}")
 
 
-def _refuse_cross(fit, command: str) -> None:
-    if fit.law_name == "dcpt-cross":
+def _refuse_cross(law, command: str) -> None:
+    if law.name == "dcpt-cross":
         raise CptlawError(f"{command}: a cross-domain D-CPT fit predicts each run on its own domain, from the domain's "
-                          f"K; use the Python API (cptlaw.laws.dcpt_cross: law = fit.law(); law.measure(runs); "
+                          f"K; use the Python API (cptlaw.laws: law = load(path); law.measure(runs); "
                           f"law.predict(run)), as benchmarks/dcpt_cross.py does")
 
 
 def cmd_predict(args) -> int:
     import numpy as np
 
-    from .fit import FitResult
+    from .laws import load
     from .predict import predict_design, predict_runs, rows_to_csv, schedule_run
     from .data import RunSet
 
-    fit = FitResult.load(args.fit)
-    _refuse_cross(fit, "predict")
+    law = load(args.fit)
+    _refuse_cross(law, "predict")
     if (args.data is None) == (args.schedule is None):
         raise CptlawError("give either --data or --schedule (with --steps)")
     _refuse_existing(args.out, args.force)
@@ -361,10 +360,9 @@ def cmd_predict(args) -> int:
         runs = RunSet([schedule_run(args.schedule, args.steps)])
         names = None
     else:
-        if _is_points(fit.law_name, args.data):
-            law = fit.law()
+        if _is_points(law.name, args.data):
             pts, design = _points_design(law, args.data[0], need_loss=False)
-            pred, flags, lo, hi = predict_design(fit, law, design, [f"{args.data[0]}:{i + 2}" for i in range(design.n)],
+            pred, flags, lo, hi = predict_design(law, design, [f"{args.data[0]}:{i + 2}" for i in range(design.n)],
                                                  args.interval)
             rows = [{"run": lab, "model_size": n, "tokens": d, "ratio": r, "predicted": p,
                      "observed": None if np.isnan(o) else o, "extrapolated": f}
@@ -381,7 +379,7 @@ def cmd_predict(args) -> int:
             return 0
         runs = _read_data(args.data, args.schedules, args=args)
         names = _runs_arg(args.runs)
-    rows = predict_runs(fit, runs, names, every=args.every, interval=args.interval)
+    rows = predict_runs(law, runs, names, every=args.every, interval=args.interval)
     if not rows:
         raise CptlawError("no point of the selected runs lies in the law's domain (after the warmup, once an LR "
                           "was applied; for D-CPT, the CPT rows)")
@@ -401,19 +399,19 @@ def _warn_extrapolation(rows) -> None:
 
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate
-    from .fit import FitResult
+    from .laws import load
 
-    fit = FitResult.load(args.fit)
-    _refuse_cross(fit, "evaluate")
-    if _is_points(fit.law_name, args.data):
+    law = load(args.fit)
+    fit = law.result_
+    _refuse_cross(law, "evaluate")
+    if _is_points(law.name, args.data):
         from .evaluate import evaluate_design
 
-        law = fit.law()
         _, design = _points_design(law, args.data[0], need_loss=True)
-        report = evaluate_design(fit, design, _runs_arg(args.runs))
+        report = evaluate_design(law, design, _runs_arg(args.runs))
     else:
         runs = _read_data(args.data, args.schedules, args=args)
-        report = evaluate(fit, runs, _runs_arg(args.runs), cpt_only=args.cpt_only)
+        report = evaluate(law, runs, _runs_arg(args.runs), cpt_only=args.cpt_only)
     if args.json:
         from .fit.result import _clean
 
@@ -429,24 +427,25 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .fit import FitResult
+    from .laws import load
     from .plots import plot_fit
 
-    fit = FitResult.load(args.fit)
-    _refuse_cross(fit, "plot")
+    law = load(args.fit)
+    _refuse_cross(law, "plot")
     runs = _read_data(args.data, args.schedules, args=args)
-    plot_fit(fit, runs, args.out, names=_runs_arg(args.runs), force=args.force)
+    plot_fit(law, runs, args.out, names=_runs_arg(args.runs), force=args.force)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 
 def cmd_plan(args) -> int:
-    from .fit import FitResult
+    from .laws import load
     from .plan import load_space
     from .plan import outputs
 
     space = load_space(args.space)
-    fits = {"general": FitResult.load(args.general), "domain": FitResult.load(args.domain)}
+    laws = {"general": load(args.general), "domain": load(args.domain)}
+    fits = {label: law.result_ for label, law in laws.items()}
     for label, fit in fits.items():
         if fit.law_name != "cpt":
             raise CptlawError(f"--{label} {getattr(args, label)}: the planner needs fits of the CPT law "
@@ -457,7 +456,7 @@ def cmd_plan(args) -> int:
     if args.ood:
         import dataclasses
 
-        ood = FitResult.load(args.ood)
+        ood = load(args.ood).result_
         if ood.law_name != "ood":
             raise CptlawError(f"--ood {args.ood}: a fit of the {ood.law_name} law, not an OOD fit (cptlaw fit --law ood)")
         for label in ("general", "domain"):
@@ -470,9 +469,9 @@ def cmd_plan(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CptlawError(f"--out {out}: exists and is not a folder")
-    doc, res = outputs.build(fits["general"], fits["domain"], space, top=args.top, horizon=args.horizon,
+    doc, res = outputs.build(laws["general"], laws["domain"], space, top=args.top, horizon=args.horizon,
                              sources={"general": args.general, "domain": args.domain})
-    files = outputs.files(doc, res, space, fits["general"], fits["domain"])
+    files = outputs.files(doc, res, space, laws["general"], laws["domain"])
     outputs.write(out, files, force=args.force)
     for line in outputs.summary_lines(doc):
         print(line)
@@ -481,16 +480,16 @@ def cmd_plan(args) -> int:
 
 
 def cmd_dcpt_plan(args) -> int:
-    from .fit import FitResult
     from .fit.result import _clean
+    from .laws import load
     from .plan import dcpt
 
     for key in {"ratio": ("model_size", "tokens"), "limited": ("model_size", "domain_tokens"),
                 "compute": ("compute", "ratio")}[args.usage]:
         if getattr(args, key) is None:
             raise CptlawError(f"{args.usage} needs --{key.replace('_', '-')}")
-    general = FitResult.load(args.general) if args.general else None
-    domain = FitResult.load(args.domain)
+    general = load(args.general) if args.general else None
+    domain = load(args.domain)
     cap = dict(max_increase=args.max_general_increase, relative=not args.absolute)
     if args.usage == "ratio":
         if general is None or args.general_before is None or args.max_general_increase is None:
@@ -526,12 +525,12 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .fit import FitResult
+    from .laws import load
     from .report import render, write_report
 
     _refuse_existing(args.out, args.force)
-    fits = [(path, FitResult.load(path)) for path in args.fits]
-    runs = _read_data(args.data, args.schedules, need_lr=any(f.law_name not in ("dcpt", "dcpt-cross") for _, f in fits),
+    fits = [(path, load(path)) for path in args.fits]
+    runs = _read_data(args.data, args.schedules, need_lr=any(law.name not in ("dcpt", "dcpt-cross") for _, law in fits),
                       args=args)
     plan = None
     if args.plan:
@@ -551,23 +550,21 @@ def cmd_report(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from .fit import FitResult
+    from .laws import CURVE_LAWS, load
     from .predict import schedule_run
     from .watch import parse_every, watch
 
-    from .laws import CURVE_LAWS
-
-    fits = [FitResult.load(p.strip()) for p in args.fit.split(",") if p.strip()]
-    if not fits:
+    laws = [load(p.strip()) for p in args.fit.split(",") if p.strip()]
+    if not laws:
         raise CptlawError("--fit: give one fit JSON or more (comma-separated)")
-    for f in fits:
-        if f.law_name not in CURVE_LAWS:
-            raise CptlawError(f"--fit: a {f.law_name} fit; watch forecasts loss curves ({', '.join(CURVE_LAWS)} fits)")
+    for law in laws:
+        if law.name not in CURVE_LAWS:
+            raise CptlawError(f"--fit: a {law.name} fit; watch forecasts loss curves ({', '.join(CURVE_LAWS)} fits)")
     planned = schedule_run(args.schedule, args.steps)
     every = parse_every(args.every)
-    print(f"watching {args.log} every {every:g} s: {', '.join(f.target for f in fits)}; the planned run ends at step "
+    print(f"watching {args.log} every {every:g} s: {', '.join(law.result_.target for law in laws)}; the planned run ends at step "
           f"{int(planned.steps[-1])}; Ctrl-C stops (the log is only read)")
-    watch(args.log, fits, planned, every=every, updates=args.updates, run=args.run, kind=args.kind,
+    watch(args.log, laws, planned, every=every, updates=args.updates, run=args.run, kind=args.kind,
           emit=functools.partial(print, flush=True))
     return 0
 

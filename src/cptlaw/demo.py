@@ -15,10 +15,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .data import atomic_write_text, write_runs
+from .data import write_runs
+from .io import atomic_write_text
 from .datasets import MPL_TEST, MPL_TRAIN, load, load_mpl
+from .datasets.pilot_gpu import grid_space
 from .evaluate import evaluate
 from .laws import AnnealingLaw, CPTLaw, MultiPowerLaw
+from .plan import outputs
+from .plan.regret import regret_rows
 from .plots import plot_fit
 from .predict import predict_runs, rows_to_csv
 from .suggest import suggest_runs
@@ -61,15 +65,15 @@ def _cpt_part(out: Path, runs, fit_names, held, domain: str, stem: str, quick: b
         law = CPTLaw().fit(runs, target, names=fit_names, **QUICK if quick else {})
         fit = law.result_
         tag = target.split(":")[1]
-        report = evaluate(fit, runs, held, cpt_only=True)
-        atomic_write_text(out / f"predict_{stem}_{tag}.csv", rows_to_csv(predict_runs(fit, runs, held)), force=force)
-        plot_fit(fit, runs, out / f"fit_{stem}_{tag}.png", names=fit_names + held, force=force)
+        report = evaluate(law, runs, held, cpt_only=True)
+        atomic_write_text(out / f"predict_{stem}_{tag}.csv", rows_to_csv(predict_runs(law, runs, held)), force=force)
+        plot_fit(law, runs, out / f"fit_{stem}_{tag}.png", names=fit_names + held, force=force)
         print(f"  {target}: fitted in {fit.elapsed_s:.1f} s, train R2 {fit.overall.r2:.4f}, "
               f"B = {law.params_['B']:+.3f}; held-out CPT runs (CPT rows):")
         for line in fit.warnings:
             print(f"  (diagnostic: {line})")
         if fit.degenerate or fit.diagnostics.get("unidentified"):
-            tips = suggest_runs(fit, runs)
+            tips = suggest_runs(law, runs)
             fit.diagnostics["suggested_runs"] = tips
             if tips:
                 print(f"  (to pin these down, train next: {tips[0]['description']}; the near-equivalent fits "
@@ -79,16 +83,12 @@ def _cpt_part(out: Path, runs, fit_names, held, domain: str, stem: str, quick: b
             print(_line(name, m))
         print(_line("held-out mean", report["overall"]))
         summary[f"{key}_{tag}"] = report["overall"]
-        fits[tag] = fit
+        fits[tag] = law
     return fits
 
 
 def _plan_part(out: Path, runs, fits: dict, model: str, force: bool, summary: dict) -> None:
     """Plan on the fits, and score the planner's pick among the trained replay-0.25 runs (the regret)."""
-    from .datasets.pilot_gpu import grid_space
-    from .plan import outputs
-    from .plan.regret import regret_rows
-
     space = grid_space(model, replay=[0.25],
                        pilot={"init_from": {"const": f"{model}_pt_const", "wsd": f"{model}_pt_wsd"},
                               "domain": "german"})
@@ -137,10 +137,10 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
         law.fit(mpl_runs, "loss:train", names=list(MPL_TRAIN), **QUICK if quick else {})
         fit = law.result_
         fit.save(out / f"fit_{law.name}.json", force=force)
-        report = evaluate(fit, mpl_runs, list(MPL_TEST))
-        atomic_write_text(out / f"predict_{law.name}.csv", rows_to_csv(predict_runs(fit, mpl_runs, list(MPL_TEST))),
+        report = evaluate(law, mpl_runs, list(MPL_TEST))
+        atomic_write_text(out / f"predict_{law.name}.csv", rows_to_csv(predict_runs(law, mpl_runs, list(MPL_TEST))),
                           force=force)
-        plot_fit(fit, mpl_runs, out / f"fit_{law.name}.png", force=force)
+        plot_fit(law, mpl_runs, out / f"fit_{law.name}.png", force=force)
         paper = PAPER_TABLE1_400M[law.name]
         print(f"  {law.name} law ({law.options()['warmup']} warmup): fitted in {fit.elapsed_s:.1f} s, "
               f"train R2 {fit.overall.r2:.4f}")

@@ -1,28 +1,16 @@
-"""Headless figures (matplotlib Agg): observed vs fitted/predicted loss, the LR schedule, and residuals."""
+"""The fit figure (matplotlib Agg): observed vs fitted/predicted loss, the LR schedule, and residuals."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .data import RunSet
-from .data.native import default_file_mode
-from .errors import CptlawError
-
-FORMATS = (".png", ".svg", ".pdf")
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
+from .errors import DataError
+from .evaluate import cpt_rows, heldout_cpt_only
+from .fit.bootstrap import prediction_interval
+from .canvas import pyplot, save_figure
 
 def _shared_prefix(run, drawn) -> int:
     """Index from which ``run`` must be drawn: its transfer when an already drawn run has the same PT prefix (the
@@ -36,7 +24,7 @@ def _shared_prefix(run, drawn) -> int:
     return 0
 
 
-def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | None = None, points: int = 400,
+def fit_figure(law, runs: RunSet, names: list[str] | None = None, title: str | None = None, points: int = 400,
                interval: float = 0.9):
     """Observed against fitted / predicted loss.  Panels: the whole trajectory; the CPT phase zoomed (when a run
     has a transfer); the LR schedule; relative residuals (L̂ - L) / L.  Solid: runs used in the fit; dashed: held-out
@@ -45,11 +33,8 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
     diagnostics sit outside the axes, so they never cover data; the y-limits include every prediction at an
     observed step, so the worst held-out error is in view; a tokens axis is added when every run has
     ``tokens_per_step`` (the same).  The title gives the training-fit and the held-out scores, each named."""
-    from .errors import DataError
-    from .fit.bootstrap import prediction_interval
-
-    plt = _pyplot()
-    law = fit.law()
+    plt = pyplot()
+    fit = law.result_
     target = fit.target
     fitted = set(fit.runs)
     chosen = list(runs.select(names))
@@ -98,7 +83,7 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
             mine = idx >= start
             p_obs = np.full(idx.size, np.nan)  # the prediction at each observed step drawn (idx_all holds them)
             p_obs[mine] = pred[np.searchsorted(idx_all, idx[mine])]
-            if kind == "held out" and fit.law_name != "cpt" and not mine.all():  # scored on the shared prefix too
+            if kind == "held out" and not heldout_cpt_only(law) and not mine.all():  # scored on the shared prefix too
                 p_obs[~mine] = law.predict(run, run.steps[idx[~mine]])
             for key, m in panels_of(run.steps[idx]).items():
                 ax[key].scatter(run.steps[idx][mine & m], obs[mine & m], s=6, color=c, alpha=0.45, lw=0)
@@ -112,7 +97,7 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
                 framed_cpt.extend(obs[in_cpt])
                 framed_cpt.extend(p_obs[in_cpt & np.isfinite(p_obs)])
             if kind == "held out":
-                scored = idx >= (run.transfer or 0) if fit.law_name == "cpt" else np.ones(idx.size, bool)
+                scored = cpt_rows(run.steps[idx], run.transfer_step) if heldout_cpt_only(law) else np.ones(idx.size, bool)
                 scored &= np.isfinite(p_obs)
                 if scored.any():
                     held_errors.append(np.abs(res[scored]))
@@ -150,7 +135,7 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
     score = f"training fit R²={fit.overall.r2:.4f}, PredE={100 * fit.overall.pred_e:.3f}%"
     if held_errors:
         e = np.concatenate(held_errors)
-        where = "CPT rows" if fit.law_name == "cpt" else "all rows"
+        where = "CPT rows" if heldout_cpt_only(law) else "all rows"
         score += f"; held-out PredE={100 * e.mean():.3f}% ({len(held_errors)} runs, {where})"
     ax["loss"].set_title(title or f"{fit.law_name} law on {target}: {score}", fontsize=10)
     ax["lr"].set_ylabel("learning rate")
@@ -163,108 +148,6 @@ def fit_figure(fit, runs: RunSet, names: list[str] | None = None, title: str | N
     return fig
 
 
-def save_figure(fig, path: str | Path, force: bool = False) -> Path:
-    """Save atomically as PNG, SVG or PDF (by extension); refuse to overwrite unless ``force``."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise CptlawError(f"{path}: figure format must be one of {', '.join(FORMATS)}")
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; use --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=130, metadata={"Software": "cptlaw"} if path.suffix.lower() == ".png" else None)
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        _pyplot().close(fig)
-    return path
-
-
-def plot_fit(fit, runs: RunSet, path: str | Path, names: list[str] | None = None, force: bool = False,
+def plot_fit(law, runs: RunSet, path: str | Path, names: list[str] | None = None, force: bool = False,
              title: str | None = None) -> Path:
-    return save_figure(fit_figure(fit, runs, names, title), path, force=force)
-
-
-def plan_figures(doc: dict, res: dict, space, general_law, domain_law, max_points: int = 20000) -> dict:
-    """The planner's figures: ``pareto.png`` (every candidate's predicted final general vs domain loss, the
-    front, the recommendations marked), ``curves.png`` (the recommended plans' predicted CPT curves and LR) and,
-    for a sweep of lambda1, ``optima.png`` (the optimal knobs against lambda1, as the paper's Fig. 8)."""
-    from .plan.dynamics import predicted_curve
-    from .plan.space import Candidate
-
-    plt = _pyplot()
-    pred, ok = res["predictions"], res["feasible"]
-    g, d = pred["general"], pred["domain"]
-    rng = np.random.default_rng(0)
-    show = np.flatnonzero(pred["valid"])
-    if show.size > max_points:  # a sample keeps the figure light; the front is drawn in full
-        show = np.sort(rng.choice(show, max_points, replace=False))
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    ax.scatter(g[show], d[show], s=5, c=np.where(ok[show], "tab:blue", "0.75"), lw=0, alpha=0.5,
-               label="candidates (grey: fail a constraint)")
-    front = res["pareto"]
-    ax.plot(g[front], d[front], "-", color="k", lw=1.2, label="Pareto front (feasible)")
-    recs = [r for r in doc["recommendations"] if r["feasible"]]
-    for k, rec in enumerate(recs):
-        p = rec["plan"]
-        ax.scatter([p["general"]], [p["domain"]], marker="*", s=160, color=f"C{(k + 1) % 10}", ec="k", lw=0.6,
-                   zorder=5, label=f"recommended, {rec['objective']}")
-    ax.set_xlabel("predicted final general loss (nats)")
-    ax.set_ylabel("predicted final domain loss (nats)")
-    ax.set_title(f"{doc['n_candidates']:,} CPT plans ({doc['n_feasible']:,} feasible): predictions of the fitted laws",
-                 fontsize=10)
-    ax.legend(fontsize=7, loc="best")
-    ax.grid(alpha=0.25)
-    fig.tight_layout()
-    figs = {"pareto.png": fig}
-
-    fig, (ax_g, ax_d, ax_lr) = plt.subplots(3, 1, figsize=(8, 9), sharex=True,
-                                            gridspec_kw={"height_ratios": [2, 2, 1]})
-    seen = set()
-    for k, rec in enumerate(recs):
-        fields = {f: rec["plan"][f] for f in Candidate.__dataclass_fields__}
-        cand = Candidate(**fields)
-        if cand in seen:
-            continue
-        seen.add(cand)
-        c = f"C{(k + 1) % 10}"
-        steps, gc, g0 = predicted_curve(general_law, space, cand)
-        _, dc, d0 = predicted_curve(domain_law, space, cand)
-        label = f"{rec['objective']}: {cand.family}, peak {cand.peak_lr:.3g}, {cand.pt}@{cand.transfer}"
-        ax_g.plot(steps, gc, color=c, lw=1.4, label=label)
-        ax_g.axhline(g0, color=c, lw=0.7, ls=":")
-        ax_d.plot(steps, dc, color=c, lw=1.4)
-        ax_d.axhline(d0, color=c, lw=0.7, ls=":")
-        ax_lr.plot(steps, cand.cpt_clock_schedule(space.pt(cand))(steps - 1), color=c, lw=1.0)
-    ax_g.set_ylabel("general loss (nats)")
-    ax_d.set_ylabel("domain loss (nats)")
-    ax_lr.set_ylabel("learning rate")
-    ax_lr.set_xlabel("CPT step")
-    ax_g.set_title("predicted CPT curves of the recommended plans (dotted: the loss at the transfer)", fontsize=10)
-    if recs:
-        ax_g.legend(fontsize=7, loc="best")
-    for ax in (ax_g, ax_d, ax_lr):
-        ax.grid(alpha=0.25)
-    fig.tight_layout()
-    figs["curves.png"] = fig
-
-    sweep = [r for r in recs if r["objective"].startswith("lambda1=")]
-    if len(sweep) > 1:
-        l1 = [r["w_general"] for r in sweep]
-        knobs = [("loss_potential", "loss potential"), ("peak_lr", "CPT peak LR"), ("steps", "CPT steps"),
-                 ("replay", "replay ratio"), ("transfer", "transfer step")]
-        knobs = [(k, t) for k, t in knobs if len({r["plan"][k] for r in sweep}) > 1 or k in ("loss_potential",
-                                                                                            "peak_lr")]
-        fig, axes = plt.subplots(1, len(knobs), figsize=(3.2 * len(knobs), 3.2), squeeze=False)
-        for ax, (k, title) in zip(axes[0], knobs):
-            ax.plot(l1, [r["plan"][k] if r["plan"][k] is not None else np.nan for r in sweep], "o-")
-            ax.set_xlabel("lambda1 (weight of the general loss)")
-            ax.set_title(f"optimal {title}", fontsize=9)
-            ax.grid(alpha=0.25)
-        fig.tight_layout()
-        figs["optima.png"] = fig
-    return figs
+    return save_figure(fit_figure(law, runs, names, title), path, force=force)

@@ -1,4 +1,5 @@
-"""Predictions of a saved fit: for runs with data, for a planned schedule, or for D-CPT points."""
+"""Predictions of a fitted law (:func:`cptlaw.laws.load`): for runs with data, for a planned schedule, or for D-CPT
+points; each checked, flagged where it extrapolates, and with the bootstrap's interval when asked."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import numpy as np
 
 from .data import Run, RunSet, target_column
 from .errors import DataError, SpecError
+from .fit.bootstrap import prediction_interval
+from .laws import check_values
 from .schedules import from_spec, load_spec_file
 
 
@@ -29,10 +32,10 @@ def prediction_steps(run: Run, target: str, every: int | None = None) -> np.ndar
     return run.steps[np.unique(np.concatenate([idx, grid]).astype(np.int64))]
 
 
-def _outside(fit, law, design):
+def _outside(law, design):
     """Per input the fit has a range for: (name, values, lo, hi, above, below), the masks of the points
     outside [lo, hi] (with a relative tolerance of 1e-9).  A fit saved before v2 has no ranges."""
-    ranges = fit.diagnostics.get("input_ranges", {})
+    ranges = law.result_.diagnostics.get("input_ranges", {})
     cpt_only = getattr(law, "CPT_INPUTS", ())
     for name, values in law.inputs(design).items():
         if name in ranges:
@@ -42,23 +45,23 @@ def _outside(fit, law, design):
             yield name, values, lo, hi, (values > hi + tol) & defined, (values < lo - tol) & defined
 
 
-def extrapolation_flags(fit, law, design) -> list[str]:
+def extrapolation_flags(law, design) -> list[str]:
     """Per point of ``design``: the inputs (``Law.inputs``) outside the range the fit saw, joined by ';'
     ('' inside).  A fit saved before v2 has no ranges and flags nothing."""
     out = [[] for _ in range(design.n)]
-    for name, _, _, _, above, below in _outside(fit, law, design):
+    for name, _, _, _, above, below in _outside(law, design):
         for i in np.flatnonzero(above | below):
             out[i].append(name)
     return [";".join(f) for f in out]
 
 
-def extrapolation_detail(fit, law, design, index: int = 0) -> list[dict]:
+def extrapolation_detail(law, design, index: int = 0) -> list[dict]:
     """How far point ``index`` of ``design`` lies outside what the fit saw, input by input: ``{input, value,
     seen: [min, max], by}`` where ``by`` is value / max above the range (e.g. 2.5 = 2.5x the largest seen) and
     min / value below it (how many times smaller than the smallest seen; for a zero or negative bound, the
     absolute distance is given instead, with ``by`` None)."""
     out = []
-    for name, values, lo, hi, above, below in _outside(fit, law, design):
+    for name, values, lo, hi, above, below in _outside(law, design):
         v = float(values[index])
         if above[index]:
             by, side, dist = (v / hi if hi > 0 else None), "above", v - hi
@@ -70,37 +73,24 @@ def extrapolation_detail(fit, law, design, index: int = 0) -> list[dict]:
     return out
 
 
-def check_values(values: np.ndarray, where: list[str], flags: list[str]) -> None:
-    """A prediction that is not a loss (non-finite or <= 0) is an error, never a number in a file."""
-    bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))
-    if bad.size:
-        i = int(bad[0])
-        why = f"; there the inputs {flags[i].replace(';', ', ')} lie outside what the fit saw" if flags[i] else ""
-        raise DataError(f"{where[i]}: the fitted law predicts {values[i]:.6g}, which is not a loss (non-finite or "
-                        f"<= 0){why}; {bad.size} such point(s) in all. The law does not hold this far from its data.")
-
-
-def predict_design(fit, law, design, where: list[str], interval: float | None = None):
-    """A saved fit's predictions at a design, checked: (values, extrapolation flags, lower, upper).  ``where``
+def predict_design(law, design, where: list[str], interval: float | None = None):
+    """A fitted law's predictions at a design, checked: (values, extrapolation flags, lower, upper).  ``where``
     names each point for errors; without ``interval`` lower and upper are the values."""
-    from .fit.bootstrap import prediction_interval
-
     with np.errstate(all="ignore"):
         pred = law.value(law.theta(), design)
-    flags = extrapolation_flags(fit, law, design)
+    flags = extrapolation_flags(law, design)
     check_values(pred, where, flags)
-    lo, hi = prediction_interval(law, fit.uncertainty, design, interval) if interval else (pred, pred)
+    lo, hi = prediction_interval(law, law.result_.uncertainty, design, interval) if interval else (pred, pred)
     return pred, flags, lo, hi
 
 
-def predict_runs(fit, runs: RunSet, names: list[str] | None = None, every: int | None = None,
+def predict_runs(law, runs: RunSet, names: list[str] | None = None, every: int | None = None,
                  interval: float | None = None) -> list[dict]:
     """Rows ``{run, step, predicted, observed, extrapolated}`` for the points inside the law's domain
     (observed is None where the data has no value; extrapolated names the inputs outside the fitted range);
     with ``interval`` (a level such as 0.9, from the fit's bootstrap) also ``lower`` and ``upper``.
     Raises :class:`DataError` where the law gives a non-finite or non-positive loss."""
-    law = fit.law()
-    target = fit.target
+    target = law.result_.target
     rows = []
     for run in runs.select(names):
         steps = prediction_steps(run, target, every)
@@ -108,7 +98,7 @@ def predict_runs(fit, runs: RunSet, names: list[str] | None = None, every: int |
             design = law.design([run], at={run.name: run.index_of(steps)})
         except DataError:
             continue  # no point of this run lies in the law's domain
-        pred, flags, lo, hi = predict_design(fit, law, design, [f"run {run.name!r} step {s}"
+        pred, flags, lo, hi = predict_design(law, design, [f"run {run.name!r} step {s}"
                                                                for s in design.steps.tolist()], interval)
         idx, obs = run.observed(target)
         observed = dict(zip(run.steps[idx].tolist(), obs.tolist()))
@@ -169,6 +159,6 @@ def rows_to_csv(rows: list[dict], columns=("run", "step", "predicted", "observed
     return buf.getvalue()
 
 
-__all__ = ["check_values", "extrapolation_flags", "extrapolation_summary", "prediction_steps", "predict_design",
+__all__ = ["extrapolation_flags", "extrapolation_summary", "prediction_steps", "predict_design",
            "predict_runs",
            "schedule_run", "rows_to_csv", "target_column"]

@@ -23,6 +23,7 @@ import numpy as np
 
 from .data import Run, RunSet
 from .errors import DataError
+from .fit.problem import Problem
 from .schedules import WSD, Constant, Cosine, Warmup, detect_warmup, to_spec
 
 SHAPES = ("constant", "cosine", "wsd", "rewarm_cosine")
@@ -51,9 +52,9 @@ def _cpt_schedule(shape: str, peak: float, steps: int):
     return Warmup(Cosine(peak, steps - warm, floor), warm)
 
 
-def candidates(fit, runs: RunSet) -> list[Candidate]:
+def candidates(law, runs: RunSet) -> list[Candidate]:
     """Runs one could train next, from the fitted runs' PT bases, transfer points, lengths and peak LR."""
-    fitted = [runs[n] for n in fit.runs if n in runs]
+    fitted = [runs[n] for n in law.result_.runs if n in runs]
     if not fitted:
         raise DataError("none of the fit's runs is in the data given")
     peak = float(max(np.max(r.lr) for r in fitted))
@@ -94,17 +95,15 @@ def candidates(fit, runs: RunSet) -> list[Candidate]:
     return out
 
 
-def parameter_sets(fit, runs: RunSet | None = None, rel_tol: float = 0.01) -> np.ndarray:
+def parameter_sets(law, runs: RunSet | None = None, rel_tol: float = 0.01) -> np.ndarray:
     """The committee of near-equivalent fits: the near-best local solutions; the fit moved both ways along
     each unidentified direction, as far as its objective on the fitted runs stays within ``rel_tol`` of the
     best (steps of its standard error, at most 100%, halved until they do; clipped to the bounds; needs
     ``runs``); and up to 50 bootstrap refits if any."""
+    fit = law.result_
     names = list(fit.params)
     objective = None
     if runs is not None:
-        from .fit.robust import Problem
-
-        law = fit.law()
         design = law.design(list(runs.select(fit.runs)), fit.target)
         problem = Problem(law, design, law.parameters(design.y, design))
 
@@ -130,16 +129,16 @@ def parameter_sets(fit, runs: RunSet | None = None, rel_tol: float = 0.01) -> np
     return np.asarray(sets, dtype=float).reshape(len(sets), len(names))
 
 
-def suggest_runs(fit, runs: RunSet, top: int = 3, points: int = 40) -> list[dict]:
-    """The ``top`` candidates whose predicted curves differ most across the fit's near-equivalent parameter
-    sets (see the module docstring); empty when there are fewer than two such sets."""
-    sets = parameter_sets(fit, runs)
+def suggest_runs(law, runs: RunSet, top: int = 3, points: int = 40) -> list[dict]:
+    """The ``top`` candidates whose predicted curves differ most across the fitted law's near-equivalent
+    parameter sets (see the module docstring); empty when there are fewer than two such sets."""
+    sets = parameter_sets(law, runs)
     if len(sets) < 2:
         return []
-    law = fit.law()
+    fit = law.result_
     scored = []
     fitted = [runs[n].lr for n in fit.runs if n in runs]
-    for cand in candidates(fit, runs):
+    for cand in candidates(law, runs):
         if any(lr.size == cand.run.lr.size and np.allclose(lr, cand.run.lr, rtol=1e-9, atol=0) for lr in fitted):
             continue  # a run the fit already has
         idx = np.unique(np.linspace(cand.first, cand.run.steps.size - 1, points).round().astype(np.int64))

@@ -27,8 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ingest
 from .data import Run
 from .errors import DataError
+from .fit.bootstrap import prediction_interval
 
 BAND_WIDTH = 3.0  # half-width of the band, in units of the fit's training PredE
 
@@ -67,11 +69,9 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
                  planned: Run | None = None) -> dict:
     """target -> (steps, values) observed so far in the log (one run: ``run``, or the log's first run).  A log
     that ``cptlaw.ingest`` reads gets the planned run's LR as its schedule (its own LR may be sparse)."""
-    from .ingest import detect
-
     if not log.exists():
         raise DataError(f"{log}: the log is gone (deleted or moved while watched)")
-    k = detect(log) if kind == "auto" else kind
+    k = ingest.detect(log) if kind == "auto" else kind
     if k == "native":
         from .data.table import numeric, read_table, text
 
@@ -98,8 +98,6 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
             ok = keep & np.isfinite(v) & np.isfinite(steps)
             out[t] = (steps[ok].astype(np.int64) - k, v[ok])
         return out
-    from . import ingest
-
     schedule = None
     if planned is not None:
         lr = planned.lr
@@ -125,13 +123,11 @@ class Line:
 class Forecaster:
     """The fits' predictions on the planned run, with their bands, and the check of new observations."""
 
-    def __init__(self, fits: list, planned: Run, level: float = 0.9, band_width: float = BAND_WIDTH):
-        from .fit.bootstrap import prediction_interval
-
-        self.fits, self.planned, self.seen = fits, planned, {}
+    def __init__(self, laws: list, planned: Run, level: float = 0.9, band_width: float = BAND_WIDTH):
+        self.fits, self.planned, self.seen = [law.result_ for law in laws], planned, {}
         self.curves = {}
-        for fit in fits:
-            law = fit.law()
+        for law in laws:
+            fit = law.result_
             _, design, pred = law.curve(planned)
             lo, hi = (prediction_interval(law, fit.uncertainty, design, level) if fit.uncertainty.get("samples")
                       else (pred, pred))
@@ -173,12 +169,12 @@ def format_lines(lines: list[Line], final_step: int) -> list[str]:
     return out
 
 
-def watch(log: str | Path, fits: list, planned: Run, every: float = 60.0, updates: int | None = None,
+def watch(log: str | Path, laws: list, planned: Run, every: float = 60.0, updates: int | None = None,
           run: str | None = None, kind: str = "auto", emit=print, sleep=time.sleep) -> int:
     """Follow ``log`` until Ctrl-C (or ``updates`` reports); returns the number of reports made."""
     log = Path(log)
-    fc = Forecaster(fits, planned)
-    targets = [f.target for f in fits]
+    fc = Forecaster(laws, planned)
+    targets = [law.result_.target for law in laws]
     final_step = int(planned.steps[-1])
     reports, last_size, failed_at = 0, None, None
     try:

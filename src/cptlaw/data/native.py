@@ -30,14 +30,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError, SpecError
+from ..io import atomic_write_text
 from ..limits import MAX_LOSS, MAX_STEPS
 from ..schedules import Schedule, from_spec, load_spec_file
 from .curves import META_COLUMNS, Run, RunSet
@@ -318,32 +317,6 @@ def _assemble(path: Path, rr: _RunRows, rows: np.ndarray, side, problems: Proble
         if keep.size:
             losses[col] = (index_of_row[keep].astype(np.int64), v[keep])
     return Run(name, dense, lr, transfer=transfer, losses=losses, source=str(path), **meta)
-
-
-def default_file_mode() -> int:
-    """0666 minus the process umask: the mode ``open()`` would give a new file."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write_text(path: str | Path, text: str, force: bool = False) -> Path:
-    """Write ``text`` to ``path`` atomically (temp file + rename); refuse to overwrite unless ``force``."""
-    path = Path(path)
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; use --force (or force=True in Python) to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def runs_to_csv(runs: RunSet) -> str:

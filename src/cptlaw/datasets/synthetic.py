@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import Run, RunSet
+from ..laws import CPTLaw, from_params
 from ..schedules import WSD, Constant, Continual, Cosine, Schedule, Warmup
 
 # Wang, Tissue et al. 2025, Fig. 3 (106M, FineWeb -> Knowledge-Pile), laws.md §3.3.
@@ -19,20 +20,11 @@ CPT_FIG3 = {
 PEAK = 2e-4  # the CPT paper's peak LR
 
 
-class PublishedFit:
-    """A stand-in for a saved fit made of published coefficients (no data: no fitted ranges, so nothing is
-    flagged as an extrapolation), for the planner's tests and benchmarks.  ``law_options`` are those of
+def published_law(params: dict, **law_options):
+    """A CPT law with published coefficients (:func:`cptlaw.laws.from_params`: no data, so no fitted ranges and
+    nothing flagged as an extrapolation), for the planner's tests and benchmarks.  ``law_options`` are those of
     :class:`cptlaw.laws.CPTLaw` (e.g. ``size=True``)."""
-
-    def __init__(self, params: dict, **law_options):
-        self.params, self.law_options, self.diagnostics = dict(params), law_options, {}
-
-    def law(self):
-        from ..laws import CPTLaw
-
-        law = CPTLaw(**self.law_options)
-        law.params_ = dict(self.params)
-        return law
+    return from_params("cpt", params, **law_options)
 
 
 def pt_schedule(kind: str, pt_steps: int, warmup: int = 500, peak: float = PEAK) -> Schedule:
@@ -58,8 +50,6 @@ def simulate_cpt_runs(specs: list[tuple[str, str, int, str, int]], params: dict 
     Each spec is ``(name, pt_kind, pt_steps, cpt_kind, cpt_steps)``; ``n_eval`` evaluation points are spread
     evenly over each run.  ``law`` defaults to ``CPTLaw()``; ``params`` to :data:`CPT_FIG3` [target].
     """
-    from ..laws import CPTLaw
-
     law = law or CPTLaw()
     params = params or CPT_FIG3[target]
     rng = np.random.default_rng(seed)

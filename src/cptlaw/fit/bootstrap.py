@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import CptlawError
 from ..progress import bar
-from .robust import Problem
+from .problem import Problem
 from .varpro import Reduced, Separable
 
 RESIDUAL_LEVELS = np.linspace(0.0125, 0.9875, 40)  # 40 residual quantiles for prediction intervals

@@ -1,4 +1,6 @@
-"""The saved fit: parameters, objective, diagnostics, conventions, data hash and versions, as JSON."""
+"""The saved fit, a record (as lmfit's ``MinimizerResult``): parameters with their bounds, objective, diagnostics,
+conventions, data hash and versions, as JSON.  It knows no law: :func:`cptlaw.laws.load` turns a saved fit back
+into a fitted law, the one handle every consumer takes."""
 
 from __future__ import annotations
 
@@ -6,18 +8,18 @@ import json
 import math
 import platform
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 import numpy as np
 import pydantic
 import scipy
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .. import __version__
-from ..data import atomic_write_text
+from .._version import __version__
 from ..errors import FitFileError
-from ..evaluate import overall, per_run_metrics
-from ..laws import LAWS, Law, make_law
+from ..io import atomic_write_text
+from .metrics import overall, per_run_metrics
+from .problem import Model
 
 FORMAT = "cptlaw-fit"
 FORMAT_VERSION = 2  # v2 adds "diagnostics"; v1 files still load
@@ -44,7 +46,7 @@ class Metrics(BaseModel):
 
 
 class FitResult(BaseModel):
-    """A fitted law. ``law()`` rebuilds the estimator; ``save``/``load`` round-trip through JSON."""
+    """The record of a fit; ``save``/``read`` round-trip through JSON (:func:`cptlaw.laws.load` gives the law)."""
 
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
@@ -90,14 +92,6 @@ class FitResult(BaseModel):
             raise ValueError("'params' and 'parameters' name different parameters")
         return self
 
-    def law(self) -> Law:
-        """The fitted law (``params_`` set), ready to ``predict``."""
-        kwargs = {k: v for k, v in self.options.items() if k != "lr_units"}
-        law = make_law(self.law_name, **kwargs)
-        law.params_ = dict(self.params)
-        law.result_ = self
-        return law
-
     @property
     def degenerate(self) -> list[str]:
         return list(self.starts.get("degenerate", []))
@@ -117,7 +111,24 @@ class FitResult(BaseModel):
         return atomic_write_text(path, self.to_json(), force=force)
 
     @classmethod
-    def load(cls, path: str | Path) -> "FitResult":
+    def of_params(cls, law: Model, params: list, theta, target: str = "") -> "FitResult":
+        """The record of given coefficients (no data: no points, scores or diagnostics)."""
+        nan = Metrics(r2=None, mae=math.nan, rmse=math.nan, pred_e=math.nan, worst_e=math.nan, n=0)
+        return cls(law=law.name, citation=law.citation, target=target, options=_clean(law.options()),
+                   params={p.name: float(v) for p, v in zip(params, theta)},
+                   parameters=_param_records(params, theta), objective=0.0, delta=0.0, n_points=0, runs=[],
+                   metrics={}, overall=nan, starts={"method": "given coefficients (not fitted)"},
+                   data_hash="", data_source="given coefficients", versions=_versions())
+
+    @property
+    def law_options(self) -> dict:
+        """The law's constructor options (the conventions recorded, less the informational ``lr_units``)."""
+        return {k: v for k, v in self.options.items() if k != "lr_units"}
+
+    @classmethod
+    def read(cls, path: str | Path, laws: Collection[str] | None = None) -> "FitResult":
+        """Read and validate a saved fit (format, version, ``laws``: the law names known, parameters within
+        their bounds); the law's own checks (its options and parameter names) are :func:`cptlaw.laws.load`'s."""
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -129,17 +140,12 @@ class FitResult(BaseModel):
             raise FitFileError(f"{path}: not a cptlaw fit file (missing \"format\": \"{FORMAT}\")")
         if data.get("format_version", 0) > FORMAT_VERSION:
             raise FitFileError(f"{path}: fit format v{data.get('format_version')} is newer than this cptlaw reads")
-        if data.get("law") not in LAWS:
+        if laws is not None and data.get("law") not in laws:
             raise FitFileError(f"{path}: unknown law {data.get('law')!r}")
         try:
-            fit = cls.model_validate(data)
-            law = fit.law()  # options and parameters must fit the law
-            if list(fit.params) != law.param_names:
-                raise ValueError(f"parameters {', '.join(fit.params)} are not those of the {fit.law_name} law "
-                                 f"({', '.join(law.param_names)})")
+            return cls.model_validate(data)
         except (pydantic.ValidationError, TypeError, ValueError) as exc:
             raise FitFileError(f"{path}: invalid fit file: {exc}") from None
-        return fit
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -159,18 +165,25 @@ def _clean(obj):
     return obj
 
 
-def build_result(*, law, params, theta, design, yhat, objective, delta, target, data_hash, data_source, starts,
+def _param_records(params, theta) -> dict[str, ParamRecord]:
+    return {p.name: ParamRecord(value=float(v), lower=_finite_or_none(p.lower), upper=_finite_or_none(p.upper),
+                                log=p.log, sign=p.sign, doc=p.doc) for p, v in zip(params, theta)}
+
+
+def _versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+            "pydantic": pydantic.__version__}
+
+
+def build_result(*, law: Model, params, theta, design, yhat, objective, delta, target, data_hash, data_source, starts,
                  elapsed, diagnostics=None, uncertainty=None) -> FitResult:
     per_run = per_run_metrics(design.run_names, design.run_index, design.y, yhat)
     return FitResult(
         law=law.name, citation=law.citation, target=target, options=_clean(law.options()),
-        params={p.name: float(v) for p, v in zip(params, theta)},
-        parameters={p.name: ParamRecord(value=float(v), lower=_finite_or_none(p.lower), upper=_finite_or_none(p.upper),
-                                        log=p.log, sign=p.sign, doc=p.doc) for p, v in zip(params, theta)},
+        params={p.name: float(v) for p, v in zip(params, theta)}, parameters=_param_records(params, theta),
         objective=float(objective), delta=float(delta), n_points=design.n, runs=list(design.run_names),
         metrics={k: Metrics(**_clean(v)) for k, v in per_run.items()}, overall=Metrics(**_clean(overall(per_run))),
         starts=_clean(starts), diagnostics=_clean(diagnostics or {}), uncertainty=_clean(uncertainty or {}), data_hash=data_hash, data_source=data_source,
-        versions={"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-                  "pydantic": pydantic.__version__},
+        versions=_versions(),
         elapsed_s=float(elapsed),
     )

@@ -24,60 +24,12 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ..errors import CptlawError
-from ..laws.base import Design, Law, Parameter
 from ..progress import bar
+from .bootstrap import bootstrap as run_bootstrap
 from .diagnostics import diagnose
-from .varpro import FLOOR, Reduced, Separable, huber, log_residuals
-
-
-@dataclass
-class Problem:
-    """The fit as the optimiser sees it: x (log for log-parameters) -> residuals r = log L̂ - log L."""
-
-    law: Law
-    design: Design
-    params: list[Parameter]
-
-    def __post_init__(self):
-        self.is_log = np.array([p.log for p in self.params])
-        self.log_y = np.log(self.design.y)
-        lo = np.array([p.lower for p in self.params], dtype=float)
-        hi = np.array([p.upper for p in self.params], dtype=float)
-        with np.errstate(divide="ignore"):
-            self.lower = np.where(self.is_log, np.log(np.maximum(lo, 0.0)), lo)
-            self.upper = np.where(self.is_log, np.log(hi), hi)
-
-    def theta(self, x: np.ndarray) -> np.ndarray:
-        return np.where(self.is_log, np.exp(np.where(self.is_log, x, 0.0)), x)
-
-    def x_of(self, theta: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return np.where(self.is_log, np.log(np.where(self.is_log, theta, 1.0)), theta)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """L̂ at x; the last value is cached because least_squares asks for jac at the x it just evaluated."""
-        key = x.tobytes()
-        if getattr(self, "_cache_key", None) != key:
-            with np.errstate(all="ignore"):
-                self._cache_pred = self.law.value(self.theta(x), self.design)
-            self._cache_key = key
-        return self._cache_pred
-
-    def residuals(self, x: np.ndarray) -> np.ndarray:
-        return log_residuals(self.predict(x), self.log_y)
-
-    def jac(self, x: np.ndarray, pred: np.ndarray | None = None) -> np.ndarray:
-        """d log L̂ / dx; ``pred`` (L̂ at x), when the caller has it, saves one evaluation of the law."""
-        theta = self.theta(x)
-        pred = self.predict(x) if pred is None else pred
-        with np.errstate(all="ignore"):
-            J = self.law.jacobian(theta, self.design) / np.maximum(pred, FLOOR)[:, None]
-            J = J * np.where(self.is_log, theta, 1.0)[None, :]  # chain rule for log-parameters
-            J[pred <= FLOOR] = 0.0
-        return np.where(np.isfinite(J), J, 0.0)
-
-    def objective(self, x: np.ndarray, delta: float) -> float:
-        return float(np.sum(huber(self.residuals(x), delta)))
+from .problem import Design, Model, Problem
+from .result import build_result
+from .varpro import Reduced, Separable
 
 
 @dataclass
@@ -210,7 +162,7 @@ def spread(problem: Problem, starts: list[Start], best: Start, rel_tol: float = 
             "near_best_params": [[float(v) for v in t] for t in thetas]}  # for cptlaw.suggest
 
 
-def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int = 128, seed: int = 0,
+def fit_design(law: Model, design: Design, *, delta: float = 1e-3, n_starts: int = 128, seed: int = 0,
                sampler: str = "sobol", polish: int = 8, max_nfev: int = 100, target: str = "",
                data_hash: str = "", data_source: str = "", bootstrap: int = 0, bootstrap_method: str = "runs",
                run_designs: list[Design] | None = None):
@@ -218,8 +170,6 @@ def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int =
 
     ``bootstrap=N`` adds N bootstrap refits (:mod:`cptlaw.fit.bootstrap`, seeded by ``seed``) over
     ``run_designs`` (the per-run designs that make up ``design``; default: the design as one unit)."""
-    from .result import build_result
-
     if design.y is None:
         raise CptlawError("the design has no observed losses to fit")
     t0 = time.perf_counter()
@@ -232,8 +182,6 @@ def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int =
     diagnostics = diagnose(problem, best.x, delta, info)
     uncertainty = None
     if bootstrap:
-        from .bootstrap import bootstrap as run_bootstrap
-
         uncertainty = run_bootstrap(law, params, run_designs or [design], theta, delta, n=bootstrap,
                                     method=bootstrap_method, seed=seed, max_nfev=max_nfev)
     return build_result(law=law, params=params, theta=theta, design=design, yhat=yhat, objective=best.cost,
@@ -241,54 +189,3 @@ def fit_design(law: Law, design: Design, *, delta: float = 1e-3, n_starts: int =
                         starts={"method": "varpro", "n_starts": n_starts, "sampler": sampler, "seed": seed,
                                 "polish": polish, **info, **spread(problem, starts, best)},
                         elapsed=time.perf_counter() - t0, diagnostics=diagnostics, uncertainty=uncertainty)
-
-
-def fit_law(law: Law, runs, target: str, *, names: list[str] | None = None, **options):
-    """Fit ``law`` jointly on every observation of ``target`` in ``runs`` (optionally only the ``names``)."""
-    from ..data import RunSet, target_column
-    from ..errors import DataError
-
-    if getattr(law, "lam", None) == "fit":
-        return _fit_lam(law, runs, target, dict(options, names=names))
-    runs = runs if isinstance(runs, RunSet) else RunSet(runs)
-    target = target_column(target)
-    chosen = runs.select(names)
-    runs = chosen.with_target(target)
-    if not len(runs):
-        have = sorted({c for run in chosen for c in run.targets})
-        raise DataError(f"no observations of {target!r} in the selected runs; loss columns present: "
-                        f"{', '.join(have) or '(none)'}")
-    run_designs = []
-    for run in runs:  # per-run designs: the units a run-level bootstrap resamples
-        try:
-            run_designs.append(law.design([run], target))
-        except DataError:
-            continue  # no point of this run in the law's domain
-    if not run_designs:
-        law.design(list(runs), target)  # raises the usual message
-    design = law.merge(run_designs)
-    return fit_design(law, design, target=target, data_hash=runs.data_hash(target), data_source=runs.source,
-                      run_designs=run_designs, **options)
-
-
-def _fit_lam(law: Law, runs, target: str, options: dict):
-    """``lam="fit"``: fit once per λ of ``LAM_GRID`` and keep the lowest training objective (the MPL paper's
-    protocol for its annealing-law baseline, Luo et al. 2025 App. D.2).  The objectives are comparable: the
-    points, weights and Huber delta do not depend on λ (only S2 does).  ``law.lam`` becomes the chosen λ."""
-    from ..errors import CptlawError
-    from ..laws.base import LAM_GRID
-
-    if not {"S2", "S2pt", "S2cpt"} & set(law.INPUTS):
-        raise CptlawError(f"{law.name}: lam='fit' needs a law with an annealing area S2 (annealing, cpt)")
-    trials = []
-    for lam in LAM_GRID:
-        law.lam = lam
-        trials.append(fit_law(law, runs, target, **options))
-    best = min(range(len(trials)), key=lambda i: trials[i].objective)  # ties: the first, the smaller λ
-    result = trials[best]
-    law.lam = LAM_GRID[best]
-    result.diagnostics["lam_selection"] = {"rule": "lowest training objective (Luo et al. 2025, App. D.2)",
-                                           "chosen": law.lam, "grid": list(LAM_GRID),
-                                           "objectives": [t.objective for t in trials]}
-    result.elapsed_s = sum(t.elapsed_s for t in trials)
-    return result

@@ -8,16 +8,19 @@
 =================  ==========================================================================
 """
 
+from pathlib import Path
+
+from ..errors import FitFileError
+from ..fit import FitResult
 from .annealing import AnnealingLaw
-from .base import AreaLaw, Design, Law, Parameter
+from .base import AreaLaw, Design, Law, Parameter, check_values
 from .cpt import CPTLaw
 from .dcpt import DCPTLaw
 from .dcpt_cross import CrossDomainDCPTLaw
 from .mpl import MultiPowerLaw
-from .ood import OODLaw
+from .ood import CURVE_LAWS, OODLaw
 
 LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw, DCPTLaw, CrossDomainDCPTLaw, OODLaw)}
-CURVE_LAWS = ("annealing", "cpt", "mpl")  # the laws of a loss curve under an LR schedule (ood, watch use them)
 
 
 def make_law(name: str, **options) -> Law:
@@ -29,5 +32,39 @@ def make_law(name: str, **options) -> Law:
     return cls(**options)
 
 
+def from_result(result: FitResult) -> Law:
+    """The fitted law of a saved fit: built with the recorded options, ``params_`` and ``result_`` set."""
+    law = make_law(result.law_name, **result.law_options)
+    if list(result.params) != law.param_names:
+        raise ValueError(f"parameters {', '.join(result.params)} are not those of the {result.law_name} law "
+                         f"({', '.join(law.param_names)})")
+    law.params_ = dict(result.params)
+    law.result_ = result
+    return law
+
+
+def from_params(name: str, params: dict[str, float], target: str = "", **options) -> Law:
+    """A fitted law from given coefficients (e.g. a paper's published fit), with a record that says so: no data,
+    so no diagnostics, no fitted input ranges (nothing is flagged as an extrapolation) and no scores."""
+    law = make_law(name, **options)
+    missing = [p.name for p in law.parameters() if p.name not in params]
+    if missing:
+        raise ValueError(f"the {name} law needs the parameter(s) {', '.join(missing)}")
+    theta = law.theta(params)
+    law.result_ = FitResult.of_params(law, law.parameters(), theta, target)
+    law.params_ = dict(law.result_.params)
+    return law
+
+
+def load(path: str | Path) -> Law:
+    """Read a saved fit (JSON) as a fitted law, ready to predict, evaluate and plan with.  Fits saved by every
+    earlier cptlaw format version load; a corrupt or foreign file is a :class:`~cptlaw.errors.FitFileError`."""
+    result = FitResult.read(path, laws=LAWS)
+    try:
+        return from_result(result)  # options and parameters must fit the law
+    except (TypeError, ValueError) as exc:
+        raise FitFileError(f"{path}: invalid fit file: {exc}") from None
+
+
 __all__ = ["AnnealingLaw", "AreaLaw", "CPTLaw", "CURVE_LAWS", "CrossDomainDCPTLaw", "DCPTLaw", "Design", "Law", "LAWS", "MultiPowerLaw", "OODLaw",
-           "Parameter", "make_law"]
+           "Parameter", "check_values", "from_params", "from_result", "load", "make_law"]

@@ -8,59 +8,16 @@ never refits.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
 from ..data import Run, RunSet, target_column
 from ..errors import CptlawError, DataError
+from ..fit import fit_design
+from ..fit.problem import Design, Parameter
 from ..schedules import AreaOptions, Areas, compute_areas
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One law parameter (as lmfit's Parameter): bounds, the multi-start box, whether it is fitted in
-    log space (``log=True``: positive, spans orders of magnitude), and whether the law is linear in it
-    (``linear=True``: an amplitude such as L0, A, C or B; the fitter solves those exactly for each value of
-    the others, :mod:`cptlaw.fit.varpro`).  A linear parameter's bounds may only be a sign (0 or ±inf)."""
-
-    name: str
-    lower: float = -math.inf
-    upper: float = math.inf
-    init: tuple[float, float] = (0.0, 1.0)
-    log: bool = False
-    doc: str = ""
-    linear: bool = False
-
-    def __post_init__(self):
-        if self.linear and (self.log or self.lower not in (0.0, -math.inf) or self.upper not in (0.0, math.inf)):
-            raise ValueError(f"linear parameter {self.name!r} must be fitted in raw space with sign bounds only")
-
-    @property
-    def sign(self) -> str:
-        if self.lower >= 0:
-            return "positive"
-        if self.upper <= 0:
-            return "negative"
-        return "free"
-
-
-@dataclass
-class Design:
-    """Everything a law needs to evaluate itself on a set of points, computed once per fit."""
-
-    run_names: list[str]
-    run_index: np.ndarray  # per point: index into run_names
-    steps: np.ndarray  # per point: the run's step number
-    y: np.ndarray | None  # observed loss per point (None when only predicting)
-    features: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return int(self.steps.size)
 
 
 def _as_runs(runs: RunSet | Run | Iterable[Run]) -> list[Run]:
@@ -192,13 +149,44 @@ class Law(ABC):
         return {k: np.concatenate([f[k] for f in feats]) for k in feats[0]}
 
     # ---- estimator API ------------------------------------------------------------------------------------
-    def fit(self, runs, target: str, **fit_options) -> "Law":
-        """Fit jointly on every observation of ``target`` in ``runs``; sets ``params_`` and ``result_``."""
-        from ..fit import fit_law  # local import: fit depends on laws
+    def fit(self, runs, target: str, *, names: list[str] | None = None, **fit_options) -> "Law":
+        """Fit jointly on every observation of ``target`` in ``runs`` (optionally only the runs ``names``);
+        sets ``params_`` and ``result_`` (the saved fit, :class:`~cptlaw.fit.FitResult`) and returns self.
+        ``fit_options`` go to :func:`cptlaw.fit.fit_design` (delta, n_starts, seed, sampler, polish, max_nfev,
+        bootstrap, bootstrap_method)."""
+        runs = runs if isinstance(runs, RunSet) else RunSet(_as_runs(runs))
+        target = target_column(target)
+        chosen = runs.select(names)
+        runs = chosen.with_target(target)
+        if not len(runs):
+            have = sorted({c for run in chosen for c in run.targets})
+            raise DataError(f"no observations of {target!r} in the selected runs; loss columns present: "
+                            f"{', '.join(have) or '(none)'}")
+        run_designs = []
+        for run in runs:  # per-run designs: the units a run-level bootstrap resamples
+            try:
+                run_designs.append(self.design([run], target))
+            except DataError:
+                continue  # no point of this run in the law's domain
+        if not run_designs:
+            self.design(list(runs), target)  # raises the usual message
+        return self.fit_design(self.merge(run_designs), target=target, data_hash=runs.data_hash(target),
+                               data_source=runs.source, run_designs=run_designs, **fit_options)
 
-        self.result_ = fit_law(self, runs, target, **fit_options)
+    def fit_design(self, design: Design, **fit_options) -> "Law":
+        """Fit on a prepared design (e.g. a D-CPT points table's); sets ``params_`` and ``result_``."""
+        self.result_ = fit_design(self, design, **fit_options)
         self.params_ = dict(self.result_.params)
         return self
+
+    def save(self, path, force: bool = False):
+        """Write the saved fit (JSON) atomically; :func:`cptlaw.laws.load` reads it back as a fitted law."""
+        return self._record().save(path, force=force)
+
+    def _record(self):
+        if not hasattr(self, "result_"):
+            raise CptlawError(f"this {type(self).__name__} is not fitted yet: call fit() or cptlaw.laws.load()")
+        return self.result_
 
     def theta(self, params: dict[str, float] | None = None) -> np.ndarray:
         params = params if params is not None else self._fitted()
@@ -216,8 +204,6 @@ class Law(ABC):
         """Predicted loss of ``run`` at ``steps`` (default: every step); NaN where the law does not apply
         (outside its domain: before any LR, inside an ``as_peak`` warmup; D-CPT: PT rows).  Never refits.
         Raises :class:`DataError` where the law gives a non-finite or non-positive loss."""
-        from ..predict import check_values  # local import: predict depends on laws
-
         out, design, values = self.curve(run, steps, params)
         check_values(values, [f"run {run.name!r} step {s}" for s in design.steps.tolist()], [""] * design.n)
         return out
@@ -236,8 +222,15 @@ class Law(ABC):
         out[np.searchsorted(run.steps[index], design.steps)] = values
         return out, design, values
 
-    def evaluate_design(self, design: Design, params: dict | None = None) -> np.ndarray:
-        return self.value(self.theta(params), design)
+
+def check_values(values: np.ndarray, where: list[str], flags: list[str]) -> None:
+    """A prediction that is not a loss (non-finite or <= 0) is an error, never a number in a file."""
+    bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))
+    if bad.size:
+        i = int(bad[0])
+        why = f"; there the inputs {flags[i].replace(';', ', ')} lie outside what the fit saw" if flags[i] else ""
+        raise DataError(f"{where[i]}: the fitted law predicts {values[i]:.6g}, which is not a loss (non-finite or "
+                        f"<= 0){why}; {bad.size} such point(s) in all. The law does not hold this far from its data.")
 
 
 # λ candidates of ``lam="fit"``: the grid of the Multi-Power-Law paper's baseline protocol for the annealing
@@ -249,8 +242,8 @@ class AreaLaw(Law):
     """A law on the areas S1/S2 (and their PT/CPT split) of each run's dense LR.
 
     ``lam``: the S2 momentum decay λ, or ``"fit"`` to choose it from :data:`LAM_GRID` by the training objective
-    (:func:`cptlaw.fit.robust.fit_law` fits the law once per λ; the chosen λ becomes the law's, and the saved
-    fit's, ``lam``, and every candidate's objective is kept in ``result_.diagnostics["lam_selection"]``)."""
+    (:meth:`fit` fits the law once per λ; the chosen λ is the learned ``lam_`` and the saved fit's ``lam``, and
+    every candidate's objective is kept in ``result_.diagnostics["lam_selection"]``)."""
 
     def __init__(self, lam: float | str = 0.999, warmup: str = "as_peak", warmup_steps: int | None = None,
                  momentum: str = "carry", lr_index: str = "inclusive"):
@@ -264,9 +257,34 @@ class AreaLaw(Law):
 
     @property
     def area_options(self) -> AreaOptions:
-        if self.lam == "fit":
-            raise CptlawError(f"{self.name}: lam='fit' is chosen when the law is fitted; fit it first")
-        return AreaOptions(self.lam, self.warmup, self.warmup_steps, self.momentum, self.lr_index)
+        lam = self.lam
+        if lam == "fit":
+            if not hasattr(self, "lam_"):
+                raise CptlawError(f"{self.name}: lam='fit' is chosen when the law is fitted; fit it first")
+            lam = self.lam_
+        return AreaOptions(lam, self.warmup, self.warmup_steps, self.momentum, self.lr_index)
+
+    def fit(self, runs, target: str, **fit_options) -> "AreaLaw":
+        """:meth:`Law.fit`; with ``lam="fit"``, once per λ of :data:`LAM_GRID`, keeping the lowest training
+        objective (the MPL paper's protocol for its annealing-law baseline, Luo et al. 2025 App. D.2).  The
+        objectives are comparable: the points, weights and Huber delta do not depend on λ (only S2 does)."""
+        if self.lam != "fit":
+            return super().fit(runs, target, **fit_options)
+        if not {"S2", "S2pt", "S2cpt"} & set(self.INPUTS):
+            raise CptlawError(f"{self.name}: lam='fit' needs a law with an annealing area S2 (annealing, cpt)")
+        trials = []
+        for lam in LAM_GRID:
+            self.lam_ = lam
+            trials.append(super().fit(runs, target, **fit_options).result_)
+        best = min(range(len(trials)), key=lambda i: trials[i].objective)  # ties: the first, the smaller λ
+        self.lam_ = LAM_GRID[best]
+        self.result_ = trials[best]
+        self.result_.diagnostics["lam_selection"] = {"rule": "lowest training objective (Luo et al. 2025, App. D.2)",
+                                                     "chosen": self.lam_, "grid": list(LAM_GRID),
+                                                     "objectives": [t.objective for t in trials]}
+        self.result_.elapsed_s = sum(t.elapsed_s for t in trials)
+        self.params_ = dict(self.result_.params)
+        return self
 
     def areas(self, run: Run) -> Areas:
         return compute_areas(run.lr, self.area_options, run.transfer)

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DataError
+from ..data import RunSet, target_column
+from ..errors import CptlawError, DataError
 from .base import Design, Parameter
 from .dcpt import DCPTLaw
 
@@ -144,32 +145,29 @@ class CrossDomainDCPTLaw(DCPTLaw):
         return np.column_stack([super().jacobian(theta[:9], d), Kmu, -F * Kmu * np.log(K),
                                 -mu * F * K ** (-mu - 1) * d.features["k2"]])
 
-
-def fit_cross_domain(runs, law: CrossDomainDCPTLaw | None = None, names: list[str] | None = None, **fit_options):
-    """Fit the cross-domain law on the CPT runs of several domains (each run's own domain loss), measuring each
-    domain's K from its probe run first; returns the fitted law (``result_``, ``params_`` set)."""
-    from ..data import RunSet
-    from ..fit import fit_design
-
-    law = law or CrossDomainDCPTLaw()
-    runs = (runs if isinstance(runs, RunSet) else RunSet(runs)).select(names)
-    probes = law.measure(runs)
-    design = law.design(list(runs))
-    counts, shares = {}, {}
-    for i, name in enumerate(design.run_names):
-        run = runs[name]
-        domain = run_domain(run)
-        counts[domain] = counts.get(domain, 0) + int(np.sum(design.run_index == i))
-        shares.setdefault(domain, set()).add(run.replay_ratio)
-    few = {d: n for d, n in counts.items() if n < 12 or len(shares[d]) < 2}
-    if few:
-        raise DataError(f"too few CPT points for the cross-domain law in "
-                        f"{', '.join(f'{d} ({n} points, {len(shares[d])} domain share(s))' for d, n in few.items())}: "
-                        f"each domain needs runs at two or more domain shares and at least 12 points")
-    if len(counts) < 2:
-        raise DataError(f"the cross-domain law is fitted on several domains; these runs cover only {', '.join(counts)}")
-    law.result_ = fit_design(law, design, target="loss:domain", data_hash=runs.data_hash(), data_source=runs.source,
-                             **fit_options)
-    law.result_.diagnostics["probes"] = probes
-    law.params_ = dict(law.result_.params)
-    return law
+    def fit(self, runs, target: str = "loss:domain", *, names: list[str] | None = None,
+            **fit_options) -> "CrossDomainDCPTLaw":
+        """Fit on the CPT runs of several domains (each run's own domain loss; ``target`` must be
+        ``loss:domain``), measuring each domain's K from its probe run first; sets ``params_`` and ``result_``."""
+        if target_column(target) != "loss:domain":
+            raise CptlawError("the cross-domain law fits each CPT run on its own domain loss: give the target domain")
+        runs = (runs if isinstance(runs, RunSet) else RunSet(runs)).select(names)
+        probes = self.measure(runs)
+        design = self.design(list(runs))
+        counts, shares = {}, {}
+        for i, name in enumerate(design.run_names):
+            run = runs[name]
+            domain = run_domain(run)
+            counts[domain] = counts.get(domain, 0) + int(np.sum(design.run_index == i))
+            shares.setdefault(domain, set()).add(run.replay_ratio)
+        few = {d: n for d, n in counts.items() if n < 12 or len(shares[d]) < 2}
+        if few:
+            raise DataError(f"too few CPT points for the cross-domain law in "
+                            f"{', '.join(f'{d} ({n} points, {len(shares[d])} domain share(s))' for d, n in few.items())}: "
+                            f"each domain needs runs at two or more domain shares and at least 12 points")
+        if len(counts) < 2:
+            raise DataError(f"the cross-domain law is fitted on several domains; these runs cover only {', '.join(counts)}")
+        self.fit_design(design, target="loss:domain", data_hash=runs.data_hash(), data_source=runs.source,
+                        **fit_options)
+        self.result_.diagnostics["probes"] = probes
+        return self

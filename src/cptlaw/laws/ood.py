@@ -6,7 +6,7 @@ where L_general and L_domain are the two fitted CPT-law curves (of the general /
 CPT domain) at the same step of the same run.  The coefficients are fitted by linear least squares on the
 observed OOD losses; they need not be positive nor sum to 1 (the paper's Stories set: -0.516 and 1.409), and
 the paper reports them as properties of the datasets, not of the training hyper-parameters, with the caveat
-(App. K) that they are not universal across CPT datasets: :func:`fit_ood` also fits them run by run and
+(App. K) that they are not universal across CPT datasets: :meth:`OODLaw.fit` also fits them run by run and
 reports their spread, the stability check.
 
 The two component fits are stored inside the OOD fit (their law, options, parameters, target and data hash),
@@ -19,8 +19,16 @@ import time
 
 import numpy as np
 
+from ..data import RunSet, target_column
 from ..errors import CptlawError, DataError
+from ..fit.result import build_result
+from .annealing import AnnealingLaw
 from .base import Design, Law, Parameter
+from .cpt import CPTLaw
+from .mpl import MultiPowerLaw
+
+# the laws of a loss curve under an LR schedule: the components an OOD fit combines (and what watch follows)
+CURVE_LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw)}
 
 COMPONENT_KEYS = ("law", "target", "options", "params", "data_hash")
 
@@ -35,9 +43,7 @@ def component(fit) -> dict:
 
 
 def _law_of(comp: dict) -> Law:
-    from . import make_law
-
-    law = make_law(comp["law"], **{k: v for k, v in comp["options"].items() if k != "lr_units"})
+    law = CURVE_LAWS[comp["law"]](**{k: v for k, v in comp["options"].items() if k != "lr_units"})
     law.params_ = dict(comp["params"])
     return law
 
@@ -52,8 +58,6 @@ class OODLaw(Law):
     def __init__(self, general: dict, domain: dict):
         self.general, self.domain = component(general), component(domain)
         for label, comp in (("general", self.general), ("domain", self.domain)):
-            from . import CURVE_LAWS
-
             if comp["law"] not in CURVE_LAWS:
                 raise CptlawError(f"the {label} component must be a fit of a loss-curve law ({', '.join(CURVE_LAWS)}), "
                                   f"not of the {comp['law']} law")
@@ -93,47 +97,44 @@ class OODLaw(Law):
     def jacobian(self, theta, d: Design):
         return np.column_stack([d.features["Lg"], d.features["Ld"]])
 
-
-def fit_ood(general, domain, runs, target: str, names: list[str] | None = None):
-    """Fit Eq. 6's coefficients on the observations of ``target`` (an OOD set) by linear least squares against
-    the two component fits' predictions; returns a :class:`~cptlaw.fit.FitResult` (law ``ood``) whose
-    diagnostics hold the coefficients fitted run by run and their spread."""
-    from ..data import RunSet, target_column
-    from ..fit.result import build_result
-
-    target = target_column(target)
-    law = OODLaw(general, domain)
-    for label, comp in (("general", law.general), ("domain", law.domain)):
-        if comp["target"] == target:
-            raise CptlawError(f"the {label} fit is itself a fit of {target}; Eq. 6 predicts an out-of-domain set "
-                              f"from the fits of two other sets")
-    if law.general["target"] == law.domain["target"]:
-        raise CptlawError(f"the general and the domain fits are both of {law.general['target']}; give one fit of "
-                          f"the general (or proxy) set and one of the domain set")
-    runs = runs if isinstance(runs, RunSet) else RunSet(runs)
-    runs = runs.select(names)
-    t0 = time.perf_counter()
-    design = law.design(list(runs), target)
-    X = law.jacobian(None, design)
-    theta, *_ = np.linalg.lstsq(X, design.y, rcond=None)
-    yhat = X @ theta
-    per_run = {}
-    for i, name in enumerate(design.run_names):
-        rows = design.run_index == i
-        if rows.sum() >= 3 and np.linalg.matrix_rank(X[rows]) == 2:
-            coef, *_ = np.linalg.lstsq(X[rows], design.y[rows], rcond=None)
-            per_run[name] = [float(c) for c in coef]
-    diagnostics = {"per_run_coefficients": per_run}
-    if len(per_run) >= 2:
-        c = np.array(list(per_run.values()))
-        diagnostics["coefficient_spread"] = {p: {"min": float(c[:, j].min()), "max": float(c[:, j].max()),
-                                                 "std": float(c[:, j].std(ddof=1))} for j, p in enumerate(("l1", "l2"))}
-    rank = np.linalg.matrix_rank(X)
-    if rank < 2:
-        diagnostics["warnings"] = ["the two component predictions are collinear on these points: l1 and l2 are not "
-                                   "separately identified"]
-    return build_result(law=law, params=law.parameters(), theta=theta, design=design, yhat=yhat,
-                        objective=float(np.sum((yhat - design.y) ** 2)), delta=0.0, target=target,
-                        data_hash=runs.with_target(target).data_hash(target), data_source=runs.source,
-                        starts={"method": "linear least squares (no multi-start needed)"},
-                        elapsed=time.perf_counter() - t0, diagnostics=diagnostics)
+    def fit(self, runs, target: str, *, names: list[str] | None = None) -> "OODLaw":
+        """Fit Eq. 6's coefficients on the observations of ``target`` (an OOD set) by linear least squares
+        against the two component fits' predictions; ``result_``'s diagnostics hold the coefficients fitted run
+        by run and their spread."""
+        target = target_column(target)
+        for label, comp in (("general", self.general), ("domain", self.domain)):
+            if comp["target"] == target:
+                raise CptlawError(f"the {label} fit is itself a fit of {target}; Eq. 6 predicts an out-of-domain set "
+                                  f"from the fits of two other sets")
+        if self.general["target"] == self.domain["target"]:
+            raise CptlawError(f"the general and the domain fits are both of {self.general['target']}; give one fit of "
+                              f"the general (or proxy) set and one of the domain set")
+        runs = runs if isinstance(runs, RunSet) else RunSet(runs)
+        runs = runs.select(names)
+        t0 = time.perf_counter()
+        design = self.design(list(runs), target)
+        X = self.jacobian(None, design)
+        theta, *_ = np.linalg.lstsq(X, design.y, rcond=None)
+        yhat = X @ theta
+        per_run = {}
+        for i, name in enumerate(design.run_names):
+            rows = design.run_index == i
+            if rows.sum() >= 3 and np.linalg.matrix_rank(X[rows]) == 2:
+                coef, *_ = np.linalg.lstsq(X[rows], design.y[rows], rcond=None)
+                per_run[name] = [float(c) for c in coef]
+        diagnostics = {"per_run_coefficients": per_run}
+        if len(per_run) >= 2:
+            c = np.array(list(per_run.values()))
+            diagnostics["coefficient_spread"] = {p: {"min": float(c[:, j].min()), "max": float(c[:, j].max()),
+                                                     "std": float(c[:, j].std(ddof=1))} for j, p in enumerate(("l1", "l2"))}
+        rank = np.linalg.matrix_rank(X)
+        if rank < 2:
+            diagnostics["warnings"] = ["the two component predictions are collinear on these points: l1 and l2 are not "
+                                       "separately identified"]
+        self.result_ = build_result(law=self, params=self.parameters(), theta=theta, design=design, yhat=yhat,
+                                    objective=float(np.sum((yhat - design.y) ** 2)), delta=0.0, target=target,
+                                    data_hash=runs.with_target(target).data_hash(target), data_source=runs.source,
+                                    starts={"method": "linear least squares (no multi-start needed)"},
+                                    elapsed=time.perf_counter() - t0, diagnostics=diagnostics)
+        self.params_ = dict(self.result_.params)
+        return self

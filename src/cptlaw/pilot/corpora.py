@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..errors import CptlawError
+from ..io import atomic_write_text
 
 
 def cache_dir() -> Path:
@@ -286,9 +287,7 @@ def build_corpus(name: str, sources: Path, out: Path, val_percent: float = 5.0, 
     files = {}
     for split, docs in (("train", train), ("val", val)):
         path = folder / f"{split}.txt"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("\n\n".join(docs) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, "\n\n".join(docs) + "\n", force=True)
         files[split] = {"path": f"{name}/{split}.txt", "sha256": sha256_file(path), "bytes": path.stat().st_size,
                         "documents": len(docs)}
     return {"sources": used, "duplicates_removed": dup, "val_percent": val_percent, "files": files}

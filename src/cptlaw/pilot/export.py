@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..data import atomic_write_text, read_runs
+from ..data import read_runs
+from ..io import atomic_write_text
 from ..errors import CptlawError
 from ..schedules import from_spec, to_spec
 from ..schedules.shapes import Continual

@@ -8,12 +8,12 @@ text then costs more tokens, as in real continual pre-training.  Token arrays ar
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CptlawError
+from ..io import atomic_path, atomic_write_text
 from .corpora import cache_dir, sha256_file
 
 EOT = "<|endoftext|>"
@@ -35,9 +35,8 @@ def train_tokenizer(root: Path, vocab_size: int = 4096, source: str = "general")
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=[EOT],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train([str(root / source / "train.txt")], trainer)
-    tmp = path.with_suffix(".tmp")
-    tok.save(str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path, force=True) as tmp:
+        tok.save(str(tmp))
     return path
 
 
@@ -57,9 +56,8 @@ def tokenize_corpus(root: Path, name: str, tokenizer_path: Path) -> dict:
             for enc in tok.encode_batch(docs):
                 ids.extend(enc.ids)
                 ids.append(eot)
-            tmp = target.with_suffix(".tmp.npy")
-            np.save(tmp, np.asarray(ids, dtype=np.uint16))
-            os.replace(tmp, target)
+            with atomic_path(target, force=True) as tmp:
+                np.save(tmp, np.asarray(ids, dtype=np.uint16))
         out[split] = {"path": str(target.relative_to(root)), "sha256": sha256_file(target),
                       "tokens": int(np.load(target, mmap_mode="r").shape[0])}
     return out
@@ -81,9 +79,7 @@ def prepare(names: list[str], root: str | Path | None = None, vocab_size: int = 
     manifest.setdefault("tokens", {})
     for n in names:
         manifest["tokens"].setdefault(tok_path.stem, {})[n] = tokenize_corpus(root, n, tok_path)
-    tmp = manifest_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, manifest_path)
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n", force=True)
     return manifest
 
 

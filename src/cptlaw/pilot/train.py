@@ -40,8 +40,9 @@ import yaml
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .. import __version__
+from .._version import __version__
 from ..errors import CptlawError
+from ..io import atomic_path, atomic_write_text
 from ..schedules.spec import load_yaml
 from ..schedules import from_spec
 from .model import LM, ModelConfig
@@ -232,9 +233,8 @@ def evaluate(model: LM, sets: dict[str, torch.Tensor], cfg: RunConfig, autocast)
 
 
 def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path, force=True) as tmp:
+        torch.save(obj, tmp)
 
 
 class Writer:
@@ -270,9 +270,7 @@ class Writer:
     def _rewrite(self, rows):
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(rows)
-        tmp = self.cfg.csv_path.with_suffix(".tmp")
-        tmp.write_text(buf.getvalue())
-        os.replace(tmp, self.cfg.csv_path)
+        atomic_write_text(self.cfg.csv_path, buf.getvalue(), force=True)
 
     def row(self, step: int, lr: float, losses: dict[str, float] | None):
         phase = "pt" if self.cfg.pt else "cpt"
@@ -397,9 +395,7 @@ def run(cfg: RunConfig, log=print, stop_after: int | None = None) -> dict:
             m = json.loads(manifest.read_text())
             info["corpora_manifest"] = {"tokenizer": m.get("tokenizer"),
                                         "corpora": {k: v["files"] for k, v in m.get("corpora", {}).items()}}
-        tmp = cfg.done_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, indent=2, default=str) + "\n")
-        os.replace(tmp, cfg.done_path)
+        atomic_write_text(cfg.done_path, json.dumps(info, indent=2, default=str) + "\n", force=True)
     if world > 1:
         dist.barrier()
     return info

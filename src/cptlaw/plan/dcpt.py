@@ -24,19 +24,19 @@ import numpy as np
 from ..errors import CptlawError
 
 
-def _law(fit, share: str):
-    """The fit's law and a check that its ``r`` is the ``share`` ("general" or "domain") of the mixture."""
-    if fit.law_name != "dcpt":
-        raise CptlawError(f"the D-CPT usages need D-CPT fits (cptlaw fit --law dcpt), not {fit.law_name}")
-    corpus = fit.options.get("corpus")
+def _check(law, share: str):
+    """The fitted law, checked: a D-CPT law whose ``r`` is the ``share`` ("general" or "domain") of the mixture."""
+    if law.name != "dcpt":
+        raise CptlawError(f"the D-CPT usages need D-CPT fits (cptlaw fit --law dcpt), not {law.name}")
+    corpus = law.options()["corpus"]
     if corpus not in (share, "table"):
         raise CptlawError(f"the {share} fit models r as the {corpus} share of the mixture; refit it with "
                           f"--corpus {share}")
-    return fit.law()
+    return law
 
 
-def _loss(fit, share: str, N, D, r) -> np.ndarray:
-    law = _law(fit, share)
+def _loss(law, share: str, N, D, r) -> np.ndarray:
+    law = _check(law, share)
     with np.errstate(all="ignore"):
         return law.value(law.theta(), law.design_points(N, D, r))
 
@@ -101,12 +101,12 @@ def ratio_limited_domain(domain, model_size: float, domain_tokens: float, epochs
             "tokens": seen / rd if np.isfinite(rd) else np.nan, "general_cap": cap}
 
 
-def compute_split(fit, compute: float, ratio: float, share: str = "domain", n_min: float = 1e6,
+def compute_split(law, compute: float, ratio: float, share: str = "domain", n_min: float = 1e6,
                   n_max: float = 1e12) -> dict:
     """Usage 3: under ``compute = 6 N D`` FLOPs at mixture ratio ``ratio`` (the ``share`` of the fit's
     corpus), the model size and token count that minimise the fitted loss, searched over [n_min, n_max]
     parameters."""
-    n, loss = _refined_argmin(lambda N: _loss(fit, share, N, compute / (6.0 * N), ratio), n_min, n_max,
+    n, loss = _refined_argmin(lambda N: _loss(law, share, N, compute / (6.0 * N), ratio), n_min, n_max,
                               n=2001, log=True)
     edge = np.isfinite(n) and (n <= n_min * 1.01 or n >= n_max / 1.01)
     return {"usage": "compute split", "compute": compute, "ratio": ratio, "model_size": n,

@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .. import __version__
+from .._version import __version__
+from ..canvas import save_figure
+from ..io import atomic_write_text
 from ..predict import extrapolation_detail, rows_to_csv
 from .dynamics import dynamics
 from .features import candidate_design
+from .figures import plan_figures
 from .search import plan
 from .space import Candidate, Space
 
@@ -49,13 +52,13 @@ def candidate_row(space: Space, cands: list[Candidate], pred: dict, i: int) -> d
     return row
 
 
-def build(general_fit, domain_fit, space: Space, top: int = 10, horizon: int | None = None,
+def build(general, domain, space: Space, top: int = 10, horizon: int | None = None,
           sources: dict[str, str] | None = None) -> tuple[dict, dict]:
     """Search the space: the whole answer as one JSON-ready document, and :func:`plan`'s arrays."""
     t0 = time.perf_counter()
-    res = plan(general_fit, domain_fit, space)
+    res = plan(general, domain, space)
     cands, pred, ok = res["candidates"], res["predictions"], res["feasible"]
-    laws = {"general": general_fit.law(), "domain": domain_fit.law()}
+    laws = {"general": general, "domain": domain}
     recs, tops = [], []
     for ch in res["choices"]:
         score = ch["w_general"] * pred["general"] + ch["w_domain"] * pred["domain"]
@@ -71,8 +74,7 @@ def build(general_fit, domain_fit, space: Space, top: int = 10, horizon: int | N
             rec["plan"] = candidate_row(space, cands, pred, i)
             rec["score"] = float(score[i])
             design = candidate_design(laws["general"], space, [c])  # one design: the fits share conventions
-            rec["extrapolation"] = {label: extrapolation_detail(fit, laws[label], design)
-                                    for label, fit in (("general", general_fit), ("domain", domain_fit))}
+            rec["extrapolation"] = {label: extrapolation_detail(law, design) for label, law in laws.items()}
             rec["dynamics"] = dynamics(laws["general"], laws["domain"], space, c,
                                        [(ch["objective"], ch["w_general"], ch["w_domain"])], horizon)
             rec["schedule_document"] = space.plan_document(c, f"recommended-{_label(ch['objective'])}")
@@ -82,7 +84,8 @@ def build(general_fit, domain_fit, space: Space, top: int = 10, horizon: int | N
         recs.append(rec)
     pareto = [candidate_row(space, cands, pred, int(i)) for i in res["pareto"]]
     fits = {}
-    for label, fit in (("general", general_fit), ("domain", domain_fit)):
+    for label, law in laws.items():
+        fit = law.result_
         fits[label] = {"source": (sources or {}).get(label), "law": fit.law_name, "target": fit.target,
                        "options": fit.options, "data_hash": fit.data_hash, "runs": list(fit.runs),
                        "cpt_peak_lr_seen": fit.diagnostics.get("input_ranges", {}).get("lr_peak_cpt")}
@@ -140,7 +143,7 @@ def summary_lines(doc: dict) -> list[str]:
     return lines
 
 
-def files(doc: dict, res: dict, space: Space, general_fit, domain_fit) -> dict[str, str | object]:
+def files(doc: dict, res: dict, space: Space, general, domain) -> dict[str, str | object]:
     """Every output as {file name: text, or a matplotlib figure}."""
     import json
 
@@ -155,17 +158,12 @@ def files(doc: dict, res: dict, space: Space, general_fit, domain_fit) -> dict[s
             out[f"{stem}.yaml"] = yaml.safe_dump(rec["schedule_document"], sort_keys=False)
             if "pilot_document" in rec:
                 out[f"{stem}.pilot.yaml"] = yaml.safe_dump(rec["pilot_document"], sort_keys=False)
-    from ..plots import plan_figures
-
-    out.update(plan_figures(doc, res, space, general_fit.law(), domain_fit.law()))
+    out.update(plan_figures(doc, res, space, general, domain))
     return out
 
 
 def write(out_dir: str | Path, outputs: dict, force: bool = False) -> list[Path]:
     """Write every output into ``out_dir`` (refusing, before writing anything, to overwrite without force)."""
-    from ..data import atomic_write_text
-    from ..plots import save_figure
-
     out_dir = Path(out_dir)
     existing = [n for n in outputs if (out_dir / n).exists()]
     if existing and not force:

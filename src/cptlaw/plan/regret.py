@@ -49,17 +49,17 @@ def final_loss(run, target: str) -> float:
     return float(loss[-1])
 
 
-def regret_rows(general_fit, domain_fit, runs: RunSet, space: Space, grid: list[str], domain_target: str,
+def regret_rows(general, domain, runs: RunSet, space: Space, grid: list[str], domain_target: str,
                 lambda1s=(0.2, 0.5, 0.8)) -> list[dict]:
     """Per lambda1: the planner's pick among ``grid``, its real and predicted objective, the best real run,
     the regret and a random pick's expected regret (both relative to the best real objective)."""
     matched = match_runs(runs, space, grid)
     cands = [matched[n] for n in grid]
-    pred = predict_candidates(general_fit, domain_fit, space, cands)
+    pred = predict_candidates(general, domain, space, cands)
     ok, _ = feasible(space, cands, pred)  # the planner picks among the runs its constraints allow
     real_g = np.array([final_loss(runs[n], "loss:general") for n in grid])
     real_d = np.array([final_loss(runs[n], domain_target) for n in grid])
-    fitted = set(general_fit.runs) | set(domain_fit.runs)
+    fitted = set(general.result_.runs) | set(domain.result_.runs)
     tokens = np.array([c.steps for c in cands], float)
     saved = float(tokens[[n not in fitted for n in grid]].sum() / tokens.sum())
     rows = []

@@ -36,7 +36,7 @@ def predict_candidates(general, domain, space: Space, cands: list[Candidate]) ->
     """Per candidate: predicted final general and domain loss, their values at the transfer, and the inputs
     outside what each fit saw (``extrapolated``, e.g. ``general:S1cpt;domain:lr_peak_cpt``).  Both fits must
     use the same conventions (law options), so the candidates' inputs are computed once."""
-    laws = {"general": general.law(), "domain": domain.law()}
+    laws = {"general": general, "domain": domain}
     def conventions(law):  # Eq. 8 is "general" on one set and "domain" on the other: only its presence counts
         opts = law.options()
         return {**opts, "replay": bool(opts.get("replay"))}
@@ -47,8 +47,7 @@ def predict_candidates(general, domain, space: Space, cands: list[Candidate]) ->
     d = candidate_design(laws["general"], space, cands)
     out: dict = {}
     flags = [[] for _ in cands]
-    for label, fit in (("general", general), ("domain", domain)):
-        law = laws[label]
+    for label, law in laws.items():
         with np.errstate(all="ignore"):
             out[label] = law.value(law.theta(), d)
         at: dict = {}  # per checkpoint (and model size, for Eq. 7)
@@ -56,7 +55,7 @@ def predict_candidates(general, domain, space: Space, cands: list[Candidate]) ->
             if (c.pt, c.transfer, c.model_size) not in at:
                 at[c.pt, c.transfer, c.model_size] = loss_at_transfer(law, space, c)
         out[f"{label}_at_transfer"] = np.array([at[c.pt, c.transfer, c.model_size] for c in cands])
-        for i, f in enumerate(extrapolation_flags(fit, law, d)):
+        for i, f in enumerate(extrapolation_flags(law, d)):
             flags[i] += [f"{label}:{x}" for x in f.split(";") if x]
     out["extrapolated"] = [";".join(f) for f in flags]
     out["valid"] = np.isfinite(out["general"]) & np.isfinite(out["domain"]) & (out["general"] > 0) & (out["domain"] > 0)
@@ -191,7 +190,7 @@ def coarse_to_fine(general, domain, space: Space, points: int = 5, max_rounds: i
 
 def plan(general, domain, space: Space, exhaustive: bool | None = None) -> dict:
     """The whole answer for a plan space: per objective the recommended candidate, the Pareto front, and the
-    constraints' effect.  ``general`` and ``domain`` are saved fits (:class:`cptlaw.fit.FitResult`) of the
+    constraints' effect.  ``general`` and ``domain`` are fitted laws (:func:`cptlaw.laws.load`) of the
     general (PT-distribution) and the domain validation loss, with the same area conventions.  Every
     candidate is evaluated unless the space needs more than :data:`MAX_GROUPS` area computations
     (``exhaustive=None``), in which case :func:`coarse_to_fine` searches it."""

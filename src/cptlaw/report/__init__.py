@@ -22,10 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..data import RunSet, atomic_write_text
+from .._version import __version__
+from ..data import RunSet
+from ..io import atomic_write_text
 from ..errors import CptlawError
-from ..plots import _pyplot
+from ..evaluate import evaluate, heldout_cpt_only
+from ..plots import fit_figure
+from ..canvas import pyplot
 
 TEMPLATE = "template.html.j2"
 
@@ -34,7 +37,7 @@ def _png(fig) -> str:
     """A matplotlib figure as a data URI (and closed)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -67,11 +70,8 @@ def _metrics_rows(per_run: dict) -> list[dict]:
              "worst_e": pct(m["worst_e"]), "n": m["n"]} for name, m in per_run.items()]
 
 
-def _fit_section(fit, source: str, runs: RunSet, heldout: list[str] | None) -> dict:
-    from ..evaluate import evaluate
-    from ..plots import fit_figure
-
-    law = fit.law()
+def _fit_section(law, source: str, runs: RunSet, heldout: list[str] | None) -> dict:
+    fit = law.result_
     se = fit.diagnostics.get("stderr", {})
     ci = fit.uncertainty.get("intervals", {})
     level = fit.uncertainty.get("level")
@@ -90,15 +90,15 @@ def _fit_section(fit, source: str, runs: RunSet, heldout: list[str] | None) -> d
     shown = fitted_runs + held
     if shown and fit.law_name not in ("dcpt-cross",):
         try:
-            figure = _png(fit_figure(fit, runs, shown))
+            figure = _png(fit_figure(law, runs, shown))
         except CptlawError as exc:  # a figure the data cannot make: say so in the page, keep the rest
             figure = None
             fit.diagnostics.setdefault("warnings", []).append(f"no figure: {exc}")
     held_scores = None
     if held:
-        report = evaluate(fit, runs, held, cpt_only=fit.law_name == "cpt")
+        report = evaluate(law, runs, held, cpt_only=heldout_cpt_only(law))
         held_scores = {"rows": _metrics_rows(report["runs"]), "overall": _metrics_rows({"mean": report["overall"]})[0],
-                       "cpt_only": fit.law_name == "cpt"}
+                       "cpt_only": heldout_cpt_only(law)}
     train = {k: v.model_dump() for k, v in fit.metrics.items()}
     return {
         "source": source, "law": fit.law_name, "citation": fit.citation, "target": fit.target,
@@ -113,7 +113,7 @@ def _fit_section(fit, source: str, runs: RunSet, heldout: list[str] | None) -> d
 
 
 def _plan_section(doc: dict, source: str) -> dict:
-    plt = _pyplot()
+    plt = pyplot()
     recs = []
     for rec in doc.get("recommendations", []):
         if not rec.get("feasible"):
@@ -152,10 +152,10 @@ def _plan_section(doc: dict, source: str) -> dict:
 
 def render(fits: list[tuple[str, object]], runs: RunSet, heldout: list[str] | None = None,
            plan: tuple[str, dict] | None = None, title: str = "cptlaw report") -> str:
-    """The page as a string.  ``fits``: (source, FitResult) pairs; ``plan``: (source, plan.json document)."""
+    """The page as a string.  ``fits``: (source, fitted law) pairs; ``plan``: (source, plan.json document)."""
     if plan is not None:
         targets = {v.get("target") for v in plan[1].get("fits", {}).values()}
-        mine = {f.target for _, f in fits}
+        mine = {law.result_.target for _, law in fits}
         if targets and not targets & mine:
             raise CptlawError(f"--plan {plan[0]}: its fits are of {', '.join(sorted(t for t in targets if t))}; "
                               f"none of the reported fits is ({', '.join(sorted(mine))})")

@@ -1,0 +1,51 @@
+"""Writing files without losing the user's: atomic replacement (a temporary file beside the target, then a
+rename), and no overwrite of an existing file unless ``force``.  Every file cptlaw writes goes through here."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+def default_file_mode() -> int:
+    """0666 minus the process umask: the mode ``open()`` would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def refuse_existing(path: str | Path, force: bool) -> None:
+    """Raise :class:`FileExistsError` if ``path`` exists and ``force`` is not set."""
+    if Path(path).exists() and not force:
+        raise FileExistsError(f"{path} exists; use --force (or force=True in Python) to overwrite it")
+
+
+@contextmanager
+def atomic_path(path: str | Path, force: bool = False, suffix: str | None = None) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; on success it replaces ``path`` (with the usual file
+    mode), on any error it is removed and ``path`` is untouched.  ``suffix`` keeps writers that choose their
+    format by extension (matplotlib, ``np.save``) on the right one (default: the target's)."""
+    path = Path(path)
+    refuse_existing(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix,
+                               dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: str | Path, text: str, force: bool = False) -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8, newlines as given); refuse to overwrite unless ``force``."""
+    with atomic_path(path, force, suffix=".tmp") as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    return Path(path)
