@@ -89,3 +89,25 @@ def test_composite_turning_length_grows_with_lambda1():
     assert tl["0.2"]["steps"] == 0
     assert tl["0.8"]["steps"] > 0 and tl["0.8"]["tokens"] == tl["0.8"]["steps"] * 4e6
     assert tl["1.0"]["steps"] is None and tl["general"]["steps"] is None
+
+
+def test_dynamics_of_a_step_driven_shift_are_the_laws_own_terms():
+    """A ``shift="steps"`` fit's shift term is driven by the CPT step count, not S1cpt: the planner's saturation
+    and critical point must be the law's own (before the law owned them, the planner rebuilt the term from
+    S1cpt and reported a near-zero saturation and a critical point with the shift unsaturated)."""
+    from cptlaw.plan.features import plan_run
+
+    params = {**CPT_FIG3["general"], "E": 2e-3}  # E per CPT step: E * t ~ 1 after 500 steps
+    g = published_law(params, shift="steps")
+    d = published_law({**CPT_FIG3["domain"], "E": 2e-3}, shift="steps")
+    sp, cand = plan(5000, "cosine", steps=2000)
+    run = plan_run(sp, cand)
+    end = g.design([run], at={"plan": np.array([run.steps.size - 1])})
+    t = end.features["tcpt"][0]
+    own = 1.0 - (1.0 + params["E"] * t) ** (-params["beta"])
+    out = dynamics(g, d, sp, cand, [])
+    assert out["shift_saturation_at_end"] == pytest.approx(own, rel=1e-12)
+    assert own > 0.2  # (the S1cpt-driven copy gave 8e-5 here)
+    f = end.features
+    saturated = params["L0"] - params["C1"] * f["S2pt"][0] - params["C2"] * f["S2cpt"][0] + params["B"]
+    assert out["critical_point"] == pytest.approx(saturated, rel=1e-12)

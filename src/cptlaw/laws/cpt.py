@@ -192,11 +192,27 @@ class CPTLaw(AreaLaw):
             f["r_pt"] = np.full(index.size, r_pt)
         return f
 
+    def shift_progress(self, design: Design, params: dict | None = None) -> np.ndarray:
+        """How far the distribution shift has come at each point of ``design``: ``1 - (1 + E*x)^(-beta)`` in
+        [0, 1), x = S1cpt (Eq. 4) or the CPT step count (``shift="steps"``).  The planner's saturation."""
+        p = params if params is not None else self._fitted()
+        return _shift_progress(p["E"], p["beta"], design.features[self.shift_input])[1]
+
+    def critical_point(self, design: Design, params: dict | None = None) -> np.ndarray:
+        """The loss the CPT branch converges to at each point of ``design`` (§4.4, Fig. 7c): the forward area and
+        the shift's driver taken to infinity, so the ``A * S1^-alpha`` term is gone and the shift saturated at 1,
+        with the annealing areas held at the design's values.  The paper defines the point in words only; this
+        reading is ours (with S2 = 0 it is exactly L0 + B)."""
+        F = dict(design.features)
+        for name in {"S1", "S1cpt", self.shift_input}:
+            F[name] = np.full(design.n, np.inf)
+        with np.errstate(all="ignore"):
+            return self.value(self.theta(params), dataclasses.replace(design, features=F))
+
     def _terms(self, theta, F):
         """The pieces of the equation, shared by value and jacobian."""
         p = dict(zip(self.param_names, theta))
-        u = 1.0 + p["E"] * F[self.shift_input]
-        shift = 1.0 - u ** (-p["beta"])  # (1 - (1 + E*S1cpt)^-beta), or t for shift="steps"
+        u, shift = _shift_progress(p["E"], p["beta"], F[self.shift_input])
         n1 = n2 = 1.0
         if self.size:
             n1 = 1.0 if self.unknown else F["N"] ** p["gamma1"]
@@ -258,3 +274,9 @@ class CPTLaw(AreaLaw):
             dfac = (r_cpt * np.exp(-p["a2"] * r_cpt)) if self.replay == "general" else r_cpt * np.exp(p["a2"] * r_cpt)
             cols["a2"] = p["B"] * shift * dfac
         return np.column_stack([cols[n] for n in self.param_names])
+
+
+def _shift_progress(E, beta, x):
+    """(u, 1 - u^-beta) with u = 1 + E*x: the distribution-shift term of Eq. 4 before its amplitude B."""
+    u = 1.0 + E * x
+    return u, 1.0 - u ** (-beta)

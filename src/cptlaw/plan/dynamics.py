@@ -5,11 +5,10 @@ laws.md §3.4.
   transfer ``L_tr`` (the last PT step): (1) it rises throughout; (2) it rises, then falls but stays above
   ``L_tr``; (3) it rises, then falls below ``L_tr``.  A fourth answer, "no rise", covers a curve that never
   exceeds ``L_tr`` (e.g. an in-distribution CPT).
-* **Critical point**: the value the loss converges to on the CPT branch as S1cpt -> infinity, i.e. Eq. 4 with
-  the forward-area term ``A * S1^-alpha`` gone and the shift ``1 - (1 + E*S1cpt)^-beta`` saturated at 1.  The
-  annealing terms are held at their values at the plan's end (the paper's "hidden curve" drops them; with
-  ``S2 = 0`` this is exactly ``L0 + B``).  Convention note: the paper defines the point in words only, so this
-  reading is ours.  A transfer whose ``L_tr`` lies above it is *pre-critical*: enough CPT can end below
+* **Critical point**: the value the loss converges to on the CPT branch, the law's own
+  (:meth:`cptlaw.laws.CPTLaw.critical_point`: the forward-area term gone, the shift saturated at 1, the annealing
+  terms held at their values at the plan's end; the paper's "hidden curve" drops them; with ``S2 = 0`` this is
+  exactly ``L0 + B``).  The paper defines the point in words only, so this reading is ours.  A transfer whose ``L_tr`` lies above it is *pre-critical*: enough CPT can end below
   ``L_tr``; a post-critical one never does.
 * **Turning length**: the fewest CPT steps for which the end-of-CPT loss of the *same family* (every knob
   kept, the length changed) comes back to ``L_tr`` after having risen above it; 0 when it never rises, None
@@ -58,20 +57,14 @@ def pattern(curve: np.ndarray, at_transfer: float, rtol: float = 1e-9) -> str:
 
 
 def critical_point(law, space: Space, cand: Candidate) -> float:
-    """The loss as S1cpt -> infinity, with the plan's end-of-CPT annealing areas (see the module docstring)."""
-    d = candidate_design(law, space, [cand])
-    d.features["S1"] = np.full(1, np.inf)
-    d.features["S1cpt"] = np.full(1, np.inf)
-    with np.errstate(all="ignore"):
-        return float(law.value(law.theta(), d)[0])
+    """The law's critical point (:meth:`CPTLaw.critical_point`) with the plan's end-of-CPT annealing areas."""
+    return float(law.critical_point(candidate_design(law, space, [cand]))[0])
 
 
 def shift_saturation(law, space: Space, cand: Candidate) -> float:
-    """How far the distribution-shift term ``1 - (1 + E*S1cpt)^-beta`` has come at the plan's end (0..1).
+    """How far the law's distribution-shift term (:meth:`CPTLaw.shift_progress`) has come at the plan's end (0..1).
     Far below 1, the critical point lies far beyond the plan and the data (e.g. a fit with beta near 0)."""
-    p = law.params_
-    s1 = candidate_design(law, space, [cand]).features["S1cpt"][0]
-    return float(1.0 - (1.0 + p["E"] * s1) ** (-p["beta"]))
+    return float(law.shift_progress(candidate_design(law, space, [cand]))[0])
 
 
 def end_losses(terms, space: Space, cand: Candidate, lengths: np.ndarray) -> np.ndarray:
