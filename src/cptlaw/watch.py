@@ -29,6 +29,7 @@ import numpy as np
 
 from . import ingest
 from .data import Run
+from .data.table import numeric, read_table, text
 from .errors import DataError
 from .fit.bootstrap import prediction_interval
 
@@ -73,8 +74,6 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
         raise DataError(f"{log}: the log is gone (deleted or moved while watched)")
     k = ingest.detect(log) if kind == "auto" else kind
     if k == "native":
-        from .data.table import numeric, read_table, text
-
         table = read_table(log, text_columns=("run",))
         if "step" not in table.columns:
             raise DataError(f"{log}: no step column")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,8 +121,6 @@ def _csv(path: Path, text_columns) -> Table:
 def _arrow_message(exc: Exception) -> str:
     """pyarrow's message, with its row number made the file's (pyarrow counts data rows from 1, after the
     header it was told to skip: file row = its row + 1)."""
-    import re
-
     msg = str(exc).strip().splitlines()[0]
     return re.sub(r"[Rr]ow #(\d+)", lambda m: f"row {int(m.group(1)) + 1}", msg)
 

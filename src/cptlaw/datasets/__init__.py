@@ -21,7 +21,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..data import Run, RunSet
+from ..data import Run, RunSet, read_runs
 from ..errors import DataError
 from ..schedules import WSD, Constant, Cosine, Join, Schedule, Warmup
 
@@ -64,8 +64,6 @@ def load(name: str, **kwargs) -> RunSet:
     if name == "mpl-luo2025":
         return load_mpl(**kwargs)
     if name in _NATIVE:
-        from ..data import read_runs
-
         with resources.as_file(resources.files(__package__) / name / _NATIVE[name]) as path:
             if not path.exists():
                 raise DataError(f"the {name} dataset is not bundled in this build")

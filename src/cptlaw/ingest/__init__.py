@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..data import RunSet
+from ..data import RunSet, read_runs
 from ..data.table import header
 from ..errors import CptlawError, DataError
+from . import hf, megatron, mlflow, table, tensorboard, wandb, wandb_api
 from .log import Log, Options, to_run
 
 KINDS = ("native", "hf", "tensorboard", "megatron", "table", "mlflow", "wandb", "wandb-api")
@@ -84,36 +85,28 @@ def detect(path: Path) -> str:
         cols = header(path)
         native = any(c.startswith("loss:") for c in cols) or {"run", "step", "lr"} <= set(cols)
         return "native" if native else "table"  # (a file with loss:<set> columns is meant as native: validate it so)
-    from .megatron import looks_like
-
-    if looks_like(path):
+    if megatron.looks_like(path):
         return "megatron"
     raise DataError(f"{path}: cannot tell what log this is; name the source with --kind ({', '.join(KINDS)})")
 
 
+# one reader per source: path (and the column mapping, for tables) -> logs; each imports its library (tensorboard,
+# mlflow, wandb) only when it reads
+READERS = {
+    "hf": lambda path, mapping: hf.read(path),
+    "tensorboard": lambda path, mapping: tensorboard.read(path),
+    "megatron": lambda path, mapping: megatron.read(path),
+    "table": table.read,
+    "mlflow": lambda path, mapping: mlflow.read(path),
+    "wandb": lambda path, mapping: wandb.read(path),
+    "wandb-api": lambda path, mapping: wandb_api.read(str(path)),
+}
+
+
 def _logs(path: Path, kind: str, mapping) -> list[Log]:
-    if kind == "hf":
-        from .hf import read as read_hf
-        return read_hf(path)
-    if kind == "tensorboard":
-        from .tensorboard import read as read_tb
-        return read_tb(path)
-    if kind == "megatron":
-        from .megatron import read as read_megatron
-        return read_megatron(path)
-    if kind == "table":
-        from .table import read as read_table_log
-        return read_table_log(path, mapping)
-    if kind == "mlflow":
-        from .mlflow import read as read_mlflow
-        return read_mlflow(path)
-    if kind == "wandb":
-        from .wandb import read as read_wandb
-        return read_wandb(path)
-    if kind == "wandb-api":
-        from .wandb_api import read as read_wandb_api
-        return read_wandb_api(str(path))
-    raise CptlawError(f"--kind {kind!r}: one of {', '.join(KINDS)}")
+    if kind not in READERS:
+        raise CptlawError(f"--kind {kind!r}: one of {', '.join(KINDS)}")
+    return READERS[kind](path, mapping)
 
 
 def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **options) -> Ingested:
@@ -124,8 +117,6 @@ def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **opti
     (:class:`~cptlaw.schedules.Schedule`) for every run, or a mapping run name -> schedule.  Other options:
     those of :class:`~cptlaw.ingest.log.Options` (mapping, transfer, name, model_size, tokens_per_step,
     replay_ratio, lr_rtol) and ``lr_shift`` to override the reader's LR convention."""
-    from ..data import read_runs
-
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     lr_shift = options.pop("lr_shift", None)
     opts = Options(**options)

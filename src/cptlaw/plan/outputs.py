@@ -6,6 +6,7 @@ file is written atomically and only after all of them have been computed."""
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import re
 import time
@@ -17,6 +18,7 @@ import yaml
 
 from .._version import __version__
 from ..canvas import save_figure
+from ..fit.result import _clean
 from ..io import atomic_write_text
 from ..predict import extrapolation_detail, rows_to_csv
 from .dynamics import dynamics
@@ -145,10 +147,6 @@ def summary_lines(doc: dict) -> list[str]:
 
 def files(doc: dict, res: dict, space: Space, general, domain) -> dict[str, str | object]:
     """Every output as {file name: text, or a matplotlib figure}."""
-    import json
-
-    from ..fit.result import _clean
-
     out: dict[str, str | object] = {"plan.json": json.dumps(_clean(doc), indent=2, allow_nan=False) + "\n",
                                      "top.csv": rows_to_csv(doc["top"], TOP_COLUMNS),
                                      "pareto.csv": rows_to_csv(doc["pareto"], TOP_COLUMNS[3:])}
