@@ -37,7 +37,7 @@ def test_recovers_published_coefficients_and_saves_a_fit_that_predicts_alone(tmp
         idx, _ = r.observed("general")
         y = C4[0] * r.losses["loss:general"][1] + C4[1] * r.losses["loss:domain"][1]
         r.losses["loss:c4"] = (idx, y * np.exp(rng.normal(0, 1e-4, idx.size)))
-    ood = OODLaw(fits[0].result_, fits[1].result_).fit(runs, "loss:c4").result_
+    ood = OODLaw(general=fits[0].result_, domain=fits[1].result_).fit(runs, "loss:c4").result_
     assert ood.params["l1"] == pytest.approx(C4[0], abs=0.01) and ood.params["l2"] == pytest.approx(C4[1], abs=0.01)
     spread = ood.diagnostics["coefficient_spread"]
     assert spread["l1"]["std"] < 0.02 and set(ood.diagnostics["per_run_coefficients"]) == {"a", "b", "c"}
@@ -105,4 +105,4 @@ def test_cli_fit_predict_plan_and_bad_input(tmp_path, capsys):
     assert not (tmp_path / "x.json").exists()
     with pytest.raises(CptlawError, match="both of loss:general"):
         g = load_fit(tmp_path / "g.json").result_
-        OODLaw(g, g).fit(runs.select(names), "loss:bio")
+        OODLaw(general=g, domain=g).fit(runs.select(names), "loss:bio")

@@ -25,7 +25,7 @@ from .plan import outputs
 from .plan.regret import regret_rows
 from .plots import plot_fit
 from .predict import predict_runs, rows_to_csv
-from .suggest import suggest_runs
+from .suggest import suggest_if_unidentified
 
 QUICK = {"n_starts": 8, "polish": 2}  # --quick (smoke tests); the demo's numbers use the default fit
 PAPER_TABLE1_400M = {"annealing": (0.9962, 0.0025), "mpl": (0.9971, 0.0019)}  # (R², PredE), MPL paper Table 1
@@ -72,12 +72,10 @@ def _cpt_part(out: Path, runs, fit_names, held, domain: str, stem: str, quick: b
               f"B = {law.params_['B']:+.3f}; held-out CPT runs (CPT rows):")
         for line in fit.warnings:
             print(f"  (diagnostic: {line})")
-        if fit.degenerate or fit.diagnostics.get("unidentified"):
-            tips = suggest_runs(law, runs)
-            fit.diagnostics["suggested_runs"] = tips
-            if tips:
-                print(f"  (to pin these down, train next: {tips[0]['description']}; the near-equivalent fits "
-                      f"disagree there by {100 * tips[0]['spread']:.1f}%)")
+        tips = suggest_if_unidentified(law, runs)
+        if tips:
+            print(f"  (to pin these down, train next: {tips[0]['description']}; the near-equivalent fits "
+                  f"disagree there by {100 * tips[0]['spread']:.1f}%)")
         fit.save(out / f"fit_{stem}_{tag}.json", force=force)
         for name, m in report["runs"].items():
             print(_line(name, m))

@@ -3,6 +3,8 @@ run weighs the same in the mean), and the one rule for which rows a held-out sco
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .data import RunSet
@@ -10,7 +12,7 @@ from .errors import DataError
 from .fit.metrics import METRIC_KEYS, metrics, overall, per_run_metrics
 
 __all__ = ["METRIC_KEYS", "cpt_rows", "evaluate", "evaluate_design", "heldout_cpt_only", "metrics", "overall",
-           "per_run_metrics"]
+           "per_run_metrics", "score_lines"]
 
 
 def heldout_cpt_only(law) -> bool:
@@ -63,3 +65,15 @@ def evaluate_design(law, design, names: list[str] | None = None) -> dict:
             raise DataError(f"no points labelled {', '.join(missing)}; labels: {', '.join(per_run)}")
         per_run = {n: per_run[n] for n in names}
     return {"target": law.result_.target, "runs": per_run, "overall": overall(per_run)}
+
+
+def score_lines(report: dict, law) -> list[str]:
+    """A score report (:func:`evaluate`) as a table: a row per run and the overall mean."""
+    fit = law.result_
+    lines = [f"{fit.law_name} fit on {fit.target}, scored on {len(report['runs'])} run(s):",
+             f"  {'run':<24s} {'R2':>8s} {'MAE':>8s} {'RMSE':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}"]
+    for name, m in list(report["runs"].items()) + [("overall", report["overall"])]:
+        r2 = "nan" if m["r2"] is None or not math.isfinite(m["r2"]) else f"{m['r2']:8.5f}"
+        lines.append(f"  {name:<24s} {r2:>8s} {m['mae']:8.5f} {m['rmse']:8.5f} {100 * m['pred_e']:8.4f} "
+                     f"{100 * m['worst_e']:8.4f} {m['n']:6d}")
+    return lines

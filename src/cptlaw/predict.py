@@ -110,6 +110,25 @@ def predict_runs(law, runs: RunSet, names: list[str] | None = None, every: int |
     return rows
 
 
+POINT_COLUMNS = ("run", "model_size", "tokens", "ratio", "predicted", "observed", "extrapolated")
+
+
+def predict_points(law, pts, source: str, interval: float | None = None) -> list[dict]:
+    """Rows ``{run, model_size, tokens, ratio, predicted, observed, extrapolated}`` (and ``lower``/``upper`` with
+    ``interval``) of a D-CPT law at the points of a table (:func:`cptlaw.data.points.read_points`), each named
+    ``source:row`` for errors."""
+    design = law.design_points(pts.N, pts.D, pts.r, None, labels=pts.labels)
+    pred, flags, lo, hi = predict_design(law, design, [f"{source}:{i + 2}" for i in range(design.n)], interval)
+    rows = [{"run": lab, "model_size": n, "tokens": d, "ratio": r, "predicted": p,
+             "observed": None if math.isnan(o) else o, "extrapolated": f}
+            for lab, n, d, r, p, o, f in zip(pts.labels, pts.N.tolist(), pts.D.tolist(), pts.r.tolist(),
+                                             pred.tolist(), pts.loss.tolist(), flags)]
+    if interval:
+        for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
+            row.update(lower=a, upper=b)
+    return rows
+
+
 def extrapolation_summary(rows: list[dict]) -> str | None:
     """One line on how many predictions lie outside the fitted range, and in which inputs; None if none."""
     counts: dict[str, int] = {}
@@ -159,6 +178,6 @@ def rows_to_csv(rows: list[dict], columns=("run", "step", "predicted", "observed
     return buf.getvalue()
 
 
-__all__ = ["extrapolation_flags", "extrapolation_summary", "prediction_steps", "predict_design",
+__all__ = ["POINT_COLUMNS", "extrapolation_flags", "predict_points", "extrapolation_summary", "prediction_steps", "predict_design",
            "predict_runs",
            "schedule_run", "rows_to_csv", "target_column"]

@@ -158,3 +158,13 @@ def suggest_runs(law, runs: RunSet, top: int = 3, points: int = 40) -> list[dict
     scored = [s for s in scored if s["spread"] >= MIN_SPREAD]  # no run tells such fits apart: nothing to suggest
     scored.sort(key=lambda s: -s["spread"])
     return scored[:top]
+
+
+def suggest_if_unidentified(law, runs: RunSet) -> list[dict]:
+    """The suggested next runs of a fitted loss-curve law whose fit left parameters unidentified or degenerate,
+    recorded in its diagnostics (``suggested_runs``); none otherwise (and never for D-CPT fits)."""
+    fit = law.result_
+    if law.name == "dcpt" or not (fit.degenerate or fit.diagnostics.get("unidentified")):
+        return []
+    fit.diagnostics["suggested_runs"] = suggest_runs(law, runs)
+    return fit.diagnostics["suggested_runs"]

@@ -114,7 +114,7 @@ class FitResult(BaseModel):
     def of_params(cls, law: Model, params: list, theta, target: str = "") -> "FitResult":
         """The record of given coefficients (no data: no points, scores or diagnostics)."""
         nan = Metrics(r2=None, mae=math.nan, rmse=math.nan, pred_e=math.nan, worst_e=math.nan, n=0)
-        return cls(law=law.name, citation=law.citation, target=target, options=_clean(law.options()),
+        return cls(law=law.name, citation=law.citation, target=target, options=jsonable(law.options()),
                    params={p.name: float(v) for p, v in zip(params, theta)},
                    parameters=_param_records(params, theta), objective=0.0, delta=0.0, n_points=0, runs=[],
                    metrics={}, overall=nan, starts={"method": "given coefficients (not fitted)"},
@@ -152,12 +152,12 @@ def _finite_or_none(x: float) -> float | None:
     return None if not math.isfinite(x) else float(x)
 
 
-def _clean(obj):
-    """Replace non-finite floats by None so the JSON stays standard."""
+def jsonable(obj):
+    """``obj`` with non-finite floats as None and numpy scalars as Python numbers, so the JSON stays standard."""
     if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
+        return {k: jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, (float, np.floating)):
         return _finite_or_none(float(obj))
     if isinstance(obj, np.integer):
@@ -179,11 +179,11 @@ def build_result(*, law: Model, params, theta, design, yhat, objective, delta, t
                  elapsed, diagnostics=None, uncertainty=None) -> FitResult:
     per_run = per_run_metrics(design.run_names, design.run_index, design.y, yhat)
     return FitResult(
-        law=law.name, citation=law.citation, target=target, options=_clean(law.options()),
+        law=law.name, citation=law.citation, target=target, options=jsonable(law.options()),
         params={p.name: float(v) for p, v in zip(params, theta)}, parameters=_param_records(params, theta),
         objective=float(objective), delta=float(delta), n_points=design.n, runs=list(design.run_names),
-        metrics={k: Metrics(**_clean(v)) for k, v in per_run.items()}, overall=Metrics(**_clean(overall(per_run))),
-        starts=_clean(starts), diagnostics=_clean(diagnostics or {}), uncertainty=_clean(uncertainty or {}), data_hash=data_hash, data_source=data_source,
+        metrics={k: Metrics(**jsonable(v)) for k, v in per_run.items()}, overall=Metrics(**jsonable(overall(per_run))),
+        starts=jsonable(starts), diagnostics=jsonable(diagnostics or {}), uncertainty=jsonable(uncertainty or {}), data_hash=data_hash, data_source=data_source,
         versions=_versions(),
         elapsed_s=float(elapsed),
     )

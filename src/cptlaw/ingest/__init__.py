@@ -18,11 +18,10 @@ from pathlib import Path
 from ..data import RunSet, read_runs
 from ..data.table import header
 from ..errors import CptlawError, DataError
+from ..kinds import EXTRAS, KINDS
 from . import hf, megatron, mlflow, table, tensorboard, wandb, wandb_api
 from .log import Log, Options, to_run
 
-KINDS = ("native", "hf", "tensorboard", "megatron", "table", "mlflow", "wandb", "wandb-api")
-EXTRAS = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb", "wandb-api": "wandb"}  # kind -> the pip extra its reader needs
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
 
 

@@ -22,7 +22,7 @@ class AnnealingLaw(AreaLaw):
     citation = "Tissue, Wang & Wang (2024), Scaling Law with Learning Rate Annealing, arXiv:2408.11029, Eq. 1 / Eq. 7"
     EQUATION = "L = {L0} + {A}·S1^(−{alpha}) − {C}·S2"
 
-    def __init__(self, size: bool = False, n_unit: float = 1e6, **area_options):
+    def __init__(self, *, size: bool = False, n_unit: float = 1e6, **area_options):
         super().__init__(**area_options)
         self.size = size
         self.n_unit = n_unit

@@ -8,6 +8,7 @@ never refits.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Iterable, Sequence
 
@@ -87,6 +88,25 @@ class Law(ABC):
     @abstractmethod
     def _features(self, run: Run, index: np.ndarray, prep: Any) -> dict[str, Any]:
         """Features of one run at the given indices into ``run.steps``."""
+
+    # ---- options (scikit-learn's get_params) ---------------------------------------------------------------
+    @classmethod
+    def option_names(cls) -> list[str]:
+        """The constructor's options, by signature introspection over the class and its bases (keyword-only;
+        a ``**kwargs`` passes options on to a base class, whose signature names them)."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or klass is object:
+                continue
+            for p in inspect.signature(init).parameters.values():
+                if p.kind is p.KEYWORD_ONLY and p.name not in names:
+                    names.append(p.name)
+        return names
+
+    def get_params(self) -> dict[str, Any]:
+        """The options the law was built with (not what ``fit`` learned: those end in ``_``)."""
+        return {name: getattr(self, name) for name in self.option_names()}
 
     # ---- designs ----------------------------------------------------------------------------------------
     @property
@@ -245,7 +265,7 @@ class AreaLaw(Law):
     (:meth:`fit` fits the law once per λ; the chosen λ is the learned ``lam_`` and the saved fit's ``lam``, and
     every candidate's objective is kept in ``result_.diagnostics["lam_selection"]``)."""
 
-    def __init__(self, lam: float | str = 0.999, warmup: str = "as_peak", warmup_steps: int | None = None,
+    def __init__(self, *, lam: float | str = 0.999, warmup: str = "as_peak", warmup_steps: int | None = None,
                  momentum: str = "carry", lr_index: str = "inclusive"):
         if isinstance(lam, str) and lam != "fit":
             raise CptlawError(f"lam: a number in [0, 1) or 'fit', got {lam!r}")

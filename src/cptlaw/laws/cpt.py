@@ -68,7 +68,7 @@ class CPTLaw(AreaLaw):
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
 
-    def __init__(self, size: bool = False, replay: str | None = None, n_unit: float = 1e6, pt: str = "known",
+    def __init__(self, *, size: bool = False, replay: str | None = None, n_unit: float = 1e6, pt: str = "known",
                  shift: str = "area", **area_options):
         super().__init__(**area_options)
         self.size = size

@@ -25,7 +25,7 @@ class DCPTLaw(Law):
     citation = "Que et al. (2024), D-CPT Law, NeurIPS 2024, arXiv:2406.01375, law L3"
     EQUATION = "L = {E} + {A}/N^{alpha} + {B}·r^{eta}/D^{beta} + {C}/(r + {epsilon})^{gamma}"
 
-    def __init__(self, corpus: str = "auto", n_unit: float = 1e6, d_unit: float = 1e9):
+    def __init__(self, *, corpus: str = "auto", n_unit: float = 1e6, d_unit: float = 1e9):
         self.corpus = corpus
         self.n_unit = n_unit
         self.d_unit = d_unit

@@ -68,7 +68,7 @@ class CrossDomainDCPTLaw(DCPTLaw):
     citation = ("Que et al. (2024), D-CPT Law, NeurIPS 2024, arXiv:2406.01375, Cross-Domain D-CPT law "
                 "(K = w1/k1 + w2*k2 from a secondary source; unconfirmed)")
 
-    def __init__(self, k: dict | None = None, probe_steps: int = 50, probe_replay: float = 0.25,
+    def __init__(self, *, k: dict | None = None, probe_steps: int = 50, probe_replay: float = 0.25,
                  n_unit: float = 1e6, d_unit: float = 1e9, corpus: str = "domain"):
         if corpus != "domain":
             raise DataError("the cross-domain D-CPT law models domain losses (corpus 'domain')")

@@ -32,7 +32,7 @@ class MultiPowerLaw(AreaLaw):
     citation = ("Luo et al. (2025), A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules, "
                 "ICLR 2025, arXiv:2503.12811, Eq. 1-2")
 
-    def __init__(self, warmup: str = "literal", ld_max_points: int | None = 1024, **area_options):
+    def __init__(self, *, warmup: str = "literal", ld_max_points: int | None = 1024, **area_options):
         super().__init__(warmup=warmup, **area_options)
         self.ld_max_points = ld_max_points
 

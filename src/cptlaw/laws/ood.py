@@ -55,7 +55,7 @@ class OODLaw(Law):
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 6")
 
-    def __init__(self, general: dict, domain: dict):
+    def __init__(self, *, general: dict, domain: dict):
         self.general, self.domain = component(general), component(domain)
         for label, comp in (("general", self.general), ("domain", self.domain)):
             if comp["law"] not in CURVE_LAWS:

@@ -18,7 +18,8 @@ import yaml
 
 from .._version import __version__
 from ..canvas import save_figure
-from ..fit.result import _clean
+from ..errors import CptlawError
+from ..fit.result import jsonable
 from ..io import atomic_write_text
 from ..predict import extrapolation_detail, rows_to_csv
 from .dynamics import dynamics
@@ -147,7 +148,7 @@ def summary_lines(doc: dict) -> list[str]:
 
 def files(doc: dict, res: dict, space: Space, general, domain) -> dict[str, str | object]:
     """Every output as {file name: text, or a matplotlib figure}."""
-    out: dict[str, str | object] = {"plan.json": json.dumps(_clean(doc), indent=2, allow_nan=False) + "\n",
+    out: dict[str, str | object] = {"plan.json": json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n",
                                      "top.csv": rows_to_csv(doc["top"], TOP_COLUMNS),
                                      "pareto.csv": rows_to_csv(doc["pareto"], TOP_COLUMNS[3:])}
     for rec in doc["recommendations"]:
@@ -176,3 +177,17 @@ def write(out_dir: str | Path, outputs: dict, force: bool = False) -> list[Path]
             save_figure(item, path, force=True)
         written.append(path)
     return written
+
+
+def read_plan(path: str | Path, source: str | None = None) -> dict:
+    """A plan.json written by :func:`write` (``cptlaw plan``), checked to be one; ``source`` names it in errors."""
+    source = source or str(path)
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CptlawError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CptlawError(f"{source}: not a JSON plan (cptlaw plan writes plan.json): {exc}") from None
+    if not isinstance(doc, dict) or "recommendations" not in doc:
+        raise CptlawError(f"{source}: not a cptlaw plan.json (no 'recommendations')")
+    return doc

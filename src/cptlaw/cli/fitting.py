@@ -1,0 +1,119 @@
+"""``cptlaw fit``: a law fitted through :meth:`Law.fit` (or an OOD / cross-domain fit), written and reported."""
+
+from __future__ import annotations
+
+import sys
+
+from ..data import target_column
+from ..errors import CptlawError
+from ..laws import CURVE_LAWS, load, make_law
+from ..laws.dcpt_cross import CrossDomainDCPTLaw
+from ..laws.ood import OODLaw
+from ..suggest import suggest_if_unidentified
+from .common import is_points, points_design, read_data, refuse_existing, runs_arg, save_fit
+
+
+def _law_options(args) -> dict:
+    law = args.law
+    opts = {}
+    if law in ("annealing", "cpt", "mpl"):
+        for key in ("warmup", "warmup_steps", "momentum", "lr_index"):
+            if getattr(args, key) is not None:
+                opts[key] = getattr(args, key)
+        if law != "mpl":
+            opts["lam"] = args.lam
+            opts["momentum"] = args.momentum or "carry"
+        else:
+            if getattr(args, "lam", None) == "fit":
+                raise CptlawError("--lam fit: the mpl law has no annealing momentum λ (it applies to annealing and cpt)")
+            opts.pop("momentum", None)
+    if law in ("annealing", "cpt") and args.size:
+        opts["size"] = True
+    if law == "cpt" and args.replay:
+        opts["replay"] = args.replay
+    if getattr(args, "shift", "area") != "area":
+        if law != "cpt":
+            raise CptlawError(f"--shift {args.shift}: an option of the cpt law's shift term, not of {law}")
+        opts["shift"] = args.shift
+    if getattr(args, "pt", "known") != "known":
+        if law != "cpt":
+            raise CptlawError(f"--pt {args.pt}: the open-source (unknown PT) mode is a form of the cpt law, not of {law}")
+        opts["pt"] = args.pt
+    if law in ("annealing", "cpt", "dcpt") and args.n_unit is not None:
+        opts["n_unit"] = args.n_unit
+    if law == "dcpt":
+        opts["corpus"] = args.corpus
+        if args.d_unit is not None:
+            opts["d_unit"] = args.d_unit
+    return opts
+
+
+def fit(args) -> int:
+    target = target_column(args.target)
+    if args.law == "ood" or args.from_ is not None:
+        return _fit_ood(args, target)
+    if args.law == "dcpt-cross":
+        return _fit_cross(args, target)
+    law = make_law(args.law, **_law_options(args))
+    if args.bootstrap == 1:
+        raise CptlawError("--bootstrap needs at least 2 resamples (e.g. 200), or 0 for none")
+    fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler,
+                    bootstrap=args.bootstrap, bootstrap_method=args.bootstrap_method)
+    refuse_existing(args.out, args.force)
+    if is_points(args.law, args.data):
+        if args.corpus != "auto":
+            raise CptlawError("--corpus does not apply to a points table: its ratio column is r itself")
+        law = make_law(args.law, **{**_law_options(args), "corpus": "table"})
+        pts, design = points_design(law, args.data[0], need_loss=True)
+        law.fit_design(design, target=target, data_hash=pts.data_hash(), data_source=pts.source, **fit_opts)
+    else:
+        runs = read_data(args.data, args.schedules, need_lr=args.law != "dcpt", args=args)  # D-CPT never uses the LR
+        suggest_if_unidentified(law.fit(runs, target, names=runs_arg(args.runs), **fit_opts), runs)
+    save_fit(args, law.result_)
+    return 0
+
+
+def _fit_cross(args, target) -> int:
+    """``cptlaw fit --law dcpt-cross``: the Cross-Domain D-CPT law over the CPT runs of several domains."""
+    if target != "loss:domain":
+        raise CptlawError("--law dcpt-cross fits each CPT run on its own domain loss: give --target domain")
+    refuse_existing(args.out, args.force)
+    opts = {k: v for k, v in (("n_unit", args.n_unit), ("d_unit", args.d_unit)) if v is not None}
+    law = CrossDomainDCPTLaw(probe_steps=args.probe_steps, probe_replay=args.probe_replay, **opts)
+    runs = read_data(args.data, args.schedules, need_lr=False, args=args)
+    law.fit(runs, target, names=runs_arg(args.runs), delta=args.delta, n_starts=args.n_starts, seed=args.seed,
+            sampler=args.sampler)
+    save_fit(args, law.result_)
+    out = sys.stderr if args.out == "-" else sys.stdout
+    for domain, (k1, k2) in law.k.items():
+        print(f"  K of {domain}: k1 = {k1:.4g}, k2 = {k2:.4g} (probe {law.result_.diagnostics['probes'].get(domain)}, "
+              f"first {law.probe_steps} CPT steps)", file=out)
+    return 0
+
+
+def _fit_ood(args, target) -> int:
+    """``cptlaw fit --law ood --from general.json,domain.json``: Eq. 6's coefficients by least squares."""
+    if args.law != "ood":
+        raise CptlawError("--from applies to --law ood only")
+    parts = [p.strip() for p in (args.from_ or "").split(",") if p.strip()]
+    if len(parts) != 2:
+        raise CptlawError("--law ood needs --from GENERAL.json,DOMAIN.json: the fits of the general (or proxy) set "
+                          "and of the domain set")
+    refuse_existing(args.out, args.force)
+    fits = [load(p).result_ for p in parts]
+    for path, fit in zip(parts, fits):
+        if fit.law_name not in CURVE_LAWS:
+            raise CptlawError(f"--from {path}: a fit of the {fit.law_name} law; give fits of a loss-curve law "
+                              f"({', '.join(CURVE_LAWS)})")
+        if fit.target == target:
+            raise CptlawError(f"--from {path}: a fit of {target} itself; the OOD set is predicted from the fits of "
+                              f"two other sets")
+    runs = read_data(args.data, args.schedules, args=args)
+    result = OODLaw(general=fits[0], domain=fits[1]).fit(runs, target, names=runs_arg(args.runs)).result_
+    save_fit(args, result)
+    out = sys.stderr if args.out == "-" else sys.stdout
+    spread = result.diagnostics.get("coefficient_spread")
+    if spread:
+        print("fitted run by run (stability): " + ", ".join(
+            f"{k} {v['min']:.3g} to {v['max']:.3g} (sd {v['std']:.2g})" for k, v in spread.items()), file=out)
+    return 0

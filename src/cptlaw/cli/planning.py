@@ -1,0 +1,64 @@
+"""``cptlaw plan`` and ``dcpt-plan``: the CPT planner over a space, and the D-CPT law's three usages."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from ..errors import CptlawError
+from ..fit.result import jsonable
+from ..laws import load
+from ..plan import dcpt, load_space, outputs
+from ..plan.pair import check_planning_law, ood_space
+from .common import out_text
+
+USAGE_NEEDS = {"ratio": ("model_size", "tokens"), "limited": ("model_size", "domain_tokens"),
+               "compute": ("compute", "ratio")}
+
+
+def plan(args) -> int:
+    space = load_space(args.space)
+    sources = {"general": f"--general {args.general}", "domain": f"--domain {args.domain}"}
+    laws = {"general": load(args.general), "domain": load(args.domain)}
+    for label, law in laws.items():
+        check_planning_law(law, sources[label])
+    if args.ood:
+        space = ood_space(space, load(args.ood), laws, f"--ood {args.ood}", sources)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CptlawError(f"--out {out}: exists and is not a folder")
+    doc, res = outputs.build(laws["general"], laws["domain"], space, top=args.top, horizon=args.horizon,
+                             sources={"general": args.general, "domain": args.domain})
+    files = outputs.files(doc, res, space, laws["general"], laws["domain"])
+    outputs.write(out, files, force=args.force)
+    print("\n".join(outputs.summary_lines(doc)))
+    print(f"wrote {', '.join(files)} in {out}", file=sys.stderr)
+    return 0
+
+
+def dcpt_plan(args) -> int:
+    for key in USAGE_NEEDS[args.usage]:
+        if getattr(args, key) is None:
+            raise CptlawError(f"{args.usage} needs --{key.replace('_', '-')}")
+    general = load(args.general) if args.general else None
+    domain = load(args.domain)
+    cap = dict(max_increase=args.max_general_increase, relative=not args.absolute)
+    if args.usage == "ratio":
+        if general is None or args.general_before is None or args.max_general_increase is None:
+            raise CptlawError("ratio needs --general, --general-before and --max-general-increase")
+        out = dcpt.ratio_under_general_cap(general, domain, args.model_size, args.tokens, args.general_before, **cap)
+    elif args.usage == "limited":
+        out = dcpt.ratio_limited_domain(domain, args.model_size, args.domain_tokens, args.epochs, general,
+                                        args.general_before, **cap)
+    else:
+        out = dcpt.compute_split(domain, args.compute, args.ratio)
+    text = json.dumps(jsonable(out), indent=2) + "\n"
+    if args.out:
+        out_text(args.out, text, args.force)
+    else:
+        sys.stdout.write(text)
+    if out.get("domain_ratio") is not None and math.isnan(out["domain_ratio"]):
+        print("cptlaw dcpt-plan: warning: no ratio meets the general-loss cap", file=sys.stderr)
+    return 0

@@ -1,0 +1,43 @@
+"""The fit report (as lmfit's ``fit_report``): one text of a saved fit, its objective, parameters with standard
+errors and bootstrap intervals, per-run training scores, warnings and the suggested next pilot run."""
+
+from __future__ import annotations
+
+import json
+
+from .result import FitResult
+
+
+def warning_lines(result: FitResult) -> list[str]:
+    """One line per diagnostic problem (bounds, unidentified directions, caps, start spread)."""
+    return [f"  warning: {line}" for line in result.warnings]
+
+
+def format_fit(result: FitResult, warnings: bool = True) -> list[str]:
+    """The report's lines; without ``warnings`` the warning lines are left for the caller to show apart (the CLI
+    sends them to standard error)."""
+    objective = (f"Huber objective {result.objective:.6g} (delta={result.delta:g})" if result.delta > 0
+                 else f"sum of squared errors {result.objective:.6g}")
+    lines = [f"{result.law_name} law on {result.target}: {result.n_points} points from {len(result.runs)} run(s), "
+             f"{objective}, {result.elapsed_s:.2f} s"]
+    se = result.diagnostics.get("stderr", {})
+    ci = result.uncertainty.get("intervals", {})
+    level = result.uncertainty.get("level")
+    for name, p in result.parameters.items():
+        extra = f"  ± {se[name]:.3g} (s.e.)" if se.get(name) is not None else ""
+        if name in ci:
+            extra += f"  {100 * level:.0f}% bootstrap CI [{ci[name][0]:.6g}, {ci[name][1]:.6g}]"
+        lines.append(f"  {name:>8s} = {p.value: .6g}{extra}")
+    lines.append(f"  {'run':<24s} {'R2':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}")
+    for run, m in result.metrics.items():
+        r2 = "nan" if m.r2 is None else f"{m.r2:.5f}"
+        lines.append(f"  {run:<24s} {r2:>8s} {100 * m.pred_e:8.4f} {100 * m.worst_e:8.4f} {m.n:6d}")
+    if warnings:
+        lines += warning_lines(result)
+    suggestions = result.diagnostics.get("suggested_runs") or []
+    if suggestions:
+        best = suggestions[0]
+        lines.append(f"  to pin these down, train next: {best['description']} -- the near-equivalent fits disagree "
+                     f"there by {100 * best['spread']:.1f}% on average (up to {100 * best['max_spread']:.1f}%); "
+                     f"its pilot config block: {json.dumps(best['config'])}")
+    return lines

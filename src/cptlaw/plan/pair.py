@@ -1,0 +1,32 @@
+"""The pair of fitted laws a plan needs, checked: CPT-law fits of the general and the domain loss with the PT
+history known, and, for an out-of-domain objective (Eq. 6), an OOD fit made from those same two fits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..errors import CptlawError
+from .space import Space
+
+
+def check_planning_law(law, source: str) -> None:
+    """Refuse a law the planner cannot search with; ``source`` names it in the message (e.g. a file)."""
+    if law.name != "cpt":
+        raise CptlawError(f"{source}: the planner needs fits of the CPT law (cptlaw fit --law cpt), not of the "
+                          f"{law.name} law")
+    if law.pt != "known":
+        raise CptlawError(f"{source}: a fit with an unknown PT (--pt unknown); the planner searches PT checkpoints "
+                          f"and schedules, so it needs fits with the PT history known")
+
+
+def ood_space(space: Space, ood, laws: dict, source: str, sources: dict[str, str]) -> Space:
+    """The space with the OOD fit's Eq. 6 weights as its objective, once ``ood`` is checked to be made from the
+    ``laws`` {"general": law, "domain": law} (named by ``sources``)."""
+    if ood.name != "ood":
+        raise CptlawError(f"{source}: a fit of the {ood.name} law, not an OOD fit (cptlaw fit --law ood)")
+    for label in ("general", "domain"):
+        comp, fit = getattr(ood, label), laws[label].result_
+        if comp["params"] != fit.params or comp["target"] != fit.target:
+            raise CptlawError(f"{source}: its {label} component is not the fit {sources[label]} ({comp['target']} vs "
+                              f"{fit.target}); fit the OOD coefficients from the same two fits")
+    return dataclasses.replace(space, ood={"general": ood.params_["l1"], "domain": ood.params_["l2"]})
