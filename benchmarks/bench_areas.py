@@ -1,18 +1,16 @@
 """Areas benchmark: S1/S2 (with the PT/CPT split) in O(n) vs the naive O(n^2) double sum.
 
-Target (issue 2): S1 and S2 for 10^6 steps in under 50 ms.  Run: python benchmarks/bench_areas.py
+Target (issue 2): S1 and S2 for 10^6 steps in under 50 ms.  Run: python -m benchmarks bench_areas
 """
 
 import json
-import sys
 import time
 
 import numpy as np
 
 from cptlaw.schedules import AreaOptions, Continual, Cosine, Warmup, WSD, compute_areas
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _machine import describe  # noqa: E402
+from .harness import describe, parser
 
 
 def naive_s2(lr, lam):
@@ -32,7 +30,8 @@ def best_of(fn, repeat):
     return min(times), out
 
 
-def main():
+def main(argv: list[str] | None = None) -> None:
+    parser("bench_areas", __doc__).parse_args(argv)
     sched = lambda n: Continual(Warmup(WSD(2e-4, n // 2 - 500, n // 20), 500), Cosine(2e-4, n // 2), n // 2,  # noqa
                                 rewarmup_steps=100)
     opts = AreaOptions()
@@ -49,6 +48,3 @@ def main():
     print(f"S1+S2 (+PT/CPT split) for 1e6 steps: {1e3 * t6:.1f} ms (target < 50 ms): {'PASS' if t6 < 0.05 else 'FAIL'}")
     print(f"2e4 steps: O(n) {1e3 * t4:.2f} ms vs naive O(n^2) {1e3 * tn:.0f} ms -> {tn / t4:.0f}x")
 
-
-if __name__ == "__main__":
-    main()

@@ -3,12 +3,11 @@ against the papers' protocol -- scipy minimize(method="L-BFGS-B") with finite-di
 same Huber objective, from the same starts -- in one process, side by side.
 
 Targets (issue 2): ours < 2 s on 2 cores; >= 10x faster than the reference; equal or lower objective.
-The fitter cptlaw used before variable projection (``_legacy_fit.py``) is timed beside them.
-Run: python benchmarks/bench_fit.py
+The fitter cptlaw used before variable projection (``benchmarks._legacy_fit``) is timed beside them.
+Run: python -m benchmarks bench_fit
 """
 
 import json
-import sys
 import time
 import warnings
 
@@ -16,12 +15,11 @@ import numpy as np
 from scipy.optimize import minimize
 
 from cptlaw.datasets.synthetic import simulate_cpt_runs
-from cptlaw.fit import Problem, fit_law
+from cptlaw.fit import Problem
 from cptlaw.laws import CPTLaw
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _legacy_fit import legacy_fit, legacy_problem, legacy_starts  # noqa: E402
-from _machine import describe  # noqa: E402
+from ._legacy_fit import legacy_fit, legacy_problem, legacy_starts
+from .harness import describe, parser
 
 SPECS = [("a", "constant", 20000, "constant", 10000), ("b", "wsd", 20000, "cosine", 10000),
          ("c", "constant", 30000, "wsd", 10000), ("d", "wsd", 30000, "constant", 10000),
@@ -41,13 +39,14 @@ def reference(problem: Problem, x0s, delta):
     return best
 
 
-def main():
+def main(argv: list[str] | None = None) -> None:
+    parser("bench_fit", __doc__).parse_args(argv)
     out = {"machine": describe()}
     for target in ("general", "domain"):
         runs = simulate_cpt_runs(SPECS, target=target, noise=1e-3, seed=1, n_eval=500)
         law = CPTLaw()
         t = time.perf_counter()
-        fit = fit_law(law, runs, target)  # defaults: variable projection, 128 Sobol starts + anchors, delta 1e-3
+        fit = law.fit(runs, target).result_  # defaults: variable projection, 128 Sobol starts + anchors, delta 1e-3
         ours = time.perf_counter() - t
         design = law.design(list(runs), f"loss:{target}")
         t = time.perf_counter()
@@ -71,7 +70,7 @@ def main():
     runs = simulate_cpt_runs(SPECS, target="general", noise=1e-3, seed=1, n_eval=500)
     law = CPTLaw()
     designs = [law.design([r], "loss:general") for r in runs]
-    fit = fit_law(law, runs, "general")
+    fit = law.fit(runs, "general").result_
     params = law.parameters(law.merge(designs).y, law.merge(designs))
     theta = np.array([fit.params[p.name] for p in params])
     t = time.perf_counter()
@@ -90,6 +89,3 @@ def main():
           f"-> {naive / (warm / 200):.0f}x per resample", flush=True)
     print(json.dumps(out, indent=2))
 
-
-if __name__ == "__main__":
-    main()

@@ -15,19 +15,16 @@ then timed side by side:
   printed as JSON and parsed with ``json.loads``, i.e. the library alone, yielding Python objects;
 * ``cptlaw.ingest.read``: the whole chain (framing + W&B's protobuf ``Record``, step metrics, checks, run).
 
-Run: python benchmarks/bench_ingest.py [--steps 1000000] [--repeat 3] [--no-wandb]
+Run: python -m benchmarks bench_ingest [--steps 1000000] [--repeat 3] [--no-wandb]
 """
 
-import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from .harness import describe, parser
 
 
 def write_log(folder: Path, steps: int) -> None:
@@ -100,13 +97,12 @@ def best(fn, arg, repeat):
     return min(times)
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    ap = parser("bench_ingest", __doc__)
     ap.add_argument("--steps", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-wandb", action="store_true", help="TensorBoard only")
-    args = ap.parse_args()
-    from _machine import describe
+    args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "tb"
@@ -138,6 +134,3 @@ def main():
         print(f"| wandb leet inspect --json + json.loads | {t_leet:.2f} | 1.0x |")
         print(f"| cptlaw.ingest.read -> native RunSet | {t_wb:.2f} | {t_leet / t_wb:.1f}x faster |")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Multi-power-law fitting speed on real 50K-step curves: the 124M model of Schaipp et al. 2025 at peak LR 1e-4
 (`../shared/data/external/lr-schedules-schaipp2025`, MIT; skipped when absent), fitted on a constant (r230), a
 cosine-to-10% (r121) and a WSD run (r040: 20% linear cooldown from r230 at 40K) on the validation loss, default
-options; cptlaw's fitter beside the previous one (`_legacy_fit.py`), same data, same process.  Held out: WSD runs
+options; cptlaw's fitter beside the previous one (`benchmarks._legacy_fit`), same data, same process.  Held out: WSD runs
 with 10% (r026) and 40% (r062) cooldowns.
 
 The dense LR is rebuilt from each run's recorded config as a cptlaw schedule (300-step linear warmup, then
@@ -10,29 +10,25 @@ warmup; inside it the trainer's warmup shape differs (printed), 300 of 50,000 st
 
 Target (issue 6): at least 5x faster than the previous fitter at equal accuracy.  "Previous" is the fitter and
 the loss-drop kernel as they were (row chunks); the previous fitter on today's kernel is shown as well.
-Run: python benchmarks/bench_mpl.py
+Run: python -m benchmarks bench_mpl
 """
 
 import csv
 import gzip
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from cptlaw.data import Run, RunSet
 from cptlaw.evaluate import evaluate
 from cptlaw.fit import fit_design
-from cptlaw.laws import MultiPowerLaw
+from cptlaw.laws import MultiPowerLaw, from_result
 from cptlaw.schedules import WSD, Constant, Cosine, Warmup
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from _legacy_fit import legacy_fit  # noqa: E402
-from _machine import describe  # noqa: E402
+from ._legacy_fit import legacy_fit
+from .harness import SHARED_DATA, describe, parser
 
-DATA = HERE.parent.parent / "shared" / "data" / "external" / "lr-schedules-schaipp2025"
+DATA = SHARED_DATA / "external" / "lr-schedules-schaipp2025"
 T, W, PEAK = 50_000, 300, 1e-4
 SCHEDULES = {"r230": Warmup(Constant(PEAK), W), "r121": Warmup(Cosine(PEAK, T - W, 0.1 * PEAK), W),
              "r040": Warmup(WSD(PEAK, T - W, 10_000, 0.0), W), "r026": Warmup(WSD(PEAK, T - W, 5_000, 0.0), W),
@@ -73,7 +69,8 @@ def runs() -> RunSet:
     return RunSet(out)
 
 
-def main():
+def main(argv: list[str] | None = None) -> None:
+    parser("bench_mpl", __doc__).parse_args(argv)
     if not DATA.exists():
         print(f"skipped: {DATA} not found")
         return
@@ -108,13 +105,10 @@ def main():
         prev_obj, prev_theta = results[label]
         rows.append((label, prev_obj, dict(zip(law.param_names, prev_theta)), min(times[label])))
     for label, fit_obj, params, el in rows:
-        rep = evaluate(ours.model_copy(update={"params": {k: float(v) for k, v in params.items()}}), data, HELD)
+        rep = evaluate(from_result(ours.model_copy(update={"params": {k: float(v) for k, v in params.items()}})), data, HELD)
         print(f"| {label} | {el:.1f} s | {fit_obj:.6g} | {100 * rep['overall']['pred_e']:.3f}% | "
               f"{rep['overall']['r2']:.4f} |", flush=True)
     t_ours = rows[0][3]
     print(f"\nprevious (as it was) / cptlaw time: {rows[1][3] / t_ours:.1f}x; "
           f"previous fitter on today's kernel / cptlaw: {rows[2][3] / t_ours:.1f}x")
 
-
-if __name__ == "__main__":
-    main()

@@ -2,7 +2,7 @@
 
 Full training steps (forward, backward, clip, AdamW) on random tokens, fp32, batch 16 x seq 128 (1.3M) and
 16 x 256 (~5M); the two implementations alternate in rounds so machine load hits both alike.
-Target (issue 3): ratio ours/transformers >= 1.0.  Run: python benchmarks/bench_pilot.py [--compile]  (needs cptlaw[pilot,bench])
+Target (issue 3): ratio ours/transformers >= 1.0.  Run: python -m benchmarks bench_pilot [--compile]  (needs cptlaw[pilot,bench])
 
 ``--device cuda`` (issue 9): the trainer's GPU settings for both models (bf16 autocast, fused AdamW) at the sizes of
 pilot-gpu-german, batch 40 x 256: s (1.6M non-embedding parameters) and l (21M); each timed block ends with a
@@ -10,15 +10,13 @@ device synchronisation, so the times are the GPU's, not the launch queue's.
 """
 
 import json
-import sys
 import time
 
 import torch
 
 from cptlaw.pilot.model import LM, ModelConfig
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _machine import describe  # noqa: E402
+from .harness import describe, parser
 
 CONFIGS = {"1.3M": dict(vocab_size=4096, d_model=128, n_layers=4, n_heads=4, d_ff=352, seq_len=128, batch=16),
            "5.8M": dict(vocab_size=4096, d_model=256, n_layers=6, n_heads=4, d_ff=688, seq_len=256, batch=16)}
@@ -50,8 +48,12 @@ def stepper(model, hf, x):
     return step
 
 
-def main(rounds=6, steps=4, compile_too="--compile" in sys.argv):
-    cuda = "--device" in sys.argv and sys.argv[sys.argv.index("--device") + 1] == "cuda"
+def main(argv: list[str] | None = None, rounds: int = 6, steps: int = 4) -> None:
+    ap = parser("bench_pilot", __doc__)
+    ap.add_argument("--compile", action="store_true", help="also time the trainer's `compile: true`")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    args = ap.parse_args(argv)
+    compile_too, cuda = args.compile, args.device == "cuda"
     dev = torch.device("cuda" if cuda else "cpu")
     if cuda:
         rounds, steps = 10, 20  # a GPU step takes milliseconds: longer blocks
@@ -94,6 +96,3 @@ def main(rounds=6, steps=4, compile_too="--compile" in sys.argv):
               f"ratio {tps['cptlaw'] / tps['transformers']:.2f} (params {n_ours} vs {n_hf}){extra}", flush=True)
     print(json.dumps(out, indent=2))
 
-
-if __name__ == "__main__":
-    main()

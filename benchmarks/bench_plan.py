@@ -7,25 +7,23 @@ Laws: the CPT paper's published Fig. 3 coefficients (no fit needed; the cost is 
   in the peak LR and replay, exactly, then affine in the peak; Eq. 5 objectives, constraints and front);
 * loop: the plain path, one exact trajectory and area computation per candidate
   (:func:`cptlaw.plan.exact_features`), on a sample of the same candidates, then both laws' values.
-Run: python benchmarks/bench_plan.py
+Run: python -m benchmarks bench_plan
 """
 
 import json
-import sys
 import time
 
 import numpy as np
 
-from cptlaw.datasets.synthetic import CPT_FIG3, PublishedFit
+from cptlaw.datasets.synthetic import CPT_FIG3, published_law
 from cptlaw.laws.base import Design
 from cptlaw.plan import exact_features, parse_space
 from cptlaw.plan.search import n_groups, plan
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _machine import describe  # noqa: E402
+from .harness import describe, parser
 
 
-G, D = PublishedFit(CPT_FIG3["general"]), PublishedFit(CPT_FIG3["domain"])
+G, D = published_law(CPT_FIG3["general"]), published_law(CPT_FIG3["domain"])
 PT = {"kind": "wsd", "peak": 2e-4, "steps": 40000, "decay_steps": 10000}
 
 
@@ -40,7 +38,7 @@ def space(transfers, peaks, steps, rewarmup=(0, 500)):
 
 
 def loop_rate(sp, n=300):
-    law_g, law_d = G.law(), D.law()
+    law_g, law_d = G, D
     cands = list(sp.candidates())
     pick = np.random.default_rng(0).choice(len(cands), n, replace=False)
     t = time.perf_counter()
@@ -51,7 +49,8 @@ def loop_rate(sp, n=300):
     return n / (time.perf_counter() - t)
 
 
-def main():
+def main(argv: list[str] | None = None) -> None:
+    parser("bench_plan", __doc__).parse_args(argv)
     res = {"machine": describe(), "rows": []}
     for transfers, peaks, steps in [(5, 50, 10), (5, 200, 10)]:
         sp = space(transfers, peaks, steps)
@@ -75,6 +74,3 @@ def main():
           f"{len(out['candidates']):,} plans in {el:.1f} s")
     print(json.dumps(res))
 
-
-if __name__ == "__main__":
-    main()

@@ -4,11 +4,10 @@ runs) beside a plain pyarrow.csv.read_csv of the same file (parse only), each in
 Peak memory is the process's maximum resident set size minus that of the same process right after imports.
 
 Targets (issue 6): read_runs < 1 s and < 0.5 GB on 2 cores.
-Run: python benchmarks/bench_read.py [--previous DIR]   (DIR: a checkout of an earlier cptlaw, e.g. made with
+Run: python -m benchmarks bench_read [--previous DIR]   (DIR: a checkout of an earlier cptlaw, e.g. made with
 `git worktree add DIR 09b0e8d`; its read_runs is timed on the same file as "previous")
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -18,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
+from .harness import describe, parser
 
 CHILD = r"""
 import resource, sys, time, json
@@ -55,10 +53,10 @@ def make(path: Path, runs: int = 20, steps: int = 100_000) -> int:
     return runs * steps
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    ap = parser("bench_read", __doc__)
     ap.add_argument("--previous", help="checkout of an earlier cptlaw whose reader to time beside")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     readers = [("cptlaw", "cptlaw", None), ("pyarrow", "pyarrow", None)]
     if args.previous:
         readers.append(("previous", "cptlaw", str(Path(args.previous) / "src")))
@@ -83,6 +81,3 @@ def main():
                   f"{out['previous']['peak_mb'] / out['cptlaw']['peak_mb']:.1f}x memory")
         print(json.dumps(out, indent=2))
 
-
-if __name__ == "__main__":
-    main()

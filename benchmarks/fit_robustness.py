@@ -1,5 +1,5 @@
 """Robustness of the fit to the multi-start seed: objective and held-out PredE over 20 seeds, cptlaw's fitter
-(variable projection) beside the fitter it replaced (``_legacy_fit.py``), in one run, on three real data sets:
+(variable projection) beside the fitter it replaced (``benchmarks._legacy_fit``), in one run, on three real data sets:
 
 * pilot-v1 (bundled; model m, CPT on code): CPT law, general and code loss; held out: the demo's 4 CPT runs;
 * MPL 400M (bundled): annealing and multi-power laws on the paper's training split; held out: its 6 test runs;
@@ -8,26 +8,22 @@
 
 Held-out PredE is over the CPT rows of held-out CPT runs (every row for MPL).  Prints a Markdown table and
 writes benchmarks/results/fit_robustness.json.
-Run: python benchmarks/fit_robustness.py [--seeds 20] [--skip-mpl-law]
+Run: python -m benchmarks fit_robustness [--seeds 20] [--skip-mpl-law]
 """
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
+from cptlaw.io import atomic_write_text
 from cptlaw.evaluate import evaluate
 from cptlaw.fit import fit_design
-from cptlaw.laws import AnnealingLaw, MultiPowerLaw
+from cptlaw.laws import AnnealingLaw, MultiPowerLaw, from_result
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from _cases import german_cases, mpl_cases, pilot_cases  # noqa: E402
-from _legacy_fit import legacy_fit  # noqa: E402
-from _machine import describe  # noqa: E402
+from ._cases import german_cases, mpl_cases, pilot_cases
+from ._legacy_fit import legacy_fit
+from .harness import RESULTS, describe, parser
 
 
 def cases(skip_mpl_law: bool):
@@ -37,16 +33,16 @@ def cases(skip_mpl_law: bool):
 
 
 def _with_params(result, params):
-    return result.model_copy(update={"params": {k: float(v) for k, v in params.items()}})
+    return from_result(result.model_copy(update={"params": {k: float(v) for k, v in params.items()}}))
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    ap = parser("fit_robustness", __doc__)
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--skip-mpl-law", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     seeds = list(range(args.seeds))
-    rows, out = [], {"machine": describe(), "seeds": seeds, "cases": []}
+    out = {"machine": describe(), "seeds": seeds, "cases": []}
     print(f"Machine: {out['machine']}\n")
     print("| data | law | target | fitter | objective min | median | max | spread (max/min - 1) | "
           "held-out PredE median | max | s per fit |")
@@ -78,9 +74,4 @@ def main():
             print(f"| {data} | {cls.name} | {target} | {fitter} | {o.min():.6g} | {np.median(o):.6g} | {o.max():.6g} | "
                   f"{o.max() / o.min() - 1:.2e} | {100 * np.median(p):.3f}% | {100 * p.max():.3f}% | "
                   f"{np.mean(times):.2f} |", flush=True)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "fit_robustness.json").write_text(json.dumps(out, indent=1) + "\n")
-
-
-if __name__ == "__main__":
-    main()
+    atomic_write_text(RESULTS / "fit_robustness.json", json.dumps(out, indent=1) + "\n", force=True)

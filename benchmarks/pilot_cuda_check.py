@@ -14,10 +14,9 @@ validation every 25 updates on 40,960-token sets of general, german and bio):
 
 Prints and writes (``--out``) the largest relative difference of every validation loss from cpu-fp32, and the
 largest absolute difference between cuda-bf16 and its repeat and its resumed run.  Needs a GPU:
-``python benchmarks/pilot_cuda_check.py --out cuda_check.json`` (corpora built, or CPTLAW_CACHE pointing at them).
+``python -m benchmarks pilot_cuda_check --out cuda_check.json`` (corpora built, or CPTLAW_CACHE pointing at them).
 """
 
-import argparse
 import csv
 import json
 import shutil
@@ -30,8 +29,7 @@ import torch
 
 from cptlaw.pilot.train import RunConfig, run
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _machine import describe  # noqa: E402
+from .harness import describe, parser
 
 MODEL = dict(vocab_size=4096, d_model=128, n_layers=8, n_heads=4, d_ff=352, seq_len=256)
 COMMON = dict(model=MODEL, batch_size=40, seed=0, eval_every=25, eval_tokens=40960,
@@ -84,12 +82,12 @@ def max_diff(a: dict, b: dict, rel: bool) -> dict[str, float]:
     return res
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    ap = parser("pilot_cuda_check", __doc__)
     ap.add_argument("--out", default=None)
     ap.add_argument("--cpu-only", action="store_true",
                     help="only cpu-fp32 and cpu-fp32-t2 (the drift between two valid fp32 runs; no GPU needed)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if not args.cpu_only and not torch.cuda.is_available():
         sys.exit("pilot_cuda_check needs a GPU (or --cpu-only)")
     root = Path(tempfile.mkdtemp(prefix="cuda_check_"))
@@ -111,6 +109,3 @@ def main():
         Path(args.out).write_text(text + "\n")
     shutil.rmtree(root, ignore_errors=True)
 
-
-if __name__ == "__main__":
-    main()

@@ -8,13 +8,12 @@ Run from the folder holding the sweep's output (``out:`` in the sweep file), aft
 
 import contextlib
 import io
-import json
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: the benchmarks package
 
 from cptlaw.pilot.export import export  # noqa: E402
 from cptlaw.pilot.sweep import SweepConfig  # noqa: E402
@@ -29,14 +28,14 @@ def git_commit() -> str:
 
 
 def main(sweep_path, dest):
-    from _machine import describe
-    import pilot_fit
+    from benchmarks import pilot_fit
+    from benchmarks.harness import describe
 
     sweep = SweepConfig.load(sweep_path)
     summary = export(sweep, dest, force=True)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        pilot_fit.main(str(Path(dest) / "runs.csv"))
+        pilot_fit.main([])
     m = summary["corpora_manifest"] or {}
     corp = "\n".join(f"| {name} | {f['train']['sha256'][:16]}… | {f['val']['sha256'][:16]}… | "
                      f"{f['train']['bytes'] / 1e6:.2f} MB |" for name, f in sorted((m.get("corpora") or {}).items()))
@@ -78,7 +77,7 @@ Per-run wall time, tokens/s and non-embedding parameters are in [`provenance.jso
 
 ## The CPT law on these curves
 
-`python benchmarks/pilot_fit.py`: for each model size and domain, the CPT law (Eq. 4, default options) is
+`python -m benchmarks pilot_fit`: for each model size and domain, the CPT law (Eq. 4, default options) is
 fitted jointly on the PT runs and three CPT runs (transfer 800 constant and cosine, transfer 400 cosine; replay
 0.25), then predicts four held-out CPT runs (transfer 800 WSD and re-warmup + cosine, transfer 1200 cosine,
 and CPT from the WSD-annealed PT with re-warmup + cosine), on the general and on the domain validation set.

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from cptlaw.datasets import load
+from cptlaw.datasets.splits import pilot_split
 from cptlaw.datasets.synthetic import simulate_cpt_runs
 from cptlaw.errors import CptlawError
 from cptlaw.laws import AnnealingLaw, CPTLaw
@@ -64,10 +65,8 @@ def test_coverage_on_bundled_pilot_data_meets_the_goal(target):
     least 85% of the held-out CPT runs' CPT rows (docs/calibration.md has every case, including the MPL
     horizon extrapolation, which does not reach the goal)."""
     runs = load("pilot-v1")
-    fit_names = ["m_pt_const", "m_pt_wsd", "m_code_const800_constant_r25", "m_code_const800_cosine_r25",
-                 "m_code_const400_cosine_r25"]
-    held = ["m_code_const800_wsd_r25", "m_code_const800_rewarm_cosine_r25", "m_code_const1200_cosine_r25",
-            "m_code_wsd1200_rewarm_cosine_r25"]
+    split = pilot_split("m", "code")
+    fit_names, held = list(split.fit), list(split.held_out)
     fit = CPTLaw().fit(runs, target, names=fit_names, bootstrap=50)
     rows = [r for r in predict_runs(fit, runs, held, interval=0.9)
             if r["observed"] is not None and r["step"] >= runs[r["run"]].transfer_step]

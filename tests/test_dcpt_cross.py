@@ -2,7 +2,6 @@
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +44,7 @@ def test_jacobian_matches_finite_differences(cosine_runs):
 
 
 def test_leave_one_domain_out_row_is_what_the_doc_says():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import dcpt_cross
+    from benchmarks import dcpt_cross
 
     (r,) = dcpt_cross.experiment(domains=["loss:german"])
     doc = (ROOT / "docs" / "accuracy-dcpt-cross.md").read_text()

@@ -6,6 +6,7 @@ from scipy.optimize import lsq_linear
 
 from cptlaw.data import Run, RunSet
 from cptlaw.datasets import load
+from cptlaw.datasets.splits import pilot_split
 from cptlaw.datasets.synthetic import simulate_cpt_runs
 from cptlaw.errors import DataError
 from cptlaw.fit.varpro import bounded_lstsq
@@ -13,8 +14,7 @@ from cptlaw.laws import AnnealingLaw, CPTLaw, DCPTLaw, MultiPowerLaw, from_resul
 from cptlaw.predict import predict_runs
 from cptlaw.schedules import WSD, Constant, Continual, Cosine, Warmup
 
-PILOT_FIT = ["m_pt_const", "m_pt_wsd", "m_code_const800_constant_r25", "m_code_const800_cosine_r25",
-             "m_code_const400_cosine_r25"]
+PILOT_FIT = list(pilot_split("m", "code").fit)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -7,7 +7,8 @@ import pytest
 
 from cptlaw.cli import main
 from cptlaw.data import Run, RunSet, write_runs
-from cptlaw.datasets import MPL_TRAIN, load_mpl
+from cptlaw.datasets import load_mpl
+from cptlaw.datasets.splits import MPL_SPLIT
 from cptlaw.errors import CptlawError
 from cptlaw.laws import AnnealingLaw, MultiPowerLaw
 from cptlaw.laws.base import LAM_GRID
@@ -45,21 +46,21 @@ def test_real_mpl_curves_choose_the_lowest_objective_and_the_saved_fit_predicts_
     """The MPL 25M training split under the MPL code's warmup convention: the chosen λ is the one of lowest
     objective among the five separate fits (0.995, docs/accuracy-mpl.md), and the saved fit reloads to it."""
     runs = load_mpl(25)
-    law = AnnealingLaw(lam="fit", warmup="literal").fit(runs, "loss:train", names=list(MPL_TRAIN))
-    singles = [AnnealingLaw(lam=lam, warmup="literal").fit(runs, "loss:train", names=list(MPL_TRAIN)).result_.objective
+    law = AnnealingLaw(lam="fit", warmup="literal").fit(runs, "loss:train", names=list(MPL_SPLIT.fit))
+    singles = [AnnealingLaw(lam=lam, warmup="literal").fit(runs, "loss:train", names=list(MPL_SPLIT.fit)).result_.objective
                for lam in LAM_GRID]
     assert law.result_.diagnostics["lam_selection"]["objectives"] == pytest.approx(singles, rel=1e-12)
     assert law.lam_ == LAM_GRID[int(np.argmin(singles))] == 0.995
     law.result_.save(tmp_path / "fit.json")
     again = load_fit(tmp_path / "fit.json")
     assert again.lam == 0.995
-    run = runs["cosine_72000"] if "cosine_72000" in runs else runs[MPL_TRAIN[1]]
+    run = runs["cosine_72000"] if "cosine_72000" in runs else runs[MPL_SPLIT.fit[1]]
     np.testing.assert_array_equal(again.predict(run), law.predict(run))
 
 
 def test_lam_fit_refused_where_there_is_no_lam():
     with pytest.raises(CptlawError, match="annealing area S2"):
-        MultiPowerLaw(lam="fit").fit(load_mpl(25), "loss:train", names=list(MPL_TRAIN))
+        MultiPowerLaw(lam="fit").fit(load_mpl(25), "loss:train", names=list(MPL_SPLIT.fit))
     with pytest.raises(CptlawError, match="'fit'"):
         AnnealingLaw(lam="auto")
     with pytest.raises(CptlawError, match="chosen when the law is fitted"):

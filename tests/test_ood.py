@@ -2,7 +2,6 @@
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from cptlaw.cli import main
 from cptlaw.data import write_runs
 from cptlaw.datasets import load
+from cptlaw.datasets.splits import gpu_german_split
 from cptlaw.datasets.synthetic import CPT_FIG3, simulate_cpt_runs
 from cptlaw.errors import CptlawError
 from cptlaw.laws import CPTLaw
@@ -49,8 +49,7 @@ def test_recovers_published_coefficients_and_saves_a_fit_that_predicts_alone(tmp
 
 
 def test_bio_doc_rows_are_what_the_script_computes():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import ood_fit
+    from benchmarks import ood_fit
 
     (r,) = ood_fit.experiment(sizes=("s",))
     doc = (ROOT / "docs" / "accuracy-ood.md").read_text()
@@ -62,8 +61,7 @@ def test_bio_doc_rows_are_what_the_script_computes():
 
 def test_cli_fit_predict_plan_and_bad_input(tmp_path, capsys):
     runs = load("pilot-gpu-german")
-    names = ["s_pt_const", "s_pt_wsd", "s_german_const600_constant_r25", "s_german_const600_cosine_r25",
-             "s_german_const300_cosine_r25"]
+    names = list(gpu_german_split("s").fit)
     write_runs(runs.select(names + ["s_german_const600_wsd_r25"]), tmp_path / "d.csv")
     data = str(tmp_path / "d.csv")
     sel = ",".join(names)

@@ -115,14 +115,13 @@ def test_cli_pt_unknown_with_drop_pt(tmp_path, capsys):
 
 
 def test_docs_open_source_rows_are_what_the_script_computes():
-    """docs/accuracy-open-source.md's wsd1200 rows at 50 %, recomputed (benchmarks/open_source_pt.py)."""
+    """docs/accuracy-open-source.md's wsd1200 rows at 50 %, recomputed (benchmarks.open_source_pt)."""
     import re
-    import sys
     from pathlib import Path
 
+    from benchmarks import open_source_pt as bench
+
     root = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(root / "benchmarks"))
-    import open_source_pt as bench
 
     rows = bench.experiment(cases=[c for c in bench.CASES if c[0] == "wsd1200"], fractions=(0.5,))
     doc = (root / "docs" / "accuracy-open-source.md").read_text()

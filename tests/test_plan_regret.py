@@ -3,15 +3,14 @@
 between machines), and the picks are real grid runs matched to plan candidates by their LRs."""
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks import plan_regret
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import plan_regret  # noqa: E402
 
 ROW = re.compile(r"^\| (\w) \| ([\w+ ]+?) \| Eq\. \d \| ([\d.]+) \| (\d+) / (\d+) \((\d+)\) \| (\w+) \| (\d+) \| "
                  r"([\d.]+)% \| ([\d.]+)% \| (\w+) \| (\d+)% \|$")

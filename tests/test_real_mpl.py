@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from cptlaw.datasets import MPL_TEST, MPL_TRAIN, load_mpl
+from cptlaw.datasets import load_mpl
+from cptlaw.datasets.splits import MPL_SPLIT
 from cptlaw.evaluate import evaluate, metrics
 from cptlaw.laws import AnnealingLaw, MultiPowerLaw
 
@@ -24,7 +25,7 @@ def test_published_mpl_params_reproduce_400m_test_curves_with_code_convention():
     law = MultiPowerLaw(warmup="literal", ld_max_points=None)  # exact LD sum
     params = dict(zip(NAMES, REPO_PARAMS[400]))
     r2 = {}
-    for name in MPL_TEST:
+    for name in MPL_SPLIT.held_out:
         run = runs[name]
         idx, y = run.observed("train")
         r2[name] = metrics(y, law.predict(run, run.steps[idx], params=params))["r2"]
@@ -51,18 +52,18 @@ def runs400():
 
 
 def test_annealing_law_fit_on_train_split_predicts_test_schedules(runs400):
-    law = AnnealingLaw().fit(runs400, "loss:train", names=list(MPL_TRAIN))
+    law = AnnealingLaw().fit(runs400, "loss:train", names=list(MPL_SPLIT.fit))
     assert law.result_.overall.r2 > 0.998
-    report = evaluate(law, runs400, list(MPL_TEST))
+    report = evaluate(law, runs400, list(MPL_SPLIT.held_out))
     # MPL paper Table 1, 400M Momentum Law: R² 0.9962, PredE 0.0025
     assert report["overall"]["r2"] > 0.995 and report["overall"]["pred_e"] < 0.003
 
 
 @pytest.mark.slow
 def test_multi_power_law_fit_on_train_split_predicts_test_schedules(runs400):
-    law = MultiPowerLaw().fit(runs400, "loss:train", names=list(MPL_TRAIN), n_starts=8)
+    law = MultiPowerLaw().fit(runs400, "loss:train", names=list(MPL_SPLIT.fit), n_starts=8)
     assert law.result_.overall.r2 > 0.999
-    report = evaluate(law, runs400, list(MPL_TEST))
+    report = evaluate(law, runs400, list(MPL_SPLIT.held_out))
     # MPL paper Table 1, 400M MPL: R² 0.9971, PredE 0.0019
     assert report["overall"]["r2"] > 0.995 and report["overall"]["pred_e"] < 0.003
     assert all(0 < law.params_[p] < 1 for p in ("beta", "gamma"))

@@ -12,10 +12,10 @@ import pytest
 from cptlaw.cli import main
 from cptlaw.data import RunSet, write_runs
 from cptlaw.datasets import load
+from cptlaw.datasets.splits import gpu_german_split
 
 EVIL = "<script>alert(1)</script>"
-FIT = ["s_pt_const", "s_pt_wsd", "s_german_const600_constant_r25", "s_german_const600_cosine_r25",
-       "s_german_const300_cosine_r25"]
+FIT = list(gpu_german_split("s").fit)
 HELD = "s_german_const600_wsd_r25"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -10,13 +10,13 @@ import yaml
 
 from cptlaw.cli import main
 from cptlaw.datasets import load
+from cptlaw.datasets.splits import gpu_german_split
 from cptlaw.errors import DataError
 from cptlaw.laws import CPTLaw
 from cptlaw.predict import schedule_run
 from cptlaw.watch import parse_every, watch
 
-FIT = ["s_pt_const", "s_pt_wsd", "s_german_const600_constant_r25", "s_german_const600_cosine_r25",
-       "s_german_const300_cosine_r25"]
+FIT = list(gpu_german_split("s").fit)
 WATCHED = "s_german_const600_wsd_r25"  # held out: the run being "trained"
 SPEC = {"kind": "continual", "transfer": 600,
         "pt": {"kind": "warmup", "steps": 100, "schedule": {"kind": "constant", "lr": 0.002}},

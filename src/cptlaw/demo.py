@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from .data import write_runs
-from .io import atomic_write_text
-from .datasets import MPL_TEST, MPL_TRAIN, load, load_mpl
+from .datasets import load, load_mpl
 from .datasets.pilot_gpu import grid_space
+from .datasets.splits import MPL_SPLIT, gpu_german_split, pilot_split
+from .io import atomic_write_text
 from .evaluate import evaluate
 from .laws import AnnealingLaw, CPTLaw, MultiPowerLaw
 from .plan import outputs
@@ -30,16 +31,6 @@ from .suggest import suggest_if_unidentified
 QUICK = {"n_starts": 8, "polish": 2}  # --quick (smoke tests); the demo's numbers use the default fit
 PAPER_TABLE1_400M = {"annealing": (0.9962, 0.0025), "mpl": (0.9971, 0.0019)}  # (R², PredE), MPL paper Table 1
 
-PILOT_FIT = ["{m}_pt_const", "{m}_pt_wsd", "{m}_{d}_const800_constant_r25", "{m}_{d}_const800_cosine_r25",
-             "{m}_{d}_const400_cosine_r25"]
-PILOT_HELDOUT = ["{m}_{d}_const800_wsd_r25", "{m}_{d}_const800_rewarm_cosine_r25", "{m}_{d}_const1200_cosine_r25",
-                 "{m}_{d}_wsd1200_rewarm_cosine_r25"]
-# pilot-gpu-german: the fit set of docs/regret.md (at most a third of the replay-0.25 grid), the rest held out
-GPU_FIT = ["{m}_pt_const", "{m}_pt_wsd", "{m}_german_const600_constant_r25", "{m}_german_const600_cosine_r25",
-           "{m}_german_const300_cosine_r25"]
-GPU_HELDOUT = ["{m}_german_const600_wsd_r25", "{m}_german_const600_rewarm_cosine_r25",
-               "{m}_german_const300_rewarm_cosine_r25", "{m}_german_const1200_cosine_r25",
-               "{m}_german_const1200_rewarm_cosine_r25", "{m}_german_wsd1200_rewarm_low_r25"]
 GPU_MODEL = "m"
 
 
@@ -50,10 +41,9 @@ def _line(name, m):
 def _pilot_selection(runs, domain="code"):
     """The largest model whose fitting and held-out runs are all in the bundled data."""
     for m in ("m", "s"):
-        fit = [n.format(m=m, d=domain) for n in PILOT_FIT]
-        held = [n.format(m=m, d=domain) for n in PILOT_HELDOUT if n.format(m=m, d=domain) in runs]
-        if all(n in runs for n in fit) and held:
-            return m, fit, held
+        split = pilot_split(m, domain).present(runs)
+        if all(n in runs for n in split.fit) and split.held_out:
+            return m, list(split.fit), list(split.held_out)
     raise RuntimeError("the bundled pilot-v1 dataset lacks the demo's runs")
 
 
@@ -111,8 +101,8 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
     t0 = time.perf_counter()
     summary = {}
     gpu = load("pilot-gpu-german")
-    fit_names = [n.format(m=GPU_MODEL) for n in GPU_FIT]
-    held = [n.format(m=GPU_MODEL) for n in GPU_HELDOUT]
+    split = gpu_german_split(GPU_MODEL)
+    fit_names, held = list(split.fit), list(split.held_out)
     write_runs(gpu.select(fit_names + held), out / "pilot_gpu_german.csv", force=force)
     print(f"[1/3] real PT->CPT curves (bundled pilot-gpu-german, H100-trained, model '{GPU_MODEL}' with 6.4M "
           f"parameters, CPT on German with 25% replay)")
@@ -130,13 +120,14 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
     mpl_runs = load_mpl(400)
     write_runs(mpl_runs, out / "mpl400.csv", force=force)
     print("[3/3] real pre-training curves: Multi-Power-Law paper, 400M model, 9 schedules")
-    print(f"      fit on {', '.join(MPL_TRAIN)}; predict {', '.join(MPL_TEST)}")
+    mpl_fit, mpl_held = list(MPL_SPLIT.fit), list(MPL_SPLIT.held_out)
+    print(f"      fit on {', '.join(mpl_fit)}; predict {', '.join(mpl_held)}")
     for law in (AnnealingLaw(), MultiPowerLaw()):
-        law.fit(mpl_runs, "loss:train", names=list(MPL_TRAIN), **QUICK if quick else {})
+        law.fit(mpl_runs, "loss:train", names=mpl_fit, **QUICK if quick else {})
         fit = law.result_
         fit.save(out / f"fit_{law.name}.json", force=force)
-        report = evaluate(law, mpl_runs, list(MPL_TEST))
-        atomic_write_text(out / f"predict_{law.name}.csv", rows_to_csv(predict_runs(law, mpl_runs, list(MPL_TEST))),
+        report = evaluate(law, mpl_runs, mpl_held)
+        atomic_write_text(out / f"predict_{law.name}.csv", rows_to_csv(predict_runs(law, mpl_runs, mpl_held)),
                           force=force)
         plot_fit(law, mpl_runs, out / f"fit_{law.name}.png", force=force)
         paper = PAPER_TABLE1_400M[law.name]

@@ -24,10 +24,9 @@ import numpy as np
 from ..data import Run, RunSet, read_runs
 from ..errors import DataError
 from ..schedules import WSD, Constant, Cosine, Join, Schedule, Warmup
+from .splits import MPL_SPLIT
 
 MPL_PEAK, MPL_END, MPL_WARMUP = 3e-4, 3e-5, 2160
-MPL_TRAIN = ("constant_24000", "cosine_24000", "wsdcon_9")  # the paper's training split (Table 6)
-MPL_TEST = ("constant_72000", "cosine_72000", "wsd_20000_24000", "wsdld_20000_24000", "wsdcon_3", "wsdcon_18")
 MPL_SIZES = (25, 100, 400)
 
 
@@ -77,7 +76,7 @@ def load_mpl(size: int = 400, runs: tuple[str, ...] | None = None) -> RunSet:
         raise DataError(f"MPL sizes are {MPL_SIZES}, got {size}")
     folder = resources.files(__package__) / "mpl-luo2025" / f"csv_{size}"
     out = []
-    for run_name in runs or (MPL_TRAIN + MPL_TEST):
+    for run_name in runs or (MPL_SPLIT.fit + MPL_SPLIT.held_out):
         with (folder / f"{run_name}.csv").open(encoding="utf-8") as fh:
             rows = [(int(float(r["step"])), float(r["lr"]), float(r["loss"])) for r in csv.DictReader(fh)]
         steps, logged_lr, loss = (np.array(c) for c in zip(*rows))
