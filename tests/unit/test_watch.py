@@ -14,10 +14,9 @@ from cptlaw.errors import DataError
 from cptlaw.laws import CPTLaw
 from cptlaw.predict import schedule_run
 from cptlaw.watch import parse_every, watch
+from tests.helpers import GERMAN_FIT as FIT, GERMAN_HELD, INGEST
 
-FIT = ["s_pt_const", "s_pt_wsd", "s_german_const600_constant_r25", "s_german_const600_cosine_r25",
-       "s_german_const300_cosine_r25"]
-WATCHED = "s_german_const600_wsd_r25"  # held out: the run being "trained"
+WATCHED = GERMAN_HELD  # held out: the run being "trained"
 SPEC = {"kind": "continual", "transfer": 600,
         "pt": {"kind": "warmup", "steps": 100, "schedule": {"kind": "constant", "lr": 0.002}},
         "cpt": {"kind": "wsd", "peak": 0.002, "steps": 1000, "decay_steps": 200, "floor": 0.0002}}
@@ -111,9 +110,7 @@ def test_hf_and_tensorboard_logs_sit_on_the_plan_by_their_lr(log, capsys):
     """A real HF Trainer job (the ingest fixture): its trainer_state.json, its TensorBoard events and cptlaw's
     callback file count steps from 1; the plan from 0.  Watched with a fit of the same run, every forecast line
     is there and the observations sit on the plan (the fit of this very run raises no alarm)."""
-    from pathlib import Path
-
-    f = Path(__file__).parent / "fixtures" / "ingest"
+    f = INGEST
     from cptlaw.data import read_runs
     from cptlaw.laws import AnnealingLaw
 

@@ -14,7 +14,7 @@ from cptlaw.fit import FitResult
 from cptlaw.laws import CPTLaw
 from cptlaw.laws.cpt import cpt_part
 from cptlaw.schedules import Constant, Cosine, Warmup
-from test_laws import check_jacobian
+from tests.helpers import check_jacobian
 
 # Fig. 18 (laws.md §3.4): the paper's own 106M model treated as unknown, CPT on Pile-of-Law (peak 2e-4),
 # on the proxy general set C4 and on the domain set.
@@ -113,25 +113,3 @@ def test_cli_pt_unknown_with_drop_pt(tmp_path, capsys):
                  "--out", str(tmp_path / "b.json")]) == 2
     assert "--pt" in capsys.readouterr().err
 
-
-def test_docs_open_source_rows_are_what_the_script_computes():
-    """docs/accuracy-open-source.md's wsd1200 rows at 50 %, recomputed (benchmarks/open_source_pt.py)."""
-    import re
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(root / "benchmarks"))
-    import open_source_pt as bench
-
-    rows = bench.experiment(cases=[c for c in bench.CASES if c[0] == "wsd1200"], fractions=(0.5,))
-    doc = (root / "docs" / "accuracy-open-source.md").read_text()
-    for r in rows:
-        m = re.search(rf"^\| wsd1200 \| s \| {r['target']} \| 50% \| {r['mode']} \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \|",
-                      doc, re.M)
-        assert m, (r["target"], r["mode"])
-        got = [100 * r["fit_pred_e"], 100 * np.nanmean(r["rest"]), 100 * np.nanmean(r["other"])]
-        np.testing.assert_allclose([float(x) for x in m.groups()], got, rtol=0.02, atol=0.011)
-    unknown = [r for r in rows if r["mode"] == "unknown"]
-    known = [r for r in rows if r["mode"] == "known"]
-    assert all(np.nanmean(u["other"]) > 3 * np.nanmean(k["other"]) for u, k in zip(unknown, known))

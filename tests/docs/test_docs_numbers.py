@@ -9,13 +9,11 @@ differences between machines (BLAS, numpy versions); a change of method or data 
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
 from cptlaw.demo import run_demo
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 LINE = re.compile(r"^\s+(\S+(?: mean)?)\s+R2 (-?[\d.]+)\s+PredE ([\d.]+)%\s+WorstE ([\d.]+)%")
 SECTION = re.compile(r"^\s+(loss:\w+|annealing law|mpl law)")
 PART = re.compile(r"^\[(\d)/\d\]")

@@ -1,9 +1,6 @@
 """The Cross-Domain D-CPT law (Que et al. 2024; K = 1/k1 + w2*k2 from a secondary source, unconfirmed)."""
 
 import json
-import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +11,7 @@ from cptlaw.datasets import load
 from cptlaw.errors import DataError
 from cptlaw.fit import FitResult
 from cptlaw.laws.dcpt_cross import CrossDomainDCPTLaw, fit_cross_domain, measure_k, run_domain
-from test_laws import check_jacobian
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import check_jacobian
 
 
 @pytest.fixture(scope="module")
@@ -42,20 +37,6 @@ def test_jacobian_matches_finite_differences(cosine_runs):
     theta = np.array([np.exp(rng.uniform(*np.log(p.init))) if p.log else rng.uniform(*p.init)
                       for p in law.parameters(design.y, design)])
     check_jacobian(law, design, theta, rtol=1e-4, atol=1e-7)
-
-
-def test_leave_one_domain_out_row_is_what_the_doc_says():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import dcpt_cross
-
-    (r,) = dcpt_cross.experiment(domains=["loss:german"])
-    doc = (ROOT / "docs" / "accuracy-dcpt-cross.md").read_text()
-    m = re.search(r"^\| german \| .* \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \| \d+ \|$", doc, re.M)
-    assert m
-    doc_vals = [float(v) for v in m.groups()]
-    np.testing.assert_allclose(doc_vals, [100 * r[k] for k in ("probe_share", "cross", "no_probe", "own")],
-                               rtol=0.02, atol=0.011)
-    assert r["probe_share"] < 0.01  # the probe costs under 1% of the domain's runs
 
 
 def test_saved_fit_keeps_k_and_predicts_the_same(cosine_runs, tmp_path):

@@ -2,7 +2,6 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from cptlaw.cli import main
 from cptlaw.data import write_runs
 from cptlaw.datasets.synthetic import simulate_cpt_runs
+from tests.helpers import ROOT
 
 SPECS = [("pt", "constant", 6000, "constant", 0), ("c1", "constant", 4000, "cosine", 2000),
          ("c2", "wsd", 4000, "constant", 2000), ("c3", "constant", 3000, "wsd", 3000)]
@@ -189,7 +189,7 @@ def test_demo_quick_then_readme_python_example(tmp_path, capsys, monkeypatch):
     assert (demo / "fit_annealing.png").exists() and (demo / "fit_mpl.json").exists()
     assert (demo / "fit_cpt_code.png").exists() and (demo / "pilot_code.csv").exists()
     assert main(["demo", "--out", str(demo), "--quick"]) == 2  # no silent overwrite
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     code = readme.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})

@@ -17,8 +17,9 @@ from cptlaw.errors import CptlawError, DataError
 from cptlaw.ingest.log import Series, rewarmup, sampled, supersede
 from cptlaw.laws import CPTLaw, make_law
 from cptlaw.schedules import from_spec, load_spec_file
+from tests.helpers import INGEST
 
-F = Path(__file__).parent / "fixtures" / "ingest"
+F = INGEST
 TRUTH = read_runs(F / "pt_cpt.native.csv")["pt_cpt"]
 HF_NATIVE = read_runs(F / "hf_run" / "native.csv")["hf_run"]
 
