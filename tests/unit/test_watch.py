@@ -14,7 +14,7 @@ from cptlaw.errors import DataError
 from cptlaw.laws import CPTLaw
 from cptlaw.predict import schedule_run
 from cptlaw.watch import parse_every, watch
-from tests.helpers import GERMAN_FIT as FIT, GERMAN_HELD, INGEST
+from tests.helpers import GERMAN_FIT as FIT, GERMAN_HELD, INGEST, needs
 
 WATCHED = GERMAN_HELD  # held out: the run being "trained"
 SPEC = {"kind": "continual", "transfer": 600,
@@ -105,7 +105,8 @@ def test_a_log_that_disappears_or_never_was_is_an_error(setup, tmp_path, capsys)
     assert parse_every("2m") == 120.0
 
 
-@pytest.mark.parametrize("log", ["hf_run/trainer_state.json", "hf_run/native.csv", "hf_run/tb"])
+@pytest.mark.parametrize("log", ["hf_run/trainer_state.json", "hf_run/native.csv",
+                                 pytest.param("hf_run/tb", marks=needs("tensorboard"))])
 def test_hf_and_tensorboard_logs_sit_on_the_plan_by_their_lr(log, capsys):
     """A real HF Trainer job (the ingest fixture): its trainer_state.json, its TensorBoard events and cptlaw's
     callback file count steps from 1; the plan from 0.  Watched with a fit of the same run, every forecast line

@@ -7,12 +7,10 @@ from scipy.optimize import lsq_linear
 from cptlaw.data import Run, RunSet
 from cptlaw.datasets import load
 from cptlaw.datasets.synthetic import simulate_cpt_runs
-from cptlaw.errors import DataError
 from cptlaw.fit import fit_law
 from cptlaw.fit.varpro import bounded_lstsq
 from cptlaw.laws import AnnealingLaw, CPTLaw, DCPTLaw, MultiPowerLaw
-from cptlaw.predict import predict_runs
-from cptlaw.schedules import WSD, Constant, Continual, Cosine, Warmup
+from cptlaw.schedules import WSD, Constant, Cosine, Warmup
 
 PILOT_FIT = ["m_pt_const", "m_pt_wsd", "m_code_const800_constant_r25", "m_code_const800_cosine_r25",
              "m_code_const400_cosine_r25"]
@@ -112,50 +110,3 @@ def test_stderr_covers_truth_on_recovery():
     se = fit.diagnostics["stderr"]
     for name, true in {"L0": 3.057, "A": 0.490, "alpha": 0.497}.items():
         assert se[name] is not None and abs(fit.params[name] - true) < 6 * se[name] + 1e-3
-
-
-def _constant_pt_fit():
-    runs = simulate_cpt_runs([("p", "constant", 20000, "constant", 0), ("a", "constant", 20000, "cosine", 10000),
-                              ("b", "constant", 10000, "constant", 20000)], target="general", n_eval=150)
-    return CPTLaw().fit(runs, "general").result_
-
-
-def test_prediction_outside_the_fitted_range_is_flagged():
-    fit = _constant_pt_fit()  # never saw an annealed PT
-    plan = Continual(Warmup(WSD(2e-4, 19500, 4000, 0.0), 500), Cosine(2e-4, 10000), 20000)
-    runs = RunSet([Run.from_schedule("plan", plan, 30000)])
-    rows = predict_runs(fit, runs, every=500)
-    assert rows and all(np.isfinite(r["predicted"]) and r["predicted"] > 0 for r in rows)
-    assert any("S2pt" in r["extrapolated"].split(";") for r in rows)
-    inside = predict_runs(fit, simulate_cpt_runs([("a", "constant", 20000, "cosine", 10000)], n_eval=50))
-    assert all(r["extrapolated"] == "" for r in inside if r["step"] < 20000)
-
-
-def test_non_positive_prediction_is_an_error():
-    fit = _constant_pt_fit()
-    fit = fit.model_copy(update={"params": {**fit.params, "C1": 50.0}})  # a fit whose annealing term explodes
-    plan = Continual(Warmup(WSD(2e-4, 19500, 4000, 0.0), 500), Constant(2e-4), 20000)
-    with pytest.raises(DataError, match="not a loss"):
-        predict_runs(fit, RunSet([Run.from_schedule("plan", plan, 25000)]))
-
-
-def test_warmup_points_are_outside_the_domain():
-    fit = _constant_pt_fit()
-    run = Run.from_schedule("plan", Warmup(Constant(2e-4), 500), 2000)
-    rows = predict_runs(fit, RunSet([run]), every=100)
-    assert min(r["step"] for r in rows) >= 500
-
-
-def test_suggested_run_separates_the_disagreeing_fits():
-    """Only constant-LR CPT runs: the CPT annealing coefficient C2 is not identified.  The suggested next run
-    must anneal during CPT (that is what pins C2), come with a pilot config block, and the fits must really
-    disagree on it."""
-    from cptlaw.suggest import suggest_runs
-
-    runs = simulate_cpt_runs([("p", "constant", 20000, "constant", 0), ("a", "constant", 20000, "constant", 10000),
-                              ("b", "constant", 10000, "constant", 20000)], target="general", n_eval=150)
-    fit = CPTLaw().fit(runs, "general").result_
-    assert "C2 (its term is zero on every point)" in " ".join(fit.warnings)
-    best = suggest_runs(fit, runs)[0]
-    assert best["spread"] > 0.001
-    assert best["config"]["cpt"]["init_from"] == "p" and best["config"]["cpt"]["schedule"]["kind"] != "constant"

@@ -52,7 +52,7 @@ def test_saved_fit_keeps_k_and_predicts_the_same(cosine_runs, tmp_path):
     np.testing.assert_allclose(again.predict(run), law.predict(run), rtol=1e-12)
 
 
-def test_cli_fit_and_bad_input(cosine_runs, tmp_path, capsys):
+def test_cli_fit_and_bad_input(cosine_runs, tmp_path, capsys, cli_error):
     write_runs(cosine_runs, tmp_path / "d.csv")
     data = str(tmp_path / "d.csv")
     assert main(["fit", data, "--law", "dcpt-cross", "--target", "domain", "--n-starts", "16",
@@ -62,18 +62,12 @@ def test_cli_fit_and_bad_input(cosine_runs, tmp_path, capsys):
     doc = json.loads((tmp_path / "f.json").read_text())
     assert doc["law"] == "dcpt-cross" and doc["options"]["probe_steps"] == 50 and len(doc["options"]["k"]) == 4
 
-    def error(argv):
-        assert main(argv) == 2
-        err = capsys.readouterr().err
-        assert "Traceback" not in err
-        return err
-
     base = ["fit", data, "--law", "dcpt-cross", "--out", str(tmp_path / "x.json")]
-    assert "give --target domain" in error(base + ["--target", "loss:code"])
-    assert "no run at replay 0.6" in error(base + ["--target", "domain", "--probe-replay", "0.6"])
+    assert "give --target domain" in cli_error(base + ["--target", "loss:code"])
+    assert "no run at replay 0.6" in cli_error(base + ["--target", "domain", "--probe-replay", "0.6"])
     one = "s_code_const600_cosine_r25,s_legal_const600_cosine_r25"
-    assert "too few CPT points" in error(base + ["--target", "domain", "--runs", one])
-    assert "cover only loss:code" in error(base + ["--target", "domain", "--runs",
+    assert "too few CPT points" in cli_error(base + ["--target", "domain", "--runs", one])
+    assert "cover only loss:code" in cli_error(base + ["--target", "domain", "--runs",
                                                     "s_code_const600_cosine_r25,s_code_const600_cosine_r50"])
-    assert "Python API" in error(["predict", str(tmp_path / "f.json"), "--data", data, "--out", str(tmp_path / "p.csv")])
+    assert "Python API" in cli_error(["predict", str(tmp_path / "f.json"), "--data", data, "--out", str(tmp_path / "p.csv")])
     assert not (tmp_path / "x.json").exists()

@@ -44,7 +44,7 @@ def test_recovers_published_coefficients_and_saves_a_fit_that_predicts_alone(tmp
     np.testing.assert_allclose(again.predict(run), want, rtol=0.01)
 
 
-def test_cli_fit_predict_plan_and_bad_input(tmp_path, capsys):
+def test_cli_fit_predict_plan_and_bad_input(tmp_path, capsys, cli_error):
     runs = load("pilot-gpu-german")
     names = ["s_pt_const", "s_pt_wsd", "s_german_const600_constant_r25", "s_german_const600_cosine_r25",
              "s_german_const300_cosine_r25"]
@@ -71,20 +71,14 @@ def test_cli_fit_predict_plan_and_bad_input(tmp_path, capsys):
     assert json.loads((tmp_path / "plan" / "plan.json").read_text())["space"]["ood"]["general"] == doc["params"]["l1"]
     capsys.readouterr()
 
-    def error(argv):
-        assert main(argv) == 2
-        err = capsys.readouterr().err
-        assert "Traceback" not in err
-        return err
-
     base = ["fit", data, "--law", "ood", "--runs", sel, "--out", str(tmp_path / "x.json")]
-    assert "needs --from" in error(base + ["--target", "loss:bio"])
-    assert "a fit of loss:general itself" in error(base + ["--target", "loss:general", "--from", frm])
-    assert "no observations of 'loss:math'" in error(base + ["--target", "loss:math", "--from", frm])
-    assert "not an OOD fit" in error(["plan", str(tmp_path / "space.yaml"), "--general", str(tmp_path / "g.json"),
+    assert "needs --from" in cli_error(base + ["--target", "loss:bio"])
+    assert "a fit of loss:general itself" in cli_error(base + ["--target", "loss:general", "--from", frm])
+    assert "no observations of 'loss:math'" in cli_error(base + ["--target", "loss:math", "--from", frm])
+    assert "not an OOD fit" in cli_error(["plan", str(tmp_path / "space.yaml"), "--general", str(tmp_path / "g.json"),
                                       "--domain", str(tmp_path / "d.json"), "--ood", str(tmp_path / "g.json"),
                                       "--out", str(tmp_path / "plan2")])
-    assert "--from applies to --law ood only" in error(["fit", data, "--law", "cpt", "--target", "loss:bio",
+    assert "--from applies to --law ood only" in cli_error(["fit", data, "--law", "cpt", "--target", "loss:bio",
                                                         "--from", frm, "--out", str(tmp_path / "x.json")])
     assert not (tmp_path / "x.json").exists()
     with pytest.raises(CptlawError, match="both of loss:general"):
