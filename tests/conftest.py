@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from cptlaw.cli import main
+from tests.helpers import GERMAN_FIT
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -44,3 +45,14 @@ def cli_error(capsys):
         return err
 
     return error
+
+
+@pytest.fixture(scope="session")
+def german_laws():
+    """CPTLaw fits (8 starts) of loss:general and loss:german on the GERMAN_FIT runs of the bundled
+    pilot-gpu-german data, made once: {target: fitted law}.  Tests only read them."""
+    from cptlaw.datasets import load
+    from cptlaw.laws import CPTLaw
+
+    runs = load("pilot-gpu-german")
+    return {target: CPTLaw().fit(runs, target, names=GERMAN_FIT, n_starts=8) for target in ("loss:general", "loss:german")}

@@ -6,25 +6,12 @@ import json
 
 import pytest
 
-from cptlaw.cli import main
 from cptlaw.data import write_runs
 from cptlaw.datasets.synthetic import simulate_cpt_runs
 
+# the fixtures data and fitted: tests/cli/conftest.py; these runs carry loss:domain only, for evaluate
 SPECS = [("pt", "constant", 3000, "constant", 0), ("c1", "constant", 2000, "cosine", 1000),
          ("c2", "wsd", 2000, "constant", 1000)]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    runs = simulate_cpt_runs(SPECS, target="general", noise=5e-4, n_eval=40, seed=1)
-    return write_runs(runs, tmp_path_factory.mktemp("bad") / "runs.csv")
-
-
-@pytest.fixture(scope="module")
-def fitted(data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("fit") / "fit.json"
-    assert main(["fit", str(data), "--law", "cpt", "--target", "general", "--n-starts", "8", "--out", str(out)]) == 0
-    return out
 
 
 @pytest.mark.parametrize("option,value", [("--lam", "1.5"), ("--lam", "nan"), ("--lam", "-0.1"), ("--delta", "0"),

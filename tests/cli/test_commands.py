@@ -7,28 +7,7 @@ import numpy as np
 import pytest
 
 from cptlaw.cli import main
-from cptlaw.data import write_runs
-from cptlaw.datasets.synthetic import simulate_cpt_runs
 from tests.helpers import ROOT
-
-SPECS = [("pt", "constant", 6000, "constant", 0), ("c1", "constant", 4000, "cosine", 2000),
-         ("c2", "wsd", 4000, "constant", 2000), ("c3", "constant", 3000, "wsd", 3000)]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli")
-    runs = simulate_cpt_runs(SPECS, target="general", noise=5e-4, n_eval=60, seed=1)
-    return write_runs(runs, d / "runs.csv")
-
-
-@pytest.fixture(scope="module")
-def fitted(data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("fit") / "fit.json"
-    assert main(["fit", str(data), "--law", "cpt", "--target", "loss:general", "--runs", "pt,c1,c2",
-                 "--n-starts", "8", "--out", str(out)]) == 0
-    return out
-
 
 def test_fit_writes_a_fit_file(fitted):
     fit = json.loads(fitted.read_text())

@@ -62,7 +62,7 @@ def demo(demo_text):
 
 def test_readme_demo_block_is_what_the_demo_prints(demo):
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("checked by `tests/test_docs_numbers.py`", 1)[1].split("```", 2)[1]
+    block = readme.split("checked by `tests/docs/test_docs_numbers.py`", 1)[1].split("```", 2)[1]
     documented = parse(block)
     assert len(documented) >= 20
     for key, values in documented.items():

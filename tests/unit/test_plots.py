@@ -6,16 +6,15 @@ from cptlaw.datasets import load
 from tests.helpers import GERMAN_FIT as FIT
 
 
-def test_fit_figure_keeps_data_clear_and_labels_what_it_scores():
+def test_fit_figure_keeps_data_clear_and_labels_what_it_scores(german_laws):
     """The legend sits outside the axes; every prediction at an observed step is inside the y-limits (the worst
     held-out error is in view); transfers are labelled; a CPT panel zooms on the CPT phase; the title names the
     training-fit and the held-out scores; a tokens axis appears when tokens_per_step is known."""
-    from cptlaw.laws import CPTLaw
     from cptlaw.plots import fit_figure
 
     runs = load("pilot-gpu-german")
     held = ["s_german_const1200_rewarm_cosine_r25", "s_german_wsd1200_rewarm_low_r25"]
-    law = CPTLaw().fit(runs, "loss:german", names=FIT, n_starts=8)
+    law = german_laws["loss:german"]  # CPTLaw().fit(runs, "loss:german", names=FIT, n_starts=8), made once
     fig = fit_figure(law.result_, runs, FIT + held)
     ax_loss, ax_cpt = fig.axes[0], fig.axes[1]
     fig.canvas.draw()

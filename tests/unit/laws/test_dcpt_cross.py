@@ -1,12 +1,9 @@
 """The Cross-Domain D-CPT law (Que et al. 2024; K = 1/k1 + w2*k2 from a secondary source, unconfirmed)."""
 
-import json
-
 import numpy as np
 import pytest
 
-from cptlaw.cli import main
-from cptlaw.data import RunSet, write_runs
+from cptlaw.data import RunSet
 from cptlaw.datasets import load
 from cptlaw.errors import DataError
 from cptlaw.fit import FitResult
@@ -50,24 +47,3 @@ def test_saved_fit_keeps_k_and_predicts_the_same(cosine_runs, tmp_path):
     again.measure(new)
     run = new["m_german_const600_cosine_r50"]
     np.testing.assert_allclose(again.predict(run), law.predict(run), rtol=1e-12)
-
-
-def test_cli_fit_and_bad_input(cosine_runs, tmp_path, capsys, cli_error):
-    write_runs(cosine_runs, tmp_path / "d.csv")
-    data = str(tmp_path / "d.csv")
-    assert main(["fit", data, "--law", "dcpt-cross", "--target", "domain", "--n-starts", "16",
-                 "--out", str(tmp_path / "f.json")]) == 0
-    out = capsys.readouterr().out
-    assert "K of loss:german: k1 = " in out
-    doc = json.loads((tmp_path / "f.json").read_text())
-    assert doc["law"] == "dcpt-cross" and doc["options"]["probe_steps"] == 50 and len(doc["options"]["k"]) == 4
-
-    base = ["fit", data, "--law", "dcpt-cross", "--out", str(tmp_path / "x.json")]
-    assert "give --target domain" in cli_error(base + ["--target", "loss:code"])
-    assert "no run at replay 0.6" in cli_error(base + ["--target", "domain", "--probe-replay", "0.6"])
-    one = "s_code_const600_cosine_r25,s_legal_const600_cosine_r25"
-    assert "too few CPT points" in cli_error(base + ["--target", "domain", "--runs", one])
-    assert "cover only loss:code" in cli_error(base + ["--target", "domain", "--runs",
-                                                    "s_code_const600_cosine_r25,s_code_const600_cosine_r50"])
-    assert "Python API" in cli_error(["predict", str(tmp_path / "f.json"), "--data", data, "--out", str(tmp_path / "p.csv")])
-    assert not (tmp_path / "x.json").exists()

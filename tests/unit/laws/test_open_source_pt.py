@@ -1,13 +1,10 @@
 """The CPT law for open-source PT models (``pt="unknown"``; Wang, Tissue et al. 2025 §6, App. G): S1pt fitted,
 the PT annealed to 0, CPT-only runs."""
 
-import json
-
 import numpy as np
 import pytest
 
-from cptlaw.cli import main
-from cptlaw.data import Run, RunSet, write_runs
+from cptlaw.data import Run, RunSet
 from cptlaw.datasets import load
 from cptlaw.errors import CptlawError
 from cptlaw.fit import FitResult
@@ -95,21 +92,3 @@ def test_runs_with_a_pt_prefix_are_refused_and_cpt_part_cuts_them(tmp_path):
     law.result_.save(tmp_path / "fit.json")
     again = FitResult.load(tmp_path / "fit.json").law()
     np.testing.assert_array_equal(again.predict(part), law.predict(part))
-
-
-def test_cli_pt_unknown_with_drop_pt(tmp_path, capsys):
-    runs = load("pilot-gpu-german").select(["s_pt_const", "s_german_const600_cosine_r25", "s_german_const300_cosine_r25"])
-    write_runs(runs, tmp_path / "runs.csv")
-    out = tmp_path / "fit.json"
-    base = ["fit", str(tmp_path / "runs.csv"), "--law", "cpt", "--target", "loss:german", "--pt", "unknown",
-            "--n-starts", "16", "--out", str(out)]
-    assert main(base) == 2
-    assert "takes CPT-only runs" in capsys.readouterr().err
-    assert main(base + ["--drop-pt"]) == 0
-    doc = json.loads(out.read_text())
-    assert doc["options"]["pt"] == "unknown" and sorted(doc["runs"]) == ["s_german_const300_cosine_r25",
-                                                                      "s_german_const600_cosine_r25"]
-    assert main(["fit", str(tmp_path / "runs.csv"), "--law", "annealing", "--target", "loss:german", "--pt", "unknown",
-                 "--out", str(tmp_path / "b.json")]) == 2
-    assert "--pt" in capsys.readouterr().err
-
