@@ -1,4 +1,10 @@
-"""Fixtures shared by every test folder (plain helpers: tests/helpers.py)."""
+"""Fixtures shared by every test folder (plain helpers and constants: tests/helpers.py; CLI data and fits:
+tests/cli/conftest.py; the ``docs`` marker: tests/docs/conftest.py).
+
+- ``run_cli`` / ``cli_error``: ``cptlaw ARGV`` in-process, with no traceback on standard error;
+- ``german_laws``: CPT fits of the bundled pilot-gpu-german runs, made once per session;
+- ``cosine_runs``: the cosine-CPT runs of pilot-gpu-domains;
+- ``shared_dir``: ../shared, or a skip."""
 
 from pathlib import Path
 
@@ -56,3 +62,12 @@ def german_laws():
 
     runs = load("pilot-gpu-german")
     return {target: CPTLaw().fit(runs, target, names=GERMAN_FIT, n_starts=8) for target in ("loss:general", "loss:german")}
+
+
+@pytest.fixture(scope="session")
+def cosine_runs():
+    """The cosine-CPT runs of the bundled pilot-gpu-domains data (the Cross-Domain D-CPT tests); read only."""
+    from cptlaw.data import RunSet
+    from cptlaw.datasets import load
+
+    return RunSet([r for r in load("pilot-gpu-domains") if "_cosine_" in r.name])

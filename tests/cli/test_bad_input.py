@@ -3,7 +3,6 @@ traceback, and nothing written or silently accepted."""
 
 import json
 
-
 import pytest
 
 from cptlaw.data import write_runs

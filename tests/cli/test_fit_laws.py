@@ -6,17 +6,12 @@ import json
 import pytest
 
 from cptlaw.cli import main
-from cptlaw.data import RunSet, write_runs
+from cptlaw.data import write_runs
 from cptlaw.datasets import load
 from cptlaw.errors import CptlawError
 from cptlaw.fit import FitResult
 from cptlaw.laws.ood import fit_ood
 from tests.helpers import GERMAN_FIT, GERMAN_HELD
-
-
-@pytest.fixture(scope="module")
-def cosine_runs():
-    return RunSet([r for r in load("pilot-gpu-domains") if "_cosine_" in r.name])
 
 
 def test_cli_fit_predict_plan_and_bad_input(german_fits, tmp_path, capsys, cli_error):

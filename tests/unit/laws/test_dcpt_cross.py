@@ -4,16 +4,10 @@ import numpy as np
 import pytest
 
 from cptlaw.data import RunSet
-from cptlaw.datasets import load
 from cptlaw.errors import DataError
 from cptlaw.fit import FitResult
 from cptlaw.laws.dcpt_cross import CrossDomainDCPTLaw, fit_cross_domain, measure_k, run_domain
 from tests.helpers import check_jacobian
-
-
-@pytest.fixture(scope="module")
-def cosine_runs():
-    return RunSet([r for r in load("pilot-gpu-domains") if "_cosine_" in r.name])
 
 
 def test_k_is_measured_from_the_first_probe_steps(cosine_runs):
