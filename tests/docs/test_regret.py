@@ -3,14 +3,12 @@
 between machines), and the picks are real grid runs matched to plan candidates by their LRs."""
 
 import re
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-from benchmarks import plan_regret
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks import plan_regret
 
 ROW = re.compile(r"^\| (\w) \| ([\w+ ]+?) \| Eq\. \d \| ([\d.]+) \| (\d+) / (\d+) \((\d+)\) \| (\w+) \| (\d+) \| "
                  r"([\d.]+)% \| ([\d.]+)% \| (\w+) \| (\d+)% \|$")
@@ -56,18 +54,3 @@ def test_regret_rows_are_consistent(rows, mix_rows):
         if r["grid_kind"] != "r25 unguarded":  # the default guard: never a CPT peak the fits did not see
             assert "lr_peak_cpt" not in r["pick_extrapolated"] and "rewarm_low" not in r["pick"]
             assert "rewarm_high" not in r["pick"]
-
-
-def test_every_grid_run_is_a_plan_candidate_with_its_exact_lrs():
-    from cptlaw.datasets import load
-    from cptlaw.plan.features import plan_run
-    from cptlaw.plan.regret import match_runs
-
-    for dataset, size in [("pilot-gpu-german", "s"), ("pilot-gpu-german", "m"), ("pilot-gpu-german", "l"),
-                          (plan_regret.MIX, "s"), (plan_regret.MIX, "m")]:
-        runs = load(dataset)
-        sp = plan_regret.space(size)
-        names = [n for n in runs.names if n.startswith(f"{size}_german_")]
-        for name, cand in match_runs(runs, sp, names).items():
-            assert np.allclose(plan_run(sp, cand).lr, runs[name].lr, rtol=1e-12, atol=0)
-            assert cand.replay == runs[name].replay_ratio

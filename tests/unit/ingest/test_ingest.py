@@ -17,8 +17,9 @@ from cptlaw.errors import CptlawError, DataError
 from cptlaw.ingest.log import Series, rewarmup, sampled, supersede
 from cptlaw.laws import CPTLaw, make_law
 from cptlaw.schedules import from_spec, load_spec_file
+from tests.helpers import INGEST, needs
 
-F = Path(__file__).parent / "fixtures" / "ingest"
+F = INGEST
 TRUTH = read_runs(F / "pt_cpt.native.csv")["pt_cpt"]
 HF_NATIVE = read_runs(F / "hf_run" / "native.csv")["hf_run"]
 
@@ -45,6 +46,7 @@ def fitted_predictions(run, target, law="cpt"):
     return law.predict(run)
 
 
+@needs("tensorboard")
 def test_tensorboard_resumed_run_equals_native_and_fits_alike():
     got = ingest.read(F / "tb_run")
     run = got.runs["tb_run"]
@@ -65,6 +67,7 @@ def test_megatron_log_with_schedule_equals_native():
     np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
 
 
+@needs("mlflow")
 @pytest.mark.parametrize("source", ["mlruns", "."])
 def test_mlflow_store_equals_native_and_fits_alike(source):
     """An MLflow file store written by MlflowClient as a 0-based loop logs (update k at step k), resumed once:
@@ -79,6 +82,7 @@ def test_mlflow_store_equals_native_and_fits_alike(source):
     np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
 
 
+@needs("wandb")
 def test_wandb_run_folders_equal_native_and_fit_alike():
     """A W&B offline run written by ``wandb`` as a 0-based loop logs (``step=k``), resumed once into a second
     folder of the same run id: the native run shifted by one step, the resumed write winning, the config as
@@ -141,6 +145,7 @@ def test_wandb_api_reads_every_row_of_a_recorded_run(monkeypatch):
         ingest.read("wandb:hf-run")
 
 
+@needs("wandb")
 def test_wandb_file_reader_agrees_with_the_recorded_rows():
     """The run-file reader (our framing, W&B's protobuf) and W&B's own reader (the recorded rows) give the same
     points for every tag."""
@@ -156,7 +161,8 @@ def test_wandb_file_reader_agrees_with_the_recorded_rows():
         np.testing.assert_array_equal(log.scalars[tag].values, s.values)
 
 
-def test_wandb_bad_files(tmp_path, capsys):
+@needs("wandb")
+def test_wandb_bad_files(tmp_path, cli_error):
     src = next((F / "wandb_run").rglob("run-*.wandb"))
     cut = tmp_path / "run-cut.wandb"
     cut.write_bytes(src.read_bytes()[:200_001])  # killed mid-record: read up to there, and say so
@@ -164,21 +170,22 @@ def test_wandb_bad_files(tmp_path, capsys):
     assert any("ends inside a record" in n for n in got.notes)
     assert got.runs["pt_cpt"].steps[-1] < 2000
     (tmp_path / "run-x.wandb").write_bytes(b"not a wandb file")
-    err = cli_error(["ingest", str(tmp_path / "run-x.wandb"), "--out", str(tmp_path / "o.csv")], capsys)
+    err = cli_error(["ingest", str(tmp_path / "run-x.wandb"), "--out", str(tmp_path / "o.csv")])
     assert "run-x.wandb: not a W&B run file" in err
     data = bytearray(src.read_bytes())
     data[7 + 6] = 9  # the first chunk's type
     (tmp_path / "run-y.wandb").write_bytes(bytes(data))
-    err = cli_error(["ingest", str(tmp_path / "run-y.wandb"), "--out", str(tmp_path / "o.csv")], capsys)
+    err = cli_error(["ingest", str(tmp_path / "run-y.wandb"), "--out", str(tmp_path / "o.csv")])
     assert "run-y.wandb: byte 7: not a W&B record chunk" in err
     data = bytearray(src.read_bytes())
     data[7 + 7:7 + 17] = b"\xff" * 10  # the first record's payload
     (tmp_path / "run-z.wandb").write_bytes(bytes(data))
-    err = cli_error(["ingest", str(tmp_path / "run-z.wandb"), "--out", str(tmp_path / "o.csv")], capsys)
+    err = cli_error(["ingest", str(tmp_path / "run-z.wandb"), "--out", str(tmp_path / "o.csv")])
     assert "run-z.wandb: byte 7: not a W&B record" in err
     assert not (tmp_path / "o.csv").exists()
 
 
+@needs("mlflow")
 def test_mlflow_bad_stores(tmp_path):
     with pytest.raises(DataError, match="not an MLflow file store"):
         ingest.read(tmp_path, kind="mlflow")
@@ -196,7 +203,8 @@ def test_mlflow_bad_stores(tmp_path):
         ingest.read(bad)
 
 
-@pytest.mark.parametrize("source", ["hf_run", "hf_run/trainer_state.json", "hf_run/tb", "hf_run/wandb"])
+@pytest.mark.parametrize("source", ["hf_run", "hf_run/trainer_state.json", pytest.param("hf_run/tb", marks=needs("tensorboard")),
+                                    pytest.param("hf_run/wandb", marks=needs("wandb"))])
 def test_hf_trainer_run_matches_its_callback(source):
     """A real Trainer job: trainer_state.json (and its TensorBoard events) with the schedule spec give the LR
     the optimizer applied at every step, as recorded by cptlaw's callback (the step convention, measured)."""
@@ -246,6 +254,7 @@ def test_table_with_a_mapping_and_stitched_pt_cpt_logs(tmp_path):
     assert any("where the CPT log begins" in n for n in got.notes)
 
 
+@needs("tensorboard")
 def test_cli_ingest_then_fit_equals_fit_on_native(tmp_path, capsys):
     out = tmp_path / "runs.csv"
     assert main(["ingest", str(F / "megatron.log"), "--schedule", str(F / "megatron.schedule.yaml"), "--out", str(out),
@@ -261,44 +270,42 @@ def test_cli_ingest_then_fit_equals_fit_on_native(tmp_path, capsys):
         assert a[k]["value"] == pytest.approx(b[k]["value"], rel=1e-3, abs=1e-9), k
 
 
-def cli_error(argv, capsys):
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return err
-
-
-def test_bad_input_exits_2_naming_file_and_entry(tmp_path, capsys):
+@needs("tensorboard")
+def test_bad_tensorboard_input_exits_2_naming_file_and_entry(tmp_path, cli_error):
     # a truncated event file
     tb = tmp_path / "tb"
     shutil.copytree(F / "tb_run", tb)
     f = sorted(tb.iterdir())[0]
     f.write_bytes(f.read_bytes()[:-7])
-    err = cli_error(["ingest", str(tb), "--out", str(tmp_path / "o.csv")], capsys)
+    err = cli_error(["ingest", str(tb), "--out", str(tmp_path / "o.csv")])
     assert f.name in err and "record" in err and "truncated" in err
+    # mixed runs in one folder
+    err = cli_error(["ingest", str(F / "tb_mixed"), "--out", str(tmp_path / "o.csv")])
+    assert "mixed runs in one folder" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_bad_input_exits_2_naming_file_and_entry(tmp_path, cli_error):
     # a log_history without an LR
     state = json.loads((F / "hf_run" / "trainer_state.json").read_text())
     for e in state["log_history"]:
         e.pop("learning_rate", None)
     (tmp_path / "trainer_state.json").write_text(json.dumps(state))
-    err = cli_error(["ingest", str(tmp_path / "trainer_state.json"), "--out", str(tmp_path / "o.csv")], capsys)
+    err = cli_error(["ingest", str(tmp_path / "trainer_state.json"), "--out", str(tmp_path / "o.csv")])
     assert "trainer_state.json: no LR in the log" in err and "--schedule" in err
     # non-monotonic steps in one trainer_state.json
     state = json.loads((F / "hf_run" / "trainer_state.json").read_text())
     state["log_history"][3]["step"] = 1
     (tmp_path / "trainer_state.json").write_text(json.dumps(state))
     err = cli_error(["ingest", str(tmp_path / "trainer_state.json"), "--schedule", str(F / "hf_run.schedule.yaml"),
-                     "--out", str(tmp_path / "o.csv")], capsys)
+                     "--out", str(tmp_path / "o.csv")])
     assert "log_history[3]: step 1 after step" in err
-    # mixed runs in one folder
-    err = cli_error(["ingest", str(F / "tb_mixed"), "--out", str(tmp_path / "o.csv")], capsys)
-    assert "mixed runs in one folder" in err
     # a wrong mapping
     write_table(tmp_path / "m.csv", table_rows(TRUTH, 1, 400), ["iter", "lr", "val/loss", "val/german"])
     err = cli_error(["ingest", str(tmp_path / "m.csv"), "--map", "step=iter,loss:general=val_loss",
-                     "--out", str(tmp_path / "o.csv")], capsys)
+                     "--out", str(tmp_path / "o.csv")])
     assert "m.csv: --map loss:general=val_loss: no tag or column 'val_loss'" in err and "val/loss" in err
-    err = cli_error(["ingest", str(tmp_path / "m.csv"), "--map", "steps=iter", "--out", str(tmp_path / "o.csv")], capsys)
+    err = cli_error(["ingest", str(tmp_path / "m.csv"), "--map", "steps=iter", "--out", str(tmp_path / "o.csv")])
     assert "'steps' is not step, lr or loss:<set>" in err
     assert not (tmp_path / "o.csv").exists()
 
@@ -389,6 +396,7 @@ def test_hf_run_folder_reads_the_latest_checkpoint(tmp_path):
     assert any("checkpoint-40" in n for n in got.notes)
 
 
+@needs("torch", "lightning")
 def test_lightning_callback_records_the_applied_lr_and_every_validation_loss(tmp_path):
     """A real Lightning Trainer job on CPU (a linear model, LambdaLR warmup + decay stepped every update,
     gradient accumulation 2, validation on two sets every 10 updates): the native file has the LR the

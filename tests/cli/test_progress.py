@@ -12,8 +12,9 @@ import pytest
 
 from cptlaw.data import write_runs
 from cptlaw.datasets import load
+from tests.helpers import GERMAN_FIT
 
-RUNS = "s_pt_const,s_pt_wsd,s_german_const600_constant_r25,s_german_const600_cosine_r25,s_german_const300_cosine_r25"
+RUNS = ",".join(GERMAN_FIT)
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,13 @@ from scipy.optimize import lsq_linear
 
 from cptlaw.data import Run, RunSet
 from cptlaw.datasets import load
-from cptlaw.datasets.splits import pilot_split
 from cptlaw.datasets.synthetic import simulate_cpt_runs
-from cptlaw.errors import DataError
 from cptlaw.fit.varpro import bounded_lstsq
-from cptlaw.laws import AnnealingLaw, CPTLaw, DCPTLaw, MultiPowerLaw, from_result
-from cptlaw.predict import predict_runs
-from cptlaw.schedules import WSD, Constant, Continual, Cosine, Warmup
+from cptlaw.laws import AnnealingLaw, CPTLaw, DCPTLaw, MultiPowerLaw
+from cptlaw.schedules import WSD, Constant, Cosine, Warmup
 
-PILOT_FIT = list(pilot_split("m", "code").fit)
+PILOT_FIT = ["m_pt_const", "m_pt_wsd", "m_code_const800_constant_r25", "m_code_const800_cosine_r25",
+             "m_code_const400_cosine_r25"]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -58,15 +56,31 @@ def pilot():
     return load("pilot-v1")
 
 
-def test_same_optimum_whatever_the_seed_on_real_pilot_data(pilot):
+@pytest.fixture(scope="module")
+def objective(pilot):
+    """The objective of ``CPTLaw().fit(pilot-v1, "loss:code", names=PILOT_FIT, seed=, n_starts=)``, each
+    (seed, n_starts) fitted once for the module (the fit is deterministic: seed 0 with 128 starts, the
+    defaults, is in both tests below)."""
+    cache = {}
+
+    def objective(seed=0, n_starts=128):
+        if (seed, n_starts) not in cache:
+            cache[seed, n_starts] = CPTLaw().fit(pilot, "loss:code", names=PILOT_FIT, seed=seed,
+                                                 n_starts=n_starts).result_.objective
+        return cache[seed, n_starts]
+
+    return objective
+
+
+def test_same_optimum_whatever_the_seed_on_real_pilot_data(objective):
     """Real pilot-v1 curves (domain loss, the case where the previous fitter ended at twice the objective for
     seed 3): every seed reaches the same objective within 0.1%."""
-    objs = [CPTLaw().fit(pilot, "loss:code", names=PILOT_FIT, seed=s).result_.objective for s in (0, 3, 7)]
+    objs = [objective(seed=s) for s in (0, 3, 7)]
     assert max(objs) <= min(objs) * 1.001
 
 
-def test_more_starts_never_worse(pilot):
-    objs = [CPTLaw().fit(pilot, "loss:code", names=PILOT_FIT, n_starts=n).result_.objective for n in (8, 32, 128, 256)]
+def test_more_starts_never_worse(objective):
+    objs = [objective(n_starts=n) for n in (8, 32, 128, 256)]
     assert all(b <= a * (1 + 1e-9) for a, b in zip(objs, objs[1:]))
 
 
@@ -111,50 +125,3 @@ def test_stderr_covers_truth_on_recovery():
     se = fit.diagnostics["stderr"]
     for name, true in {"L0": 3.057, "A": 0.490, "alpha": 0.497}.items():
         assert se[name] is not None and abs(fit.params[name] - true) < 6 * se[name] + 1e-3
-
-
-def _constant_pt_fit():
-    runs = simulate_cpt_runs([("p", "constant", 20000, "constant", 0), ("a", "constant", 20000, "cosine", 10000),
-                              ("b", "constant", 10000, "constant", 20000)], target="general", n_eval=150)
-    return CPTLaw().fit(runs, "general")
-
-
-def test_prediction_outside_the_fitted_range_is_flagged():
-    fit = _constant_pt_fit()  # never saw an annealed PT
-    plan = Continual(Warmup(WSD(2e-4, 19500, 4000, 0.0), 500), Cosine(2e-4, 10000), 20000)
-    runs = RunSet([Run.from_schedule("plan", plan, 30000)])
-    rows = predict_runs(fit, runs, every=500)
-    assert rows and all(np.isfinite(r["predicted"]) and r["predicted"] > 0 for r in rows)
-    assert any("S2pt" in r["extrapolated"].split(";") for r in rows)
-    inside = predict_runs(fit, simulate_cpt_runs([("a", "constant", 20000, "cosine", 10000)], n_eval=50))
-    assert all(r["extrapolated"] == "" for r in inside if r["step"] < 20000)
-
-
-def test_non_positive_prediction_is_an_error():
-    fit = _constant_pt_fit()
-    fit = from_result(fit.result_.model_copy(update={"params": {**fit.params_, "C1": 50.0}}))  # annealing explodes
-    plan = Continual(Warmup(WSD(2e-4, 19500, 4000, 0.0), 500), Constant(2e-4), 20000)
-    with pytest.raises(DataError, match="not a loss"):
-        predict_runs(fit, RunSet([Run.from_schedule("plan", plan, 25000)]))
-
-
-def test_warmup_points_are_outside_the_domain():
-    fit = _constant_pt_fit()
-    run = Run.from_schedule("plan", Warmup(Constant(2e-4), 500), 2000)
-    rows = predict_runs(fit, RunSet([run]), every=100)
-    assert min(r["step"] for r in rows) >= 500
-
-
-def test_suggested_run_separates_the_disagreeing_fits():
-    """Only constant-LR CPT runs: the CPT annealing coefficient C2 is not identified.  The suggested next run
-    must anneal during CPT (that is what pins C2), come with a pilot config block, and the fits must really
-    disagree on it."""
-    from cptlaw.suggest import suggest_runs
-
-    runs = simulate_cpt_runs([("p", "constant", 20000, "constant", 0), ("a", "constant", 20000, "constant", 10000),
-                              ("b", "constant", 10000, "constant", 20000)], target="general", n_eval=150)
-    fit = CPTLaw().fit(runs, "general")
-    assert "C2 (its term is zero on every point)" in " ".join(fit.result_.warnings)
-    best = suggest_runs(fit, runs)[0]
-    assert best["spread"] > 0.001
-    assert best["config"]["cpt"]["init_from"] == "p" and best["config"]["cpt"]["schedule"]["kind"] != "constant"

@@ -2,34 +2,13 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cptlaw.cli import main
-from cptlaw.data import write_runs
-from cptlaw.datasets.synthetic import simulate_cpt_runs
 from cptlaw.laws import load as load_fit
-
-SPECS = [("pt", "constant", 6000, "constant", 0), ("c1", "constant", 4000, "cosine", 2000),
-         ("c2", "wsd", 4000, "constant", 2000), ("c3", "constant", 3000, "wsd", 3000)]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli")
-    runs = simulate_cpt_runs(SPECS, target="general", noise=5e-4, n_eval=60, seed=1)
-    return write_runs(runs, d / "runs.csv")
-
-
-@pytest.fixture(scope="module")
-def fitted(data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("fit") / "fit.json"
-    assert main(["fit", str(data), "--law", "cpt", "--target", "loss:general", "--runs", "pt,c1,c2",
-                 "--n-starts", "8", "--out", str(out)]) == 0
-    return out
-
+from tests.helpers import ROOT
 
 def test_fit_writes_a_fit_file(fitted):
     fit = json.loads(fitted.read_text())
@@ -174,6 +153,7 @@ def test_dcpt_fit_from_points_table(tmp_path):
     pred = tmp_path / "pred.csv"
     assert main(["predict", str(out), "--data", str(plan), "--out", str(pred)]) == 0
     rows = list(csv.DictReader(pred.open()))
+
     fitted = load_fit(out)
     expected = fitted.value(fitted.theta(), fitted.design_points([4e9, 4e9], [3e10, 3e10], [0.5, 0.9]))
     np.testing.assert_allclose([float(r["predicted"]) for r in rows], expected, rtol=1e-12)
@@ -188,7 +168,7 @@ def test_demo_quick_then_readme_python_example(tmp_path, capsys, monkeypatch):
     assert (demo / "fit_annealing.png").exists() and (demo / "fit_mpl.json").exists()
     assert (demo / "fit_cpt_code.png").exists() and (demo / "pilot_code.csv").exists()
     assert main(["demo", "--out", str(demo), "--quick"]) == 2  # no silent overwrite
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     code = readme.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})

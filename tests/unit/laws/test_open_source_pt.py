@@ -1,20 +1,17 @@
 """The CPT law for open-source PT models (``pt="unknown"``; Wang, Tissue et al. 2025 §6, App. G): S1pt fitted,
 the PT annealed to 0, CPT-only runs."""
 
-import json
-
 import numpy as np
 import pytest
 
-from cptlaw.cli import main
-from cptlaw.data import Run, RunSet, write_runs
+from cptlaw.data import Run, RunSet
 from cptlaw.datasets import load
 from cptlaw.errors import CptlawError
 from cptlaw.laws import CPTLaw
 from cptlaw.laws.cpt import cpt_part
 from cptlaw.schedules import Constant, Cosine, Warmup
 from cptlaw.laws import load as load_fit
-from test_laws import check_jacobian
+from tests.helpers import check_jacobian
 
 # Fig. 18 (laws.md §3.4): the paper's own 106M model treated as unknown, CPT on Pile-of-Law (peak 2e-4),
 # on the proxy general set C4 and on the domain set.
@@ -95,42 +92,3 @@ def test_runs_with_a_pt_prefix_are_refused_and_cpt_part_cuts_them(tmp_path):
     law.result_.save(tmp_path / "fit.json")
     again = load_fit(tmp_path / "fit.json")
     np.testing.assert_array_equal(again.predict(part), law.predict(part))
-
-
-def test_cli_pt_unknown_with_drop_pt(tmp_path, capsys):
-    runs = load("pilot-gpu-german").select(["s_pt_const", "s_german_const600_cosine_r25", "s_german_const300_cosine_r25"])
-    write_runs(runs, tmp_path / "runs.csv")
-    out = tmp_path / "fit.json"
-    base = ["fit", str(tmp_path / "runs.csv"), "--law", "cpt", "--target", "loss:german", "--pt", "unknown",
-            "--n-starts", "16", "--out", str(out)]
-    assert main(base) == 2
-    assert "takes CPT-only runs" in capsys.readouterr().err
-    assert main(base + ["--drop-pt"]) == 0
-    doc = json.loads(out.read_text())
-    assert doc["options"]["pt"] == "unknown" and sorted(doc["runs"]) == ["s_german_const300_cosine_r25",
-                                                                      "s_german_const600_cosine_r25"]
-    assert main(["fit", str(tmp_path / "runs.csv"), "--law", "annealing", "--target", "loss:german", "--pt", "unknown",
-                 "--out", str(tmp_path / "b.json")]) == 2
-    assert "--pt" in capsys.readouterr().err
-
-
-def test_docs_open_source_rows_are_what_the_script_computes():
-    """docs/accuracy-open-source.md's wsd1200 rows at 50 %, recomputed (benchmarks.open_source_pt)."""
-    import re
-    from pathlib import Path
-
-    from benchmarks import open_source_pt as bench
-
-    root = Path(__file__).resolve().parents[1]
-
-    rows = bench.experiment(cases=[c for c in bench.CASES if c[0] == "wsd1200"], fractions=(0.5,))
-    doc = (root / "docs" / "accuracy-open-source.md").read_text()
-    for r in rows:
-        m = re.search(rf"^\| wsd1200 \| s \| {r['target']} \| 50% \| {r['mode']} \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \|",
-                      doc, re.M)
-        assert m, (r["target"], r["mode"])
-        got = [100 * r["fit_pred_e"], 100 * np.nanmean(r["rest"]), 100 * np.nanmean(r["other"])]
-        np.testing.assert_allclose([float(x) for x in m.groups()], got, rtol=0.02, atol=0.011)
-    unknown = [r for r in rows if r["mode"] == "unknown"]
-    known = [r for r in rows if r["mode"] == "known"]
-    assert all(np.nanmean(u["other"]) > 3 * np.nanmean(k["other"]) for u, k in zip(unknown, known))

@@ -10,14 +10,12 @@ import yaml
 
 from cptlaw.cli import main
 from cptlaw.datasets import load
-from cptlaw.datasets.splits import gpu_german_split
 from cptlaw.errors import DataError
-from cptlaw.laws import CPTLaw
 from cptlaw.predict import schedule_run
 from cptlaw.watch import parse_every, watch
+from tests.helpers import GERMAN_HELD, INGEST, needs
 
-FIT = list(gpu_german_split("s").fit)
-WATCHED = "s_german_const600_wsd_r25"  # held out: the run being "trained"
+WATCHED = GERMAN_HELD  # held out: the run being "trained"
 SPEC = {"kind": "continual", "transfer": 600,
         "pt": {"kind": "warmup", "steps": 100, "schedule": {"kind": "constant", "lr": 0.002}},
         "cpt": {"kind": "wsd", "peak": 0.002, "steps": 1000, "decay_steps": 200, "floor": 0.0002}}
@@ -34,12 +32,12 @@ with open(sys.argv[2], "w") as f:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, german_laws):
     d = tmp_path_factory.mktemp("watch")
     runs = load("pilot-gpu-german")
     fits = []
     for target in ("loss:general", "loss:german"):
-        fit = CPTLaw().fit(runs, target, names=FIT, n_starts=8)
+        fit = german_laws[target]  # CPTLaw().fit(runs, target, names=FIT, n_starts=8), made once
         fit.save(d / f"{target.split(':')[1]}.json")
         fits.append(fit)
     (d / "plan.yaml").write_text(yaml.safe_dump(SPEC))
@@ -106,14 +104,13 @@ def test_a_log_that_disappears_or_never_was_is_an_error(setup, tmp_path, capsys)
     assert parse_every("2m") == 120.0
 
 
-@pytest.mark.parametrize("log", ["hf_run/trainer_state.json", "hf_run/native.csv", "hf_run/tb"])
+@pytest.mark.parametrize("log", ["hf_run/trainer_state.json", "hf_run/native.csv",
+                                 pytest.param("hf_run/tb", marks=needs("tensorboard"))])
 def test_hf_and_tensorboard_logs_sit_on_the_plan_by_their_lr(log, capsys):
     """A real HF Trainer job (the ingest fixture): its trainer_state.json, its TensorBoard events and cptlaw's
     callback file count steps from 1; the plan from 0.  Watched with a fit of the same run, every forecast line
     is there and the observations sit on the plan (the fit of this very run raises no alarm)."""
-    from pathlib import Path
-
-    f = Path(__file__).parent / "fixtures" / "ingest"
+    f = INGEST
     from cptlaw.data import read_runs
     from cptlaw.laws import AnnealingLaw
 

@@ -5,6 +5,7 @@ from cptlaw.data import Run
 from cptlaw.datasets.synthetic import CPT_FIG3, simulate_cpt_runs
 from cptlaw.laws import AnnealingLaw, CPTLaw, DCPTLaw, Design, MultiPowerLaw
 from cptlaw.schedules import Constant, Continual, Cosine, Warmup, WSD
+from tests.helpers import check_jacobian
 
 
 def design_of(features, n):
@@ -50,19 +51,6 @@ def random_runs(meta=True):
         r.replay_ratio = [0.1, 0.3, 0.0][i]
         r.tokens_per_step = 4096.0
     return rs
-
-
-def check_jacobian(law, design, theta, rtol=2e-5, atol=1e-8):
-    """The analytic Jacobian against central finite differences, column by column."""
-    J = law.jacobian(theta, design)
-    assert J.shape == (design.n, theta.size)
-    for j in range(theta.size):
-        h = 1e-6 * max(1.0, abs(theta[j]))
-        up, dn = theta.copy(), theta.copy()
-        up[j] += h
-        dn[j] -= h
-        fd = (law.value(up, design) - law.value(dn, design)) / (2 * h)
-        np.testing.assert_allclose(J[:, j], fd, rtol=rtol, atol=atol, err_msg=law.param_names[j])
 
 
 @pytest.mark.parametrize("law", [AnnealingLaw(), AnnealingLaw(size=True), CPTLaw(), CPTLaw(size=True),

@@ -71,10 +71,10 @@ def test_fits_must_model_the_right_share():
         ratio_under_general_cap(D, D, N, TOKENS, 2.5, 0.03)
 
 
-def test_cli_usages(tmp_path):
+def test_cli_usages(tmp_path, run_cli):
+    """``cptlaw dcpt-plan`` (bad input in-process: ``run_cli``; tests/cli/test_commands.py runs the console script
+    itself once)."""
     import json
-    import subprocess
-    import sys
 
     from cptlaw.cli import main
     from cptlaw.fit import fit_design
@@ -97,10 +97,9 @@ def test_cli_usages(tmp_path):
     assert got["domain_ratio"] == pytest.approx(want["domain_ratio"], abs=0.01)  # fitted on exact law values
     assert main(["dcpt-plan", "compute", "--domain", str(paths["domain"]), "--compute", "1e21", "--ratio", "0.7",
                  "--out", str(out)]) == 2  # exists, no --force
-    proc = subprocess.run([sys.executable, "-m", "cptlaw.cli", "dcpt-plan", "limited", "--domain", str(paths["domain"]),
-                           "--model-size", "1.8e9"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "--domain-tokens" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "cptlaw.cli", "dcpt-plan", "ratio", "--general", str(paths["domain"]),
-                           "--domain", str(paths["domain"]), "--model-size", "1.8e9", "--tokens", "1e10",
-                           "--general-before", "2.38", "--max-general-increase", "0.005"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "--corpus general" in proc.stderr and "Traceback" not in proc.stderr
+    code, _, err = run_cli(["dcpt-plan", "limited", "--domain", str(paths["domain"]), "--model-size", "1.8e9"])
+    assert code == 2 and "--domain-tokens" in err and "Traceback" not in err
+    code, _, err = run_cli(["dcpt-plan", "ratio", "--general", str(paths["domain"]), "--domain", str(paths["domain"]),
+                            "--model-size", "1.8e9", "--tokens", "1e10", "--general-before", "2.38",
+                            "--max-general-increase", "0.005"])
+    assert code == 2 and "--corpus general" in err and "Traceback" not in err

@@ -9,13 +9,11 @@ differences between machines (BLAS, numpy versions); a change of method or data 
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
 from cptlaw.demo import run_demo
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 LINE = re.compile(r"^\s+(\S+(?: mean)?)\s+R2 (-?[\d.]+)\s+PredE ([\d.]+)%\s+WorstE ([\d.]+)%")
 SECTION = re.compile(r"^\s+(loss:\w+|annealing law|mpl law)")
 PART = re.compile(r"^\[(\d)/\d\]")
@@ -64,7 +62,7 @@ def demo(demo_text):
 
 def test_readme_demo_block_is_what_the_demo_prints(demo):
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("checked by `tests/test_docs_numbers.py`", 1)[1].split("```", 2)[1]
+    block = readme.split("checked by `tests/docs/test_docs_numbers.py`", 1)[1].split("```", 2)[1]
     documented = parse(block)
     assert len(documented) >= 20
     for key, values in documented.items():

@@ -3,18 +3,13 @@
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import yaml
 
 from cptlaw.cli import main
-from cptlaw.data import write_runs
-from cptlaw.datasets import load
 
-FIT_RUNS = "s_pt_const,s_pt_wsd,s_german_const600_constant_r25,s_german_const600_cosine_r25,s_german_const300_cosine_r25"
 SPACE = {
     "pt": {"schedules": {"const": {"kind": "warmup", "steps": 100, "schedule": {"kind": "constant", "lr": 2e-3}},
                          "wsd": {"kind": "warmup", "steps": 100, "schedule": {"kind": "wsd", "peak": 2e-3, "steps": 1100,
@@ -29,16 +24,10 @@ SPACE = {
 }
 
 
-@pytest.fixture(scope="module")
-def fits(tmp_path_factory):
-    d = tmp_path_factory.mktemp("planfits")
-    data = write_runs(load("pilot-gpu-german").select(FIT_RUNS.split(",")), d / "german.csv")
-    out = {}
-    for label, target in (("general", "loss:general"), ("domain", "loss:german")):
-        out[label] = d / f"{label}.json"
-        assert main(["fit", str(data), "--law", "cpt", "--target", target, "--n-starts", "16",
-                     "--out", str(out[label])]) == 0
-    return out
+@pytest.fixture
+def fits(german_fits):
+    """The session's CPT fits of loss:general and loss:german on the GERMAN_FIT runs (tests/cli/conftest.py)."""
+    return german_fits
 
 
 def write_space(path, space=SPACE):
@@ -126,13 +115,13 @@ BAD = [
 
 
 @pytest.mark.parametrize("change,message", BAD)
-def test_bad_plan_space_exits_2_naming_the_key(fits, tmp_path, change, message):
+def test_bad_plan_space_exits_2_naming_the_key(fits, tmp_path, run_cli, change, message):
+    """In-process (``run_cli``; tests/cli/test_commands.py runs the console script itself once)."""
     space = write_space(tmp_path / "space.yaml", {**SPACE, **change})
-    proc = subprocess.run([sys.executable, "-m", "cptlaw.cli", "plan", str(space), "--general", str(fits["general"]),
-                           "--domain", str(fits["domain"]), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2, proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
+    code, _, err = run_cli(["plan", str(space), "--general", str(fits["general"]), "--domain", str(fits["domain"]),
+                            "--out", str(tmp_path / "o")])
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
 
 

@@ -6,17 +6,14 @@ skipped, saying why, where either is missing."""
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 from cptlaw.cli import main
 from cptlaw.data import RunSet, write_runs
 from cptlaw.datasets import load
-from cptlaw.datasets.splits import gpu_german_split
+from tests.helpers import GERMAN_FIT as FIT, GERMAN_HELD as HELD
 
 EVIL = "<script>alert(1)</script>"
-FIT = list(gpu_german_split("s").fit)
-HELD = "s_german_const600_wsd_r25"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -55,23 +52,17 @@ def test_report_is_self_contained_and_escapes_user_strings(made):
     assert f"{g['params']['L0']:.4g}" in html  # the equation carries the fitted numbers
 
 
-def test_bad_input_exits_2(made, tmp_path, capsys):
-    def error(argv):
-        assert main(argv) == 2
-        err = capsys.readouterr().err
-        assert "Traceback" not in err
-        return err
-
+def test_bad_input_exits_2(made, tmp_path, cli_error):
     (tmp_path / "bad.json").write_text("{not json")
     base = ["--data", str(made / "data.csv"), "--out", str(tmp_path / "r.html")]
-    assert "not a JSON fit file" in error(["report", str(tmp_path / "bad.json"), *base])
+    assert "not a JSON fit file" in cli_error(["report", str(tmp_path / "bad.json"), *base])
     other = json.loads((made / "plan" / "plan.json").read_text())
     for fit in other["fits"].values():
         fit["target"] = "loss:math"
     (tmp_path / "other.json").write_text(json.dumps(other))
-    assert "none of the reported fits is" in error(["report", str(made / "g.json"), "--plan", str(tmp_path / "other.json"), *base])
-    assert "no run named nope" in error(["report", str(made / "g.json"), "--heldout", "nope", *base])
-    assert "exists; use --force" in error(["report", str(made / "g.json"), "--data", str(made / "data.csv"),
+    assert "none of the reported fits is" in cli_error(["report", str(made / "g.json"), "--plan", str(tmp_path / "other.json"), *base])
+    assert "no run named nope" in cli_error(["report", str(made / "g.json"), "--heldout", "nope", *base])
+    assert "exists; use --force" in cli_error(["report", str(made / "g.json"), "--data", str(made / "data.csv"),
                                            "--out", str(made / "report.html")])
     assert not (tmp_path / "r.html").exists()
 
@@ -99,33 +90,3 @@ def test_report_renders_in_a_headless_browser(made):
     assert len(images) == 3 and all(w > 100 for w in images)  # every inline figure decoded
     shot = matplotlib.image.imread(made / "shot.png")[..., :3]
     assert shot.std() > 0.05 and (shot.mean(axis=2) < 0.5).mean() > 0.01  # not blank: real ink on the page
-
-
-def test_fit_figure_keeps_data_clear_and_labels_what_it_scores():
-    """The legend sits outside the axes; every prediction at an observed step is inside the y-limits (the worst
-    held-out error is in view); transfers are labelled; a CPT panel zooms on the CPT phase; the title names the
-    training-fit and the held-out scores; a tokens axis appears when tokens_per_step is known."""
-    from cptlaw.laws import CPTLaw
-    from cptlaw.plots import fit_figure
-
-    runs = load("pilot-gpu-german")
-    held = ["s_german_const1200_rewarm_cosine_r25", "s_german_wsd1200_rewarm_low_r25"]
-    law = CPTLaw().fit(runs, "loss:german", names=FIT, n_starts=8)
-    fig = fit_figure(law, runs, FIT + held)
-    ax_loss, ax_cpt = fig.axes[0], fig.axes[1]
-    fig.canvas.draw()
-    legend = ax_loss.get_legend().get_window_extent()
-    assert legend.x0 >= ax_loss.get_window_extent().x1  # right of the axes: it covers no data
-    lo, hi = ax_loss.get_ylim()
-    for name in held:
-        r = runs[name]
-        idx, _ = r.observed("german")
-        pred = law.predict(r, r.steps[idx])
-        assert np.nanmax(pred) <= hi and np.nanmin(pred) >= lo
-    labels = [t.get_text() for t in ax_loss.texts]
-    assert {"transfer 300", "transfer 600", "transfer 1200"} <= set(labels)
-    assert "CPT phase" in ax_cpt.get_ylabel() and ax_cpt.get_xlim()[0] < 300 < ax_cpt.get_xlim()[0] + 50
-    title = ax_loss.get_title()
-    assert "training fit R²" in title and "held-out PredE" in title and "2 runs, CPT rows" in title
-    top = [c for c in ax_loss.get_children() if type(c).__name__ == "SecondaryAxis"]
-    assert top and top[0].get_xlabel() == "tokens (millions)"  # the secondary (top) axis

@@ -1,56 +1,12 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cptlaw.schedules import (AreaOptions, Constant, Continual, Cosine, Cyclic, Warmup, WSD, compute_areas,
                               detect_warmup, loss_drop)
+from tests.helpers import naive_s2
 
 
-def naive_s2(lr, lam, reset_at=None):
-    """Tissue et al. Eq. 5 as the literal double sum, O(n^2)."""
-    n = len(lr)
-    eta_prev = np.r_[lr[0], lr[:-1]]
-    drop = eta_prev - lr
-    s2 = np.zeros(n)
-    total = 0.0
-    for i in range(n):
-        k0 = 0 if reset_at is None or i < reset_at else reset_at
-        total += sum(drop[k] * lam ** (i - k) for k in range(k0, i + 1))
-        s2[i] = total
-    return s2
-
-
-lr_lists = st.lists(st.floats(0.0, 1e-3, allow_nan=False), min_size=2, max_size=60)
 literal = AreaOptions(lam=0.9, warmup="literal")
-
-
-@settings(max_examples=60, deadline=None)
-@given(lr_lists, st.floats(0.0, 0.999))
-def test_s1_s2_match_naive_double_sum(lr, lam):
-    lr = np.asarray(lr)
-    a = compute_areas(lr, AreaOptions(lam=lam, warmup="literal"))
-    np.testing.assert_allclose(a.s1, np.cumsum(lr), rtol=1e-12, atol=1e-18)
-    np.testing.assert_allclose(a.s2, naive_s2(lr, lam), rtol=1e-9, atol=1e-15)
-
-
-@settings(max_examples=40, deadline=None)
-@given(lr_lists, st.integers(1, 59))
-def test_pt_cpt_split_sums_to_whole_and_s1_monotone(lr, transfer):
-    lr = np.asarray(lr)
-    transfer = min(transfer, len(lr) - 1)
-    a = compute_areas(lr, literal, transfer=transfer)
-    np.testing.assert_allclose(a.s1_pt + a.s1_cpt, a.s1, rtol=1e-12, atol=1e-18)
-    np.testing.assert_allclose(a.s2_pt + a.s2_cpt, a.s2, rtol=1e-12, atol=1e-15)
-    assert np.all(np.diff(a.s1) >= 0)
-    assert np.all(a.s1_cpt[:transfer] == 0) and np.all(a.s2_cpt[:transfer] == 0)
-
-
-@settings(max_examples=40, deadline=None)
-@given(lr_lists)
-def test_non_increasing_schedule_has_non_negative_s2(lr):
-    lr = np.sort(np.asarray(lr))[::-1]
-    assert np.all(compute_areas(lr, literal).s2 >= -1e-15)
 
 
 def test_momentum_reset_matches_naive_restarted_sum():
@@ -117,14 +73,6 @@ def test_exclusive_lr_index_shifts_by_one_step():
     assert exc.s1[0] == 0.0
 
 
-def naive_ld(lr, t, B, C, beta, gamma):
-    total = 0.0
-    for k in range(1, t + 1):
-        s = lr[k:t + 1].sum()
-        total += (lr[k - 1] - lr[k]) * (1 - (C * lr[k] ** (-gamma) * s + 1) ** (-beta)) if lr[k] > 1e-10 else (lr[k - 1] - lr[k])
-    return B * total
-
-
 def test_mpl_toy_fixture():
     """laws.md §6: eta_0 = 1, post-warmup eta = [0.5, 0.5]; (B, C, beta, gamma) = (1, 2, 0.7, 0.4)."""
     lr = np.array([1.0, 0.5, 0.5])
@@ -132,21 +80,6 @@ def test_mpl_toy_fixture():
     np.testing.assert_allclose(ld, [0.22254478, 0.29756703], atol=1e-8)
     s1 = np.cumsum(lr[1:])  # S1(t) = sum_{tau=1..t}, S_W = 0
     np.testing.assert_allclose(2 + s1 ** -0.5 - ld, [3.19166878, 2.70243297], atol=1e-8)
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(0.0, 1e-3), min_size=3, max_size=40), st.floats(0.1, 5), st.floats(0.05, 0.95),
-       st.floats(0.05, 0.95))
-def test_loss_drop_vectorised_matches_loop_and_jacobian(lr, C, beta, gamma):
-    lr = np.asarray(lr)
-    at = np.arange(len(lr))
-    ld, jac = loss_drop(lr, at, 300.0, C, beta, gamma, jac=True, max_cells=17)
-    np.testing.assert_allclose(ld, [naive_ld(lr, t, 300.0, C, beta, gamma) for t in at], rtol=1e-9, atol=1e-12)
-    for j, (dC, db, dg) in enumerate([(1e-6, 0, 0), (0, 1e-6, 0), (0, 0, 1e-6)]):
-        hi = loss_drop(lr, at, 300.0, C + dC, beta + db, gamma + dg)
-        lo = loss_drop(lr, at, 300.0, C - dC, beta - db, gamma - dg)
-        fd = (hi - lo) / (2e-6)
-        np.testing.assert_allclose(jac[:, j + 1], fd, rtol=1e-4, atol=1e-7)
 
 
 def test_loss_drop_blocks_close_to_exact():

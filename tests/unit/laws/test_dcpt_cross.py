@@ -1,0 +1,43 @@
+"""The Cross-Domain D-CPT law (Que et al. 2024; K = 1/k1 + w2*k2 from a secondary source, unconfirmed)."""
+
+import numpy as np
+import pytest
+
+from cptlaw.data import RunSet
+from cptlaw.errors import DataError
+from cptlaw.laws.dcpt_cross import CrossDomainDCPTLaw, measure_k, run_domain
+from cptlaw.laws import load as load_fit
+from tests.helpers import check_jacobian
+
+
+def test_k_is_measured_from_the_first_probe_steps(cosine_runs):
+    run = cosine_runs["s_code_const600_cosine_r25"]
+    idx, y = run.observed("code")
+    k1, k2 = measure_k(run, 50)
+    assert k1 == y[idx == run.transfer - 1][0]  # the PT checkpoint's code loss
+    first = y[idx == run.transfer + 49][0]  # the first evaluation 50 CPT steps in
+    assert k2 == pytest.approx((k1 - first) / (50 * 10240 / 1e9))
+    with pytest.raises(DataError, match="no loss:code evaluation 5000 CPT steps after"):
+        measure_k(run, 5000)
+
+
+def test_jacobian_matches_finite_differences(cosine_runs):
+    law = CrossDomainDCPTLaw()
+    design = law.design(list(cosine_runs))
+    rng = np.random.default_rng(1)
+    theta = np.array([np.exp(rng.uniform(*np.log(p.init))) if p.log else rng.uniform(*p.init)
+                      for p in law.parameters(design.y, design)])
+    check_jacobian(law, design, theta, rtol=1e-4, atol=1e-7)
+
+
+def test_saved_fit_keeps_k_and_predicts_the_same(cosine_runs, tmp_path):
+    train = RunSet([r for r in cosine_runs if run_domain(r) in ("loss:code", "loss:legal", "loss:bio")])
+    law = CrossDomainDCPTLaw().fit(train, n_starts=16)
+    assert set(law.result_.options["k"]) == {"loss:code", "loss:legal", "loss:bio"}
+    law.result_.save(tmp_path / "f.json")
+    again = load_fit(tmp_path / "f.json")
+    new = RunSet([r for r in cosine_runs if run_domain(r) == "loss:german"])
+    law.measure(new)
+    again.measure(new)
+    run = new["m_german_const600_cosine_r50"]
+    np.testing.assert_allclose(again.predict(run), law.predict(run), rtol=1e-12)
