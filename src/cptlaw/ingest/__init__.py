@@ -54,9 +54,7 @@ def parse_map(text: str | None) -> dict[str, str] | None:
 
 def detect(path: Path) -> str:
     """Which reader a file or folder (or a ``wandb:ENTITY/PROJECT/RUN_ID`` run) needs."""
-    from .wandb_api import PREFIX
-
-    if str(path).startswith(PREFIX) and not path.exists():
+    if str(path).startswith(wandb_api.PREFIX) and not path.exists():
         return "wandb-api"
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")

@@ -117,7 +117,7 @@ def expand(sweep: SweepConfig) -> tuple[list[dict], list[dict]]:
 
 
 def _run_one(cfg_dict: dict, threads: int) -> str:
-    from .train import RunConfig, run
+    from .train import RunConfig, run  # torch: a sweep's plan (expand, export) needs none
 
     cfg = RunConfig.model_validate({**cfg_dict, "threads": threads})
     if cfg.done_path.exists():
