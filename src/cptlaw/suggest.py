@@ -24,7 +24,7 @@ import numpy as np
 from .data import Run, RunSet
 from .errors import DataError
 from .fit.problem import Problem
-from .schedules import WSD, Constant, Cosine, Warmup, detect_warmup, to_spec
+from .schedules import CPT_FAMILIES, Warmup, cpt_family, detect_warmup, to_spec
 
 SHAPES = ("constant", "cosine", "wsd", "rewarm_cosine")
 MIN_SPREAD = 1e-4  # a disagreement below 0.01% of the loss is below any evaluation noise
@@ -41,15 +41,11 @@ class Candidate:
 
 
 def _cpt_schedule(shape: str, peak: float, steps: int):
-    floor = 0.1 * peak
-    if shape == "constant":
-        return Constant(peak)
-    if shape == "cosine":
-        return Cosine(peak, steps, floor)
-    if shape == "wsd":
-        return WSD(peak, steps, max(1, steps // 5), floor)
+    """A candidate's CPT schedule: a CPT family to a tenth of the peak, or a re-warmed cosine."""
+    if shape in CPT_FAMILIES:
+        return cpt_family(shape, peak, steps, 0.1, max(1, steps // 5))
     warm = max(1, steps // 10)
-    return Warmup(Cosine(peak, steps - warm, floor), warm)
+    return Warmup(cpt_family("cosine", peak, steps - warm, 0.1), warm)
 
 
 def candidates(law, runs: RunSet) -> list[Candidate]:

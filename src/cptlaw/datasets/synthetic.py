@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import Run, RunSet
 from ..laws import CPTLaw, from_params
-from ..schedules import WSD, Constant, Continual, Cosine, Schedule, Warmup
+from ..schedules import Continual, Schedule, cpt_family, pt_family
 
 # Wang, Tissue et al. 2025, Fig. 3 (106M, FineWeb -> Knowledge-Pile), laws.md §3.3.
 CPT_FIG3 = {
@@ -29,17 +29,12 @@ def published_law(params: dict, **law_options):
 
 def pt_schedule(kind: str, pt_steps: int, warmup: int = 500, peak: float = PEAK) -> Schedule:
     """A PT schedule of ``pt_steps`` steps (warmup included): constant, or WSD with a 10% linear cooldown."""
-    if kind == "constant":
-        return Warmup(Constant(peak), warmup)
-    if kind == "wsd":
-        return Warmup(WSD(peak, pt_steps - warmup, (pt_steps - warmup) // 10, floor=0.0), warmup)
-    raise ValueError(kind)
+    return pt_family(kind, pt_steps, peak, warmup)
 
 
 def cpt_schedule(kind: str, steps: int, peak: float = PEAK) -> Schedule:
     """A CPT schedule (its own clock): constant, cosine to 0, or WSD with a 20% cooldown."""
-    return {"constant": Constant(peak), "cosine": Cosine(peak, steps, 0.0),
-            "wsd": WSD(peak, steps, steps // 5, 0.0)}[kind]
+    return cpt_family(kind, peak, steps)
 
 
 def simulate_cpt_runs(specs: list[tuple[str, str, int, str, int]], params: dict | None = None,

@@ -65,6 +65,11 @@ class CPTLaw(AreaLaw):
     name = "cpt"
     INPUTS = ("S1", "S1cpt", "S2pt", "S2cpt", "lr_peak", "lr_peak_cpt", "N", "r_pt")
     CPT_INPUTS = ("lr_peak_cpt",)  # defined on CPT rows only: its seen range is over those (fit diagnostics)
+    # What the planner needs to know of the features at a run's last step (plan.features): the areas are linear
+    # in the LR sequence, so affine in the CPT peak LR of a parametric family; these are the highest LR applied
+    # over the whole run and over its CPT phase; every other feature does not depend on the peak
+    AREA_FEATURES = ("S1", "S1cpt", "S2pt", "S2cpt")
+    PEAK_FEATURES = {"lr_peak": "run", "lr_peak_cpt": "cpt"}
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
 
@@ -185,12 +190,19 @@ class CPTLaw(AreaLaw):
             start = 0 if run.transfer is None and self.unknown else run.transfer
             f["tcpt"] = (np.zeros(index.size) if start is None else np.maximum(
                 np.asarray(index) - start + (1 if self.lr_index == "inclusive" else 0), 0).astype(float))
+        size = require_meta(run, "model_size", self.name) if self.size else None
+        replay = (require_meta(run, "replay_ratio", self.name) if run.is_cpt else 1.0) if self.replay else None
+        return {**f, **self.meta_features(index.size, size, replay)}
+
+    def meta_features(self, n: int, model_size=None, replay_ratio=None) -> dict[str, np.ndarray]:
+        """The inputs of Eq. 7 (``N`` = model size / ``n_unit``) and Eq. 8 (``r_pt`` = the replay ratio) at ``n``
+        points (``model_size`` and ``replay_ratio`` one value, or one per point); only those the options use."""
+        out = {}
         if self.size:
-            f["N"] = np.full(index.size, require_meta(run, "model_size", self.name) / self.n_unit)
+            out["N"] = np.broadcast_to(np.asarray(model_size, float) / self.n_unit, (n,)).copy()
         if self.replay:
-            r_pt = require_meta(run, "replay_ratio", self.name) if run.is_cpt else 1.0
-            f["r_pt"] = np.full(index.size, r_pt)
-        return f
+            out["r_pt"] = np.broadcast_to(np.asarray(replay_ratio, float), (n,)).copy()
+        return out
 
     def shift_progress(self, design: Design, params: dict | None = None) -> np.ndarray:
         """How far the distribution shift has come at each point of ``design``: ``1 - (1 + E*x)^(-beta)`` in

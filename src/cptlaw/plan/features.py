@@ -27,7 +27,6 @@ from ..progress import bar
 from ..laws.base import Design, Law
 from .space import Candidate, Space
 
-LINEAR = ("S1", "S1cpt", "S2pt", "S2cpt")
 # the knobs that change the areas: one pair of exact area computations per combination of them (the peak LR
 # is affine, replay and model size do not enter the areas)
 AREA_KNOBS = ("pt", "transfer", "family", "rewarmup_steps", "rewarmup_from", "floor", "decay_fraction",
@@ -53,17 +52,16 @@ def exact_features(law: Law, space: Space, cand: Candidate) -> dict[str, float]:
 
 
 def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
-    """One design with a point per candidate (its last CPT step), in the order of ``cands``."""
-    extra: dict[str, np.ndarray] = {}
-    if getattr(law, "size", False):
-        extra["N"] = np.array([_need(c.model_size, "cpt.model_size", "of Eq. 7 (model size)") for c in cands])
-        extra["N"] = extra["N"] / law.n_unit
-    if getattr(law, "replay", None):
-        extra["r_pt"] = np.array([_need(c.replay, "cpt.replay", "of Eq. 8 (replay)") for c in cands])
+    """One design with a point per candidate (its last CPT step), in the order of ``cands``.  The law says how its
+    features depend on the CPT peak LR (``AREA_FEATURES``: affine; ``PEAK_FEATURES``: the highest LR applied,
+    over the run or its CPT phase; the rest: not at all) and gives the model-size and replay inputs
+    (``meta_features``)."""
+    n = len(cands)
+    sizes = [_need(c.model_size, "cpt.model_size", "of Eq. 7 (model size)") for c in cands] if law.size else None
+    replays = [_need(c.replay, "cpt.replay", "of Eq. 8 (replay)") for c in cands] if law.replay else None
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, c in enumerate(cands):
         groups[tuple(getattr(c, k) for k in AREA_KNOBS)].append(i)
-    n = len(cands)
     feats: dict[str, np.ndarray] = {}
     pt_peak = {(p, t): float(np.max(space.pts[p](np.arange(t)))) for p, t in {(c.pt, c.transfer) for c in cands}}
     for idx in bar(list(groups.values()), desc="plan: candidate areas", unit="group", min_total=200):
@@ -73,17 +71,17 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
         fa = exact_features(law, space, replace(base, peak_lr=lo))
         fb = exact_features(law, space, replace(base, peak_lr=hi)) if hi > lo else fa
         t = (peaks - lo) / (hi - lo) if hi > lo else np.zeros(peaks.size)
-        for name in LINEAR:
-            if name in fa:
-                feats.setdefault(name, np.empty(n))[idx] = fa[name] + t * (fb[name] - fa[name])
-        if "tcpt" in fa:  # CPT steps done (the shift="steps" variant): the same for every peak
-            feats.setdefault("tcpt", np.empty(n))[idx] = fa["tcpt"]
-        # the peaks: the CPT's is its peak (or the re-warmup's start, if higher); the PT's before the transfer
+        # the highest LR: the CPT's is its peak (or the re-warmup's start, if higher); the run's adds the PT's
         init = float(space.pt(base)(base.transfer - 1)) if base.rewarmup_from == "pt_final" and base.rewarmup_steps else 0.0
-        cpt_peak = np.maximum(peaks, init)
-        feats.setdefault("lr_peak_cpt", np.empty(n))[idx] = cpt_peak
-        feats.setdefault("lr_peak", np.empty(n))[idx] = np.maximum(cpt_peak, pt_peak[base.pt, base.transfer])
-    feats.update(extra)
+        highest = {"cpt": np.maximum(peaks, init)}
+        highest["run"] = np.maximum(highest["cpt"], pt_peak[base.pt, base.transfer])
+        for name, value in fa.items():
+            if name in law.AREA_FEATURES:
+                value = value + t * (fb[name] - value)
+            elif name in law.PEAK_FEATURES:
+                value = highest[law.PEAK_FEATURES[name]]
+            feats.setdefault(name, np.empty(n))[idx] = value
+    feats.update(law.meta_features(n, sizes, replays))
     steps = np.array([c.transfer + c.steps - 1 for c in cands])
     return Design([f"plan{i}" for i in range(n)], np.arange(n), steps, None, feats)
 

@@ -53,10 +53,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ..errors import SpecError
 from ..limits import MAX_STEPS
-from ..schedules import DECAY_SHAPES, Constant, Continual, Cosine, Schedule, Warmup, WSD, from_spec, to_spec
+from ..schedules import CPT_FAMILIES, DECAY_SHAPES, Continual, Schedule, Warmup, cpt_family, from_spec, to_spec
 from ..schedules.spec import load_yaml
 
-FAMILIES = ("constant", "cosine", "wsd")
+FAMILIES = CPT_FAMILIES
 # the law inputs (Law.INPUTS) that measure how far a knob takes a plan from the fits' data
 EXTRAPOLATION_INPUTS = {"replay": ("r_pt",), "peak_lr": ("lr_peak_cpt", "lr_peak"), "steps": ("S1cpt",),
                         "transfer": ("S1", "S2pt"), "model_size": ("N",)}
@@ -230,12 +230,8 @@ class Candidate:
         """The CPT phase on its own clock (re-warmup excluded: :class:`Continual` adds it)."""
         peak = self.peak_lr if peak is None else peak
         body = self.steps - self.rewarmup_steps
-        if self.family == "constant":
-            return Constant(peak)
-        if self.family == "cosine":
-            return Cosine(peak, body, self.floor * peak)
-        decay = int(round(self.decay_fraction * body))
-        return WSD(peak, body, decay, self.floor * peak, self.decay_shape)
+        return cpt_family(self.family, peak, body, self.floor, int(round(self.decay_fraction * body)),
+                          self.decay_shape)
 
     def schedule(self, pt: Schedule, peak: float | None = None) -> Continual:
         return Continual(pt, self.cpt_schedule(peak), self.transfer, self.rewarmup_steps, self.rewarmup_from)
