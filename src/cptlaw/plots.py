@@ -70,7 +70,7 @@ def fit_figure(law, runs: RunSet, names: list[str] | None = None, title: str | N
         for key, m in panels_of(run.steps[idx_all]).items():
             ax[key].plot(run.steps[idx_all][ok & m], pred[ok & m], color=c, lw=1.6, ls=ls,
                          label=f"{run.name} ({kind})" if key == "loss" else None)
-        if fit.uncertainty.get("samples"):
+        if fit.uncertainty is not None:
             try:
                 design = law.design([run], at={run.name: idx_all})
             except DataError:
@@ -127,9 +127,9 @@ def fit_figure(law, runs: RunSet, names: list[str] | None = None, title: str | N
         top.tick_params(labelsize=7)
     ax["loss"].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     notes = fit.warnings[:4] + ([f"... and {len(fit.warnings) - 4} more"] if len(fit.warnings) > 4 else [])
-    if fit.uncertainty.get("samples"):
-        notes.insert(0, f"shaded: {100 * interval:.0f}% prediction intervals ({fit.uncertainty['method']} bootstrap, "
-                        f"n={fit.uncertainty['n']})")
+    if fit.uncertainty is not None:
+        notes.insert(0, f"shaded: {100 * interval:.0f}% prediction intervals ({fit.uncertainty.method} bootstrap, "
+                        f"n={fit.uncertainty.n})")
     if notes:
         fig.text(0.01, 0.005, "\n".join(notes), fontsize=6.5, va="bottom", ha="left", color="0.25")
     score = f"training fit R²={fit.overall.r2:.4f}, PredE={100 * fit.overall.pred_e:.3f}%"

@@ -35,7 +35,7 @@ def prediction_steps(run: Run, target: str, every: int | None = None) -> np.ndar
 def _outside(law, design):
     """Per input the fit has a range for: (name, values, lo, hi, above, below), the masks of the points
     outside [lo, hi] (with a relative tolerance of 1e-9).  A fit saved before v2 has no ranges."""
-    ranges = law.result_.diagnostics.get("input_ranges", {})
+    ranges = law.result_.diagnostics.input_ranges
     cpt_only = getattr(law, "CPT_INPUTS", ())
     for name, values in law.inputs(design).items():
         if name in ranges:

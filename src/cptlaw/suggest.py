@@ -110,7 +110,7 @@ def parameter_sets(law, runs: RunSet | None = None, rel_tol: float = 0.01) -> np
     sets = [np.asarray(t, float) for t in fit.starts.get("near_best_params", [])]
     lo = np.array([-np.inf if fit.parameters[n].lower is None else fit.parameters[n].lower for n in names])
     hi = np.array([np.inf if fit.parameters[n].upper is None else fit.parameters[n].upper for n in names])
-    for u in fit.diagnostics.get("unidentified", []):
+    for u in fit.diagnostics.unidentified:
         t = min(u["relative_se"] or 1.0, 1.0)
         d = np.array([u.get("direction", {}).get(n, 0.0) for n in names])
         log = np.array([fit.parameters[n].log for n in names])
@@ -121,7 +121,7 @@ def parameter_sets(law, runs: RunSet | None = None, rel_tol: float = 0.01) -> np
                 if objective is None or objective(moved) <= fit.objective * (1 + rel_tol) + 1e-15:
                     sets.append(moved)
                     break
-    sets += [np.asarray(t, float) for t in list(fit.uncertainty.get("samples", []))[:50]]
+    sets += [np.asarray(t, float) for t in (fit.uncertainty.samples if fit.uncertainty else [])[:50]]
     return np.asarray(sets, dtype=float).reshape(len(sets), len(names))
 
 
@@ -160,7 +160,7 @@ def suggest_if_unidentified(law, runs: RunSet) -> list[dict]:
     """The suggested next runs of a fitted loss-curve law whose fit left parameters unidentified or degenerate,
     recorded in its diagnostics (``suggested_runs``); none otherwise (and never for D-CPT fits)."""
     fit = law.result_
-    if law.name == "dcpt" or not (fit.degenerate or fit.diagnostics.get("unidentified")):
+    if law.name == "dcpt" or not (fit.degenerate or fit.diagnostics.unidentified):
         return []
-    fit.diagnostics["suggested_runs"] = suggest_runs(law, runs)
-    return fit.diagnostics["suggested_runs"]
+    fit.diagnostics.suggested_runs = suggest_runs(law, runs)
+    return fit.diagnostics.suggested_runs

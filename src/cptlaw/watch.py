@@ -128,7 +128,7 @@ class Forecaster:
         for law in laws:
             fit = law.result_
             _, design, pred = law.curve(planned)
-            lo, hi = (prediction_interval(law, fit.uncertainty, design, level) if fit.uncertainty.get("samples")
+            lo, hi = (prediction_interval(law, fit.uncertainty, design, level) if fit.uncertainty is not None
                       else (pred, pred))
             rel = band_width * fit.overall.pred_e
             self.curves[fit.target] = (design.steps, pred, lo * (1 - rel), hi * (1 + rel))

@@ -86,7 +86,7 @@ def _fit_cross(args, target) -> int:
     save_fit(args, law.result_)
     out = sys.stderr if args.out == "-" else sys.stdout
     for domain, (k1, k2) in law.k.items():
-        print(f"  K of {domain}: k1 = {k1:.4g}, k2 = {k2:.4g} (probe {law.result_.diagnostics['probes'].get(domain)}, "
+        print(f"  K of {domain}: k1 = {k1:.4g}, k2 = {k2:.4g} (probe {law.result_.diagnostics.probes.get(domain)}, "
               f"first {law.probe_steps} CPT steps)", file=out)
     return 0
 
@@ -112,7 +112,7 @@ def _fit_ood(args, target) -> int:
     result = OODLaw(general=fits[0], domain=fits[1]).fit(runs, target, names=runs_arg(args.runs)).result_
     save_fit(args, result)
     out = sys.stderr if args.out == "-" else sys.stdout
-    spread = result.diagnostics.get("coefficient_spread")
+    spread = result.diagnostics.coefficient_spread
     if spread:
         print("fitted run by run (stability): " + ", ".join(
             f"{k} {v['min']:.3g} to {v['max']:.3g} (sd {v['std']:.2g})" for k, v in spread.items()), file=out)

@@ -117,17 +117,17 @@ def bootstrap(law, params, run_designs, theta, delta: float, *, n: int = 200, me
             "capped": failed, "elapsed_s": time.perf_counter() - t0}
 
 
-def prediction_interval(law, uncertainty: dict, design, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def prediction_interval(law, uncertainty, design, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) of the level-``level`` prediction interval at every point of ``design``."""
-    if not uncertainty or not uncertainty.get("samples"):
+    if uncertainty is None or not uncertainty.samples:
         raise CptlawError("this fit has no bootstrap: refit with --bootstrap N (Python: bootstrap=N)")
     if not 0 < level < 1:
         raise CptlawError(f"the interval level must be in (0, 1), got {level}")
-    samples = np.asarray(uncertainty["samples"], float)
+    samples = np.asarray(uncertainty.samples, float)
     with np.errstate(all="ignore"):
         curves = np.array([law.value(th, design) for th in samples])  # (n_boot, n_points)
         logc = np.where(curves > 0, np.log(np.where(curves > 0, curves, 1.0)), np.nan)
-    e = np.asarray(uncertainty["residual_quantiles"], float)
+    e = np.asarray(uncertainty.residual_quantiles, float)
     # log L_b(t) - e: the residual is log L_hat - log L, so an observation is the curve minus it
     draws = (logc[:, None, :] - e[None, :, None]).reshape(-1, design.n)
     lo, hi = np.nanquantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)

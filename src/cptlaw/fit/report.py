@@ -20,9 +20,9 @@ def format_fit(result: FitResult, warnings: bool = True) -> list[str]:
                  else f"sum of squared errors {result.objective:.6g}")
     lines = [f"{result.law_name} law on {result.target}: {result.n_points} points from {len(result.runs)} run(s), "
              f"{objective}, {result.elapsed_s:.2f} s"]
-    se = result.diagnostics.get("stderr", {})
-    ci = result.uncertainty.get("intervals", {})
-    level = result.uncertainty.get("level")
+    se = result.diagnostics.stderr
+    ci = result.uncertainty.intervals if result.uncertainty else {}
+    level = result.uncertainty.level if result.uncertainty else None
     for name, p in result.parameters.items():
         extra = f"  ± {se[name]:.3g} (s.e.)" if se.get(name) is not None else ""
         if name in ci:
@@ -34,7 +34,7 @@ def format_fit(result: FitResult, warnings: bool = True) -> list[str]:
         lines.append(f"  {run:<24s} {r2:>8s} {100 * m.pred_e:8.4f} {100 * m.worst_e:8.4f} {m.n:6d}")
     if warnings:
         lines += warning_lines(result)
-    suggestions = result.diagnostics.get("suggested_runs") or []
+    suggestions = result.diagnostics.suggested_runs or []
     if suggestions:
         best = suggestions[0]
         lines.append(f"  to pin these down, train next: {best['description']} -- the near-equivalent fits disagree "

@@ -13,7 +13,7 @@ from typing import Any, Collection, Optional
 import numpy as np
 import pydantic
 import scipy
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from .._version import __version__
 from ..errors import FitFileError
@@ -45,6 +45,46 @@ class Metrics(BaseModel):
     n: int
 
 
+class Diagnostics(BaseModel):
+    """What a user must know before trusting a fit (:mod:`cptlaw.fit.diagnostics` says how each is computed).  A
+    law's own fit adds its blocks: ``lam_selection`` (``lam="fit"``), ``probes`` (the cross-domain law's probe runs),
+    ``per_run_coefficients`` and ``coefficient_spread`` (an OOD fit, which has no other diagnostics), and the CLI
+    or demo ``suggested_runs`` (:mod:`cptlaw.suggest`).  Saved with the blocks a fit has, and nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+    at_bound: list[dict[str, Any]] = Field(default_factory=list)
+    unidentified: list[dict[str, Any]] = Field(default_factory=list)
+    stderr: dict[str, Optional[float]] = Field(default_factory=dict)
+    residual_scale: Optional[float] = None
+    converged: bool = True
+    caps: dict[str, Any] = Field(default_factory=dict)
+    input_ranges: dict[str, list[float]] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    lam_selection: Optional[dict[str, Any]] = None
+    suggested_runs: Optional[list[dict[str, Any]]] = None
+    probes: Optional[dict[str, str]] = None
+    per_run_coefficients: Optional[dict[str, list[float]]] = None
+    coefficient_spread: Optional[dict[str, dict[str, float]]] = None
+
+
+class Uncertainty(BaseModel):
+    """A fit's bootstrap (:mod:`cptlaw.fit.bootstrap`): the refitted parameter sets, their intervals at ``level``,
+    and the residual quantiles that widen curves into prediction intervals."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: str
+    n: int
+    seed: int
+    block: Optional[int] = None
+    level: float
+    intervals: dict[str, list[Optional[float]]]
+    samples: list[list[Optional[float]]]
+    residuals: str
+    residual_quantiles: list[Optional[float]]
+    capped: int = 0
+    elapsed_s: float = 0.0
+
+
 class FitResult(BaseModel):
     """The record of a fit; ``save``/``read`` round-trip through JSON (:func:`cptlaw.laws.load` gives the law)."""
 
@@ -64,14 +104,27 @@ class FitResult(BaseModel):
     metrics: dict[str, Metrics]
     overall: Metrics
     starts: dict[str, Any]
-    diagnostics: dict[str, Any] = Field(default_factory=dict)
-    uncertainty: dict[str, Any] = Field(default_factory=dict)  # bootstrap samples and intervals, if asked for
+    diagnostics: Diagnostics = Field(default_factory=Diagnostics)
+    uncertainty: Optional[Uncertainty] = None  # the bootstrap, if asked for (saved as {} when not)
     data_hash: str
     data_source: str = ""
     versions: dict[str, str] = Field(default_factory=dict)
     elapsed_s: float = 0.0
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("uncertainty", mode="before")
+    @classmethod
+    def _no_bootstrap(cls, value):
+        return None if value == {} else value  # (how a fit without a bootstrap is saved)
+
+    @field_serializer("diagnostics")
+    def _diagnostics_it_has(self, d: Diagnostics):
+        return d.model_dump(exclude_unset=True)
+
+    @field_serializer("uncertainty")
+    def _uncertainty_or_empty(self, u: Optional[Uncertainty]):
+        return {} if u is None else u.model_dump()
 
     @model_validator(mode="after")
     def _parameters_are_usable(self):
@@ -99,7 +152,7 @@ class FitResult(BaseModel):
     @property
     def warnings(self) -> list[str]:
         """One readable line per diagnostic problem (bounds, unidentified directions, caps, start spread)."""
-        out = list(self.diagnostics.get("warnings", []))
+        out = list(self.diagnostics.warnings)
         if self.degenerate:
             out.append("starts within 1% of the best objective disagree by >10% on: " + ", ".join(self.degenerate))
         return list(dict.fromkeys(out))  # (two unidentified directions can name the same parameter)
@@ -183,7 +236,8 @@ def build_result(*, law: Model, params, theta, design, yhat, objective, delta, t
         params={p.name: float(v) for p, v in zip(params, theta)}, parameters=_param_records(params, theta),
         objective=float(objective), delta=float(delta), n_points=design.n, runs=list(design.run_names),
         metrics={k: Metrics(**jsonable(v)) for k, v in per_run.items()}, overall=Metrics(**jsonable(overall(per_run))),
-        starts=jsonable(starts), diagnostics=jsonable(diagnostics or {}), uncertainty=jsonable(uncertainty or {}), data_hash=data_hash, data_source=data_source,
+        starts=jsonable(starts), diagnostics=Diagnostics(**jsonable(diagnostics or {})),
+        uncertainty=Uncertainty(**jsonable(uncertainty)) if uncertainty else None, data_hash=data_hash, data_source=data_source,
         versions=_versions(),
         elapsed_s=float(elapsed),
     )

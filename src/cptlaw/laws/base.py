@@ -263,7 +263,7 @@ class AreaLaw(Law):
 
     ``lam``: the S2 momentum decay λ, or ``"fit"`` to choose it from :data:`LAM_GRID` by the training objective
     (:meth:`fit` fits the law once per λ; the chosen λ is the learned ``lam_`` and the saved fit's ``lam``, and
-    every candidate's objective is kept in ``result_.diagnostics["lam_selection"]``)."""
+    every candidate's objective is kept in ``result_.diagnostics.lam_selection``)."""
 
     def __init__(self, *, lam: float | str = 0.999, warmup: str = "as_peak", warmup_steps: int | None = None,
                  momentum: str = "carry", lr_index: str = "inclusive"):
@@ -299,7 +299,7 @@ class AreaLaw(Law):
         best = min(range(len(trials)), key=lambda i: trials[i].objective)  # ties: the first, the smaller λ
         self.lam_ = LAM_GRID[best]
         self.result_ = trials[best]
-        self.result_.diagnostics["lam_selection"] = {"rule": "lowest training objective (Luo et al. 2025, App. D.2)",
+        self.result_.diagnostics.lam_selection = {"rule": "lowest training objective (Luo et al. 2025, App. D.2)",
                                                      "chosen": self.lam_, "grid": list(LAM_GRID),
                                                      "objectives": [t.objective for t in trials]}
         self.result_.elapsed_s = sum(t.elapsed_s for t in trials)

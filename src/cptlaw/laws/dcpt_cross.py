@@ -169,5 +169,5 @@ class CrossDomainDCPTLaw(DCPTLaw):
             raise DataError(f"the cross-domain law is fitted on several domains; these runs cover only {', '.join(counts)}")
         self.fit_design(design, target="loss:domain", data_hash=runs.data_hash(), data_source=runs.source,
                         **fit_options)
-        self.result_.diagnostics["probes"] = probes
+        self.result_.diagnostics.probes = probes
         return self

@@ -91,7 +91,7 @@ def build(general, domain, space: Space, top: int = 10, horizon: int | None = No
         fit = law.result_
         fits[label] = {"source": (sources or {}).get(label), "law": fit.law_name, "target": fit.target,
                        "options": fit.options, "data_hash": fit.data_hash, "runs": list(fit.runs),
-                       "cpt_peak_lr_seen": fit.diagnostics.get("input_ranges", {}).get("lr_peak_cpt")}
+                       "cpt_peak_lr_seen": fit.diagnostics.input_ranges.get("lr_peak_cpt")}
     return {
         "cptlaw_version": __version__,
         "versions": {"python": platform.python_version(), "numpy": np.__version__},

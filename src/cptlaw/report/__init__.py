@@ -72,9 +72,9 @@ def _metrics_rows(per_run: dict) -> list[dict]:
 
 def _fit_section(law, source: str, runs: RunSet, heldout: list[str] | None) -> dict:
     fit = law.result_
-    se = fit.diagnostics.get("stderr", {})
-    ci = fit.uncertainty.get("intervals", {})
-    level = fit.uncertainty.get("level")
+    se = fit.diagnostics.stderr
+    ci = fit.uncertainty.intervals if fit.uncertainty else {}
+    level = fit.uncertainty.level if fit.uncertainty else None
     params = []
     for name, p in fit.parameters.items():
         params.append({"name": name, "value": f"{p.value:.6g}", "doc": p.doc, "sign": p.sign,
@@ -93,7 +93,7 @@ def _fit_section(law, source: str, runs: RunSet, heldout: list[str] | None) -> d
             figure = _png(fit_figure(law, runs, shown))
         except CptlawError as exc:  # a figure the data cannot make: say so in the page, keep the rest
             figure = None
-            fit.diagnostics.setdefault("warnings", []).append(f"no figure: {exc}")
+            fit.diagnostics.warnings.append(f"no figure: {exc}")
     held_scores = None
     if held:
         report = evaluate(law, runs, held, cpt_only=heldout_cpt_only(law))
@@ -108,7 +108,7 @@ def _fit_section(law, source: str, runs: RunSet, heldout: list[str] | None) -> d
         "held": held_scores, "figure": figure, "options": {k: repr(v) for k, v in fit.options.items()
                                                            if k not in ("general", "domain", "k")},
         "data_hash": fit.data_hash, "versions": {"cptlaw": fit.cptlaw_version, **fit.versions},
-        "lam_selection": fit.diagnostics.get("lam_selection"),
+        "lam_selection": fit.diagnostics.lam_selection,
     }
 
 

@@ -26,15 +26,15 @@ def boot():
 def test_parameter_intervals_and_samples(boot, tmp_path):
     runs, law = boot
     u = law.result_.uncertainty
-    assert u["method"] == "runs" and u["n"] == 40 and len(u["samples"]) == 40
-    assert u["residuals"] == "leave-one-run-out" and len(u["residual_quantiles"]) == 40
-    for name, (lo, hi) in u["intervals"].items():
+    assert u.method == "runs" and u.n == 40 and len(u.samples) == 40
+    assert u.residuals == "leave-one-run-out" and len(u.residual_quantiles) == 40
+    for name, (lo, hi) in u.intervals.items():
         assert lo <= hi
     for name in ("L0", "A", "alpha"):
-        lo, hi = u["intervals"][name]
+        lo, hi = u.intervals[name]
         assert lo <= law.params_[name] * 1.02 and hi >= law.params_[name] * 0.98
     path = law.result_.save(tmp_path / "fit.json")
-    assert load_fit(path).result_.uncertainty["samples"] == u["samples"]
+    assert load_fit(path).result_.uncertainty.samples == u.samples
 
 
 def test_prediction_interval_brackets_the_prediction(boot):
@@ -56,7 +56,7 @@ def test_interval_needs_a_bootstrap_and_runs_need_three():
     with pytest.raises(CptlawError, match="residual"):
         CPTLaw().fit(runs, "general", n_starts=8, bootstrap=5)
     law = AnnealingLaw().fit(runs, "general", n_starts=8, bootstrap=5, bootstrap_method="residuals")
-    assert law.result_.uncertainty["residuals"] == "in-sample" and law.result_.uncertainty["block"] >= 3
+    assert law.result_.uncertainty.residuals == "in-sample" and law.result_.uncertainty.block >= 3
 
 
 @pytest.mark.parametrize("target", ["loss:general", "loss:code"])

@@ -109,11 +109,11 @@ def test_diagnostics_report_bounds_unidentified_and_ranges():
                              target="general", n_eval=100)
     fit = CPTLaw().fit(runs, "general", n_starts=16).result_
     d = fit.diagnostics
-    flagged = {p for u in d["unidentified"] for p in u["parameters"]} | {b["param"] for b in d["at_bound"]}
+    flagged = {p for u in d.unidentified for p in u["parameters"]} | {b["param"] for b in d.at_bound}
     assert {"B", "E", "beta"} <= flagged | set(fit.degenerate)
-    assert d["stderr"]["L0"] is not None and d["stderr"]["L0"] > 0
-    assert d["converged"] is True and d["caps"] == {"local_capped": 0, "final_capped": False}
-    assert d["input_ranges"]["S1cpt"] == [0.0, 0.0] and d["input_ranges"]["S1"][1] == pytest.approx(4.0, rel=1e-6)
+    assert d.stderr["L0"] is not None and d.stderr["L0"] > 0
+    assert d.converged is True and d.caps == {"local_capped": 0, "final_capped": False}
+    assert d.input_ranges["S1cpt"] == [0.0, 0.0] and d.input_ranges["S1"][1] == pytest.approx(4.0, rel=1e-6)
     assert fit.warnings
 
 
@@ -122,6 +122,6 @@ def test_stderr_covers_truth_on_recovery():
                               ("c", "constant", 30000, "wsd", 10000)], target="general", noise=1e-3, seed=2,
                              n_eval=200)
     fit = CPTLaw().fit(runs, "general").result_
-    se = fit.diagnostics["stderr"]
+    se = fit.diagnostics.stderr
     for name, true in {"L0": 3.057, "A": 0.490, "alpha": 0.497}.items():
         assert se[name] is not None and abs(fit.params[name] - true) < 6 * se[name] + 1e-3

@@ -36,7 +36,7 @@ def synthetic(lam: float) -> RunSet:
 def test_fit_recovers_the_lam_that_made_the_curves(lam):
     law = AnnealingLaw(lam="fit").fit(synthetic(lam), "loss:val")
     assert law.lam_ == lam and law.result_.options["lam"] == lam
-    sel = law.result_.diagnostics["lam_selection"]
+    sel = law.result_.diagnostics.lam_selection
     assert sel["grid"] == list(LAM_GRID) and sel["chosen"] == lam
     assert sel["objectives"][LAM_GRID.index(lam)] == min(sel["objectives"])
     assert law.params_["alpha"] == pytest.approx(TRUE["alpha"], rel=1e-3)
@@ -49,7 +49,7 @@ def test_real_mpl_curves_choose_the_lowest_objective_and_the_saved_fit_predicts_
     law = AnnealingLaw(lam="fit", warmup="literal").fit(runs, "loss:train", names=list(MPL_SPLIT.fit))
     singles = [AnnealingLaw(lam=lam, warmup="literal").fit(runs, "loss:train", names=list(MPL_SPLIT.fit)).result_.objective
                for lam in LAM_GRID]
-    assert law.result_.diagnostics["lam_selection"]["objectives"] == pytest.approx(singles, rel=1e-12)
+    assert law.result_.diagnostics.lam_selection["objectives"] == pytest.approx(singles, rel=1e-12)
     assert law.lam_ == LAM_GRID[int(np.argmin(singles))] == 0.995
     law.result_.save(tmp_path / "fit.json")
     again = load_fit(tmp_path / "fit.json")

@@ -30,8 +30,8 @@ def test_recovers_published_coefficients_and_saves_a_fit_that_predicts_alone(tmp
         r.losses["loss:c4"] = (idx, y * np.exp(rng.normal(0, 1e-4, idx.size)))
     ood = OODLaw(general=fits[0].result_, domain=fits[1].result_).fit(runs, "loss:c4").result_
     assert ood.params["l1"] == pytest.approx(C4[0], abs=0.01) and ood.params["l2"] == pytest.approx(C4[1], abs=0.01)
-    spread = ood.diagnostics["coefficient_spread"]
-    assert spread["l1"]["std"] < 0.02 and set(ood.diagnostics["per_run_coefficients"]) == {"a", "b", "c"}
+    spread = ood.diagnostics.coefficient_spread
+    assert spread["l1"]["std"] < 0.02 and set(ood.diagnostics.per_run_coefficients) == {"a", "b", "c"}
     ood.save(tmp_path / "ood.json")
     again = load_fit(tmp_path / "ood.json")
     run = runs["a"]
