@@ -18,13 +18,13 @@ def pilot_cases(models=("s", "m"), domains=("code", "legal")):
         for d in domains:
             split = pilot_split(m, d).present(pilot)
             for target in ("loss:general", f"loss:{d}"):
-                yield f"pilot-v1 {m}/{d}", CPTLaw, pilot, target, list(split.fit), list(split.held_out), True
+                yield f"pilot-v1 {m}/{d}", CPTLaw, pilot, target, list(split.fit), list(split.held_out), CPTLaw.HELDOUT_CPT_ROWS
 
 
 def mpl_cases(laws=(AnnealingLaw, MultiPowerLaw)):
     mpl = load_mpl(400)
     for law in laws:
-        yield "MPL 400M", law, mpl, "loss:train", list(MPL_SPLIT.fit), list(MPL_SPLIT.held_out), False
+        yield "MPL 400M", law, mpl, "loss:train", list(MPL_SPLIT.fit), list(MPL_SPLIT.held_out), law.HELDOUT_CPT_ROWS
 
 
 def german_cases():
@@ -36,4 +36,4 @@ def german_cases():
     for z in ("s", "m", "l"):
         split = gpu_german_rest_split(z, german.names)
         for target in ("loss:general", "loss:german"):
-            yield f"pilot-gpu-german {z}", CPTLaw, german, target, list(split.fit), list(split.held_out), True
+            yield f"pilot-gpu-german {z}", CPTLaw, german, target, list(split.fit), list(split.held_out), CPTLaw.HELDOUT_CPT_ROWS

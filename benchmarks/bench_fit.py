@@ -15,7 +15,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from cptlaw.datasets.synthetic import simulate_cpt_runs
-from cptlaw.fit import Problem
+from cptlaw.fit import Problem, fit_design
+from cptlaw.fit.bootstrap import bootstrap
 from cptlaw.laws import CPTLaw
 
 from ._legacy_fit import legacy_fit, legacy_problem, legacy_starts
@@ -64,9 +65,6 @@ def main(argv: list[str] | None = None) -> None:
               flush=True)
     # the bootstrap: 200 warm-started resamples, against naive refits from scratch (the full default multi-start
     # on the same resampled designs; a few of them, timed per resample)
-    from cptlaw.fit import fit_design
-    from cptlaw.fit.bootstrap import bootstrap
-
     runs = simulate_cpt_runs(SPECS, target="general", noise=1e-3, seed=1, n_eval=500)
     law = CPTLaw()
     designs = [law.design([r], "loss:general") for r in runs]

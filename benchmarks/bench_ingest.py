@@ -18,11 +18,16 @@ then timed side by side:
 Run: python -m benchmarks bench_ingest [--steps 1000000] [--repeat 3] [--no-wandb]
 """
 
+import json
+import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from cptlaw import ingest
 
 from .harness import describe, parser
 
@@ -41,7 +46,6 @@ def write_log(folder: Path, steps: int) -> None:
 
 
 def write_wandb(folder: Path, steps: int) -> Path:
-    import os
 
     import wandb
 
@@ -59,8 +63,6 @@ def write_wandb(folder: Path, steps: int) -> Path:
 
 
 def leet(file: Path) -> int:
-    import json
-    import subprocess
 
     out = subprocess.run(["wandb", "leet", "inspect", "--json", str(file)], check=True, capture_output=True,
                          text=True).stdout
@@ -68,8 +70,6 @@ def leet(file: Path) -> int:
 
 
 def cptlaw_wandb(file: Path) -> int:
-    from cptlaw import ingest
-
     return len(ingest.read(file, kind="wandb", transfer=None).runs.names)
 
 
@@ -82,8 +82,6 @@ def accumulator(folder: Path) -> int:
 
 
 def cptlaw_read(folder: Path) -> int:
-    from cptlaw import ingest
-
     run = ingest.read(folder, kind="tensorboard", transfer=None).runs.names
     return len(run)
 

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from cptlaw.evaluate import cpt_rows
 from cptlaw.predict import predict_runs
 
 from ._cases import german_cases, mpl_cases, pilot_cases
@@ -30,7 +31,7 @@ def cases():
 def score(law, runs, held, cpt_only, level):
     rows = predict_runs(law, runs, held, interval=level)
     ok = [r for r in rows if r["observed"] is not None and r["lower"] is not None
-          and (not cpt_only or r["step"] >= runs[r["run"]].transfer_step)]
+          and (not cpt_only or cpt_rows([r["step"]], runs[r["run"]].transfer_step)[0])]
     obs = np.array([r["observed"] for r in ok])
     lo, hi = np.array([r["lower"] for r in ok]), np.array([r["upper"] for r in ok])
     return float(np.mean((lo <= obs) & (obs <= hi))), float(np.mean((hi - lo) / obs)), len(ok)

@@ -16,15 +16,16 @@ __all__ = ["METRIC_KEYS", "cpt_rows", "evaluate", "evaluate_design", "heldout_cp
 
 
 def heldout_cpt_only(law) -> bool:
-    """Whether a held-out run is scored on its CPT rows only: for the CPT law, whose held-out CPT runs share their
-    PT prefix with the fitted runs (scoring the prefix would count fitted points as predictions)."""
-    return law.name == "cpt"
+    """Whether a held-out run is scored on its CPT rows only (the law's ``HELDOUT_CPT_ROWS``: the CPT law, whose
+    held-out CPT runs share their PT prefix with the fitted runs, so scoring the prefix would count fitted points
+    as predictions)."""
+    return law.HELDOUT_CPT_ROWS
 
 
 def cpt_rows(steps: np.ndarray, transfer_step: int | None) -> np.ndarray:
-    """The rows of a run from its transfer on (every row of a run without one)."""
+    """The rows of a run from its transfer on (none for a run without one: it has no CPT)."""
     steps = np.asarray(steps)
-    return np.ones(steps.size, bool) if transfer_step is None else steps >= transfer_step
+    return np.zeros(steps.size, bool) if transfer_step is None else steps >= transfer_step
 
 
 def evaluate(law, runs: RunSet, names: list[str] | None = None, target: str | None = None,
@@ -46,7 +47,7 @@ def evaluate(law, runs: RunSet, names: list[str] | None = None, target: str | No
     yhat = law.value(law.theta(), design)
     y, run_index = design.y, design.run_index
     if cpt_only:
-        keep = np.zeros(design.n, bool)
+        keep = np.zeros(design.n, bool)  # a PT-only run keeps none
         for i, n in enumerate(design.run_names):
             mine = run_index == i
             keep[mine] = cpt_rows(design.steps[mine], subset[n].transfer_step)

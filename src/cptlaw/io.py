@@ -17,10 +17,10 @@ def default_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def refuse_existing(path: str | Path, force: bool) -> None:
+def refuse_existing(path: str | Path, force: bool, hint: str = "use --force (or force=True in Python)") -> None:
     """Raise :class:`FileExistsError` if ``path`` exists and ``force`` is not set."""
     if Path(path).exists() and not force:
-        raise FileExistsError(f"{path} exists; use --force (or force=True in Python) to overwrite it")
+        raise FileExistsError(f"{path} exists; {hint} to overwrite it")
 
 
 @contextmanager

@@ -97,7 +97,9 @@ def fit_figure(law, runs: RunSet, names: list[str] | None = None, title: str | N
                 framed_cpt.extend(obs[in_cpt])
                 framed_cpt.extend(p_obs[in_cpt & np.isfinite(p_obs)])
             if kind == "held out":
-                scored = cpt_rows(run.steps[idx], run.transfer_step) if heldout_cpt_only(law) else np.ones(idx.size, bool)
+                # the CPT rows of a held-out CPT run; every row of a held-out PT-only run
+                cpt = heldout_cpt_only(law) and run.transfer_step is not None
+                scored = cpt_rows(run.steps[idx], run.transfer_step) if cpt else np.ones(idx.size, bool)
                 scored &= np.isfinite(p_obs)
                 if scored.any():
                     held_errors.append(np.abs(res[scored]))

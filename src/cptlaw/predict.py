@@ -36,7 +36,7 @@ def _outside(law, design):
     """Per input the fit has a range for: (name, values, lo, hi, above, below), the masks of the points
     outside [lo, hi] (with a relative tolerance of 1e-9).  A fit saved before v2 has no ranges."""
     ranges = law.result_.diagnostics.input_ranges
-    cpt_only = getattr(law, "CPT_INPUTS", ())
+    cpt_only = law.CPT_INPUTS
     for name, values in law.inputs(design).items():
         if name in ranges:
             lo, hi = ranges[name]

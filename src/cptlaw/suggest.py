@@ -43,9 +43,9 @@ class Candidate:
 def _cpt_schedule(shape: str, peak: float, steps: int):
     """A candidate's CPT schedule: a CPT family to a tenth of the peak, or a re-warmed cosine."""
     if shape in CPT_FAMILIES:
-        return cpt_family(shape, peak, steps, 0.1, max(1, steps // 5))
+        return cpt_family(shape, peak=peak, steps=steps, floor=0.1, decay_steps=max(1, steps // 5))
     warm = max(1, steps // 10)
-    return Warmup(cpt_family("cosine", peak, steps - warm, 0.1), warm)
+    return Warmup(cpt_family("cosine", peak=peak, steps=steps - warm, floor=0.1), warm)
 
 
 def candidates(law, runs: RunSet) -> list[Candidate]:
@@ -160,7 +160,7 @@ def suggest_if_unidentified(law, runs: RunSet) -> list[dict]:
     """The suggested next runs of a fitted loss-curve law whose fit left parameters unidentified or degenerate,
     recorded in its diagnostics (``suggested_runs``); none otherwise (and never for D-CPT fits)."""
     fit = law.result_
-    if law.name == "dcpt" or not (fit.degenerate or fit.diagnostics.unidentified):
+    if not law.USES_LR or not (fit.degenerate or fit.diagnostics.unidentified):
         return []
     fit.diagnostics.suggested_runs = suggest_runs(law, runs)
     return fit.diagnostics.suggested_runs

@@ -2,7 +2,7 @@
 
 ``args`` (the parser), ``main`` (dispatch, exit codes), ``common`` (reading data, writing outputs), and the
 handlers: ``fitting`` (fit), ``applying`` (predict, evaluate, plot), ``planning`` (plan, dcpt-plan), ``logs``
-(ingest, watch), ``reporting`` (report), ``running`` (demo, pilot).
+(ingest, watch), ``reporting`` (report), ``demo`` and ``pilot``.
 """
 
 from .main import main

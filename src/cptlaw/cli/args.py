@@ -133,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     out_opts(f, "fit JSON to write ('-' for stdout)")
     data_opts(f)
     f.add_argument("--quiet", action="store_true", help="no progress bar (bars appear only on a terminal anyway)")
-    g = f.add_argument_group("conventions (stored in the fit)")
-    g.add_argument("--lam", type=_lam, default=0.999,
+    g = f.add_argument_group("conventions (stored in the fit; each an option of the laws that have it)")
+    g.add_argument("--lam", type=_lam, default=None,
                    help="S2 momentum decay λ (default 0.999), or 'fit': chosen from {0.95, 0.99, 0.995, 0.999, 0.9995} by "
                         "the training objective (MPL paper App. D.2); the chosen λ is stored in the fit")
     g.add_argument("--warmup", choices=["as_peak", "literal"], default=None,
@@ -144,17 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="S2 momentum across the PT->CPT boundary (default carry)")
     g.add_argument("--lr-index", choices=["inclusive", "exclusive"], default=None,
                    help="whether the loss at step t saw eta_t (default inclusive)")
-    g.add_argument("--size", action="store_true", help="model-size variant (needs model_size)")
+    g.add_argument("--size", action="store_const", const=True, default=None,
+                   help="model-size variant (needs model_size)")
     g.add_argument("--replay", choices=["general", "domain"], help="replay-ratio variant of the CPT law (Eq. 8)")
-    g.add_argument("--shift", choices=["area", "steps"], default="area",
+    g.add_argument("--shift", choices=["area", "steps"], default=None,
                    help="cpt law: what drives the distribution-shift term: the CPT forward area S1cpt (Eq. 4, "
                         "default) or the CPT step count (docs/accuracy-shift.md)")
-    g.add_argument("--pt", choices=["known", "unknown"], default="known",
+    g.add_argument("--pt", choices=["known", "unknown"], default=None,
                    help="cpt law: 'unknown' for an open-source PT model (§6, App. G): S1pt is fitted, the PT is "
                         "taken as annealed to 0, the data are CPT-only runs (see --drop-pt)")
     g.add_argument("--n-unit", type=POSITIVE, default=None, help="model-size unit (default 1e6)")
     g.add_argument("--d-unit", type=POSITIVE, default=None, help="D-CPT token unit (default 1e9)")
-    g.add_argument("--corpus", choices=["auto", "general", "domain"], default="auto",
+    g.add_argument("--corpus", choices=["auto", "general", "domain"], default=None,
                    help="D-CPT: which corpus's mixture share r is (default: general for loss:general)")
     o = f.add_argument_group("optimiser")
     o.add_argument("--n-starts", type=COUNT, default=128,

@@ -12,6 +12,7 @@ from ..data.native import load_schedules
 from ..data.points import is_points_file, read_points
 from ..errors import CptlawError
 from ..fit.report import format_fit, warning_lines
+from .. import io
 from ..io import atomic_write_text
 from ..laws.cpt import cpt_part
 from ..predict import extrapolation_summary
@@ -70,8 +71,8 @@ def read_logs(paths, args, schedule_file, kind=None):
 
 def refuse_existing(out: str, force: bool) -> None:
     """Never overwrite a user's file without --force ('-' is standard output); checked before any work."""
-    if out != "-" and Path(out).exists() and not force:
-        raise FileExistsError(f"{out} exists; use --force to overwrite it")
+    if out != "-":
+        io.refuse_existing(out, force, hint="use --force")
 
 
 def save_fit(args, result) -> None:

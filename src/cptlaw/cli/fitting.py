@@ -6,46 +6,31 @@ import sys
 
 from ..data import target_column
 from ..errors import CptlawError
-from ..laws import CURVE_LAWS, load, make_law
+from ..laws import CURVE_LAWS, LAWS, load, make_law
 from ..laws.dcpt_cross import CrossDomainDCPTLaw
 from ..laws.ood import OODLaw
 from ..suggest import suggest_if_unidentified
 from .common import is_points, points_design, read_data, refuse_existing, runs_arg, save_fit
 
 
-def _law_options(args) -> dict:
-    law = args.law
+# the convention flags of ``cptlaw fit``, each named after the law option it sets (None: not given)
+CONVENTIONS = ("lam", "warmup", "warmup_steps", "momentum", "lr_index", "size", "replay", "shift", "pt", "n_unit",
+               "d_unit", "corpus")
+
+
+def _law_options(args, **fixed) -> dict:
+    """The options of --law from the convention flags given, by the law's own option names (``option_names``);
+    a flag the law has no option for is an error, not ignored."""
+    names = LAWS[args.law].option_names()
     opts = {}
-    if law in ("annealing", "cpt", "mpl"):
-        for key in ("warmup", "warmup_steps", "momentum", "lr_index"):
-            if getattr(args, key) is not None:
-                opts[key] = getattr(args, key)
-        if law != "mpl":
-            opts["lam"] = args.lam
-            opts["momentum"] = args.momentum or "carry"
-        else:
-            if getattr(args, "lam", None) == "fit":
-                raise CptlawError("--lam fit: the mpl law has no annealing momentum λ (it applies to annealing and cpt)")
-            opts.pop("momentum", None)
-    if law in ("annealing", "cpt") and args.size:
-        opts["size"] = True
-    if law == "cpt" and args.replay:
-        opts["replay"] = args.replay
-    if getattr(args, "shift", "area") != "area":
-        if law != "cpt":
-            raise CptlawError(f"--shift {args.shift}: an option of the cpt law's shift term, not of {law}")
-        opts["shift"] = args.shift
-    if getattr(args, "pt", "known") != "known":
-        if law != "cpt":
-            raise CptlawError(f"--pt {args.pt}: the open-source (unknown PT) mode is a form of the cpt law, not of {law}")
-        opts["pt"] = args.pt
-    if law in ("annealing", "cpt", "dcpt") and args.n_unit is not None:
-        opts["n_unit"] = args.n_unit
-    if law == "dcpt":
-        opts["corpus"] = args.corpus
-        if args.d_unit is not None:
-            opts["d_unit"] = args.d_unit
-    return opts
+    for flag in CONVENTIONS:
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        if flag not in names:
+            raise CptlawError(f"--{flag.replace('_', '-')} {value}: the {args.law} law has no such option")
+        opts[flag] = value
+    return {**opts, **fixed}
 
 
 def fit(args) -> int:
@@ -54,20 +39,20 @@ def fit(args) -> int:
         return _fit_ood(args, target)
     if args.law == "dcpt-cross":
         return _fit_cross(args, target)
-    law = make_law(args.law, **_law_options(args))
+    points = is_points(args.law, args.data)
+    if points and args.corpus is not None:
+        raise CptlawError("--corpus does not apply to a points table: its ratio column is r itself")
+    law = make_law(args.law, **_law_options(args, **({"corpus": "table"} if points else {})))
     if args.bootstrap == 1:
         raise CptlawError("--bootstrap needs at least 2 resamples (e.g. 200), or 0 for none")
     fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler,
                     bootstrap=args.bootstrap, bootstrap_method=args.bootstrap_method)
     refuse_existing(args.out, args.force)
-    if is_points(args.law, args.data):
-        if args.corpus != "auto":
-            raise CptlawError("--corpus does not apply to a points table: its ratio column is r itself")
-        law = make_law(args.law, **{**_law_options(args), "corpus": "table"})
+    if points:
         pts, design = points_design(law, args.data[0], need_loss=True)
         law.fit_design(design, target=target, data_hash=pts.data_hash(), data_source=pts.source, **fit_opts)
     else:
-        runs = read_data(args.data, args.schedules, need_lr=args.law != "dcpt", args=args)  # D-CPT never uses the LR
+        runs = read_data(args.data, args.schedules, need_lr=law.USES_LR, args=args)
         suggest_if_unidentified(law.fit(runs, target, names=runs_arg(args.runs), **fit_opts), runs)
     save_fit(args, law.result_)
     return 0

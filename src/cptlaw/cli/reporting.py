@@ -11,7 +11,7 @@ from .common import read_data, refuse_existing, runs_arg
 def report(args) -> int:
     refuse_existing(args.out, args.force)
     fits = [(path, load(path)) for path in args.fits]
-    need_lr = any(law.name not in ("dcpt", "dcpt-cross") for _, law in fits)  # D-CPT fits never use the LR
+    need_lr = any(law.USES_LR for _, law in fits)
     runs = read_data(args.data, args.schedules, need_lr=need_lr, args=args)
     plan = (args.plan, read_plan(args.plan, f"--plan {args.plan}")) if args.plan else None
     html = render(fits, runs, heldout=runs_arg(args.heldout), plan=plan, title=args.title)

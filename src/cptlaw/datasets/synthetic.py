@@ -29,12 +29,12 @@ def published_law(params: dict, **law_options):
 
 def pt_schedule(kind: str, pt_steps: int, warmup: int = 500, peak: float = PEAK) -> Schedule:
     """A PT schedule of ``pt_steps`` steps (warmup included): constant, or WSD with a 10% linear cooldown."""
-    return pt_family(kind, pt_steps, peak, warmup)
+    return pt_family(kind, peak=peak, steps=pt_steps, warmup=warmup)
 
 
 def cpt_schedule(kind: str, steps: int, peak: float = PEAK) -> Schedule:
     """A CPT schedule (its own clock): constant, cosine to 0, or WSD with a 20% cooldown."""
-    return cpt_family(kind, peak, steps)
+    return cpt_family(kind, peak=peak, steps=steps)
 
 
 def simulate_cpt_runs(specs: list[tuple[str, str, int, str, int]], params: dict | None = None,

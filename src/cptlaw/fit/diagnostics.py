@@ -89,7 +89,7 @@ def diagnose(problem, x: np.ndarray, delta: float, info: dict) -> dict:
                                       "zero_term": True})
     ranges = {}
     for k, v in problem.law.inputs(problem.design).items():
-        if k in getattr(problem.law, "CPT_INPUTS", ()):
+        if k in problem.law.CPT_INPUTS:
             v = v[v > 0]  # 0 on PT rows, which have no CPT peak: the range is that of the CPT peaks seen
         if np.size(v):
             ranges[k] = [float(np.min(v)), float(np.max(v))]

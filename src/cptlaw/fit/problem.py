@@ -61,6 +61,7 @@ class Model(Protocol):
     """What the fitter needs of a law (:class:`cptlaw.laws.Law` is one)."""
 
     name: str
+    CPT_INPUTS: tuple[str, ...]  # inputs defined on CPT rows only (their fitted range is over those)
 
     def parameters(self, y: np.ndarray | None = None, design: Design | None = None) -> list[Parameter]: ...
 

@@ -51,7 +51,7 @@ class Diagnostics(BaseModel):
     ``per_run_coefficients`` and ``coefficient_spread`` (an OOD fit, which has no other diagnostics), and the CLI
     or demo ``suggested_runs`` (:mod:`cptlaw.suggest`).  Saved with the blocks a fit has, and nothing else."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")  # (a block this version does not know is kept, not refused)
     at_bound: list[dict[str, Any]] = Field(default_factory=list)
     unidentified: list[dict[str, Any]] = Field(default_factory=list)
     stderr: dict[str, Optional[float]] = Field(default_factory=dict)
@@ -158,7 +158,7 @@ class FitResult(BaseModel):
         return list(dict.fromkeys(out))  # (two unidentified directions can name the same parameter)
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(by_alias=True), indent=2, allow_nan=False) + "\n"
+        return json.dumps(jsonable(self.model_dump(by_alias=True)), indent=2, allow_nan=False) + "\n"
 
     def save(self, path: str | Path, force: bool = False) -> Path:
         return atomic_write_text(path, self.to_json(), force=force)
@@ -175,8 +175,8 @@ class FitResult(BaseModel):
 
     @property
     def law_options(self) -> dict:
-        """The law's constructor options (the conventions recorded, less the informational ``lr_units``)."""
-        return {k: v for k, v in self.options.items() if k != "lr_units"}
+        """The law's constructor options (:func:`constructor_options` of the recorded conventions)."""
+        return constructor_options(self.options)
 
     @classmethod
     def read(cls, path: str | Path, laws: Collection[str] | None = None) -> "FitResult":
@@ -216,6 +216,11 @@ def jsonable(obj):
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
+
+
+def constructor_options(options: dict) -> dict:
+    """A law's constructor options from its recorded conventions (less ``lr_units``, which is informational)."""
+    return {k: v for k, v in options.items() if k != "lr_units"}
 
 
 def _param_records(params, theta) -> dict[str, ParamRecord]:

@@ -1,11 +1,17 @@
-"""The laws: each a small class whose ``value`` reads like its paper's equation.
+"""The laws: each a small class whose ``value`` reads like its paper's equation, fitted in place (``fit`` returns
+the law, with ``params_`` and the saved fit ``result_``).
 
-=================  ==========================================================================
-``AnnealingLaw``   Tissue et al. 2024, L0 + A*S1^-alpha - C*S2 (+ model size, Eq. 7)
-``CPTLaw``         Wang, Tissue et al. 2025, Eq. 4 (+ model size Eq. 7, replay ratio Eq. 8)
-``MultiPowerLaw``  Luo et al. 2025, multi-power law (a baseline)
-``DCPTLaw``        Que et al. 2024, D-CPT law L3 over (N, D, r)
-=================  ==========================================================================
+======================  =====================================================================
+``AnnealingLaw``        Tissue et al. 2024, L0 + A*S1^-alpha - C*S2 (+ model size, Eq. 7)
+``CPTLaw``              Wang, Tissue et al. 2025, Eq. 4 (+ model size Eq. 7, replay ratio Eq. 8)
+``MultiPowerLaw``       Luo et al. 2025, multi-power law (a baseline)
+``DCPTLaw``             Que et al. 2024, D-CPT law L3 over (N, D, r)
+``CrossDomainDCPTLaw``  Que et al. 2024, the Cross-Domain D-CPT law (K from a probe run)
+``OODLaw``              Wang, Tissue et al. 2025, Eq. 6 (an out-of-domain set from two fits)
+======================  =====================================================================
+
+``load(path)`` reads a saved fit back as a fitted law; ``from_result`` does so for a record in memory and
+``from_params`` for given (e.g. published) coefficients.
 """
 
 from pathlib import Path
@@ -24,7 +30,7 @@ LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw, DCPTLaw, 
 
 
 def make_law(name: str, **options) -> Law:
-    """A law by its short name (``annealing``, ``cpt``, ``mpl``, ``dcpt``) with its options."""
+    """A law by its short name (a key of :data:`LAWS`) with its options."""
     try:
         cls = LAWS[name]
     except KeyError:

@@ -35,6 +35,9 @@ class Law(ABC):
     citation: ClassVar[str] = ""
     # features the law extrapolates in: their fitted range is saved, and predictions outside it are flagged
     INPUTS: ClassVar[tuple[str, ...]] = ()
+    CPT_INPUTS: ClassVar[tuple[str, ...]] = ()  # those defined on CPT rows only (their range is over those)
+    USES_LR: ClassVar[bool] = True  # whether the law reads the runs' LR schedules (D-CPT laws read none)
+    HELDOUT_CPT_ROWS: ClassVar[bool] = False  # held-out runs scored on their CPT rows only (evaluate.heldout_cpt_only)
 
     # ---- the law itself -------------------------------------------------------------------------------
     @abstractmethod
@@ -217,7 +220,7 @@ class Law(ABC):
 
     def _fitted(self) -> dict:
         if not hasattr(self, "params_"):
-            raise CptlawError(f"this {type(self).__name__} is not fitted yet: call fit() or set params_")
+            raise CptlawError(f"this {type(self).__name__} is not fitted yet: call fit() or cptlaw.laws.load()")
         return self.params_
 
     def predict(self, run: Run, steps: Sequence[int] | None = None, params: dict | None = None) -> np.ndarray:

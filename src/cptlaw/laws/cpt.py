@@ -65,6 +65,7 @@ class CPTLaw(AreaLaw):
     name = "cpt"
     INPUTS = ("S1", "S1cpt", "S2pt", "S2cpt", "lr_peak", "lr_peak_cpt", "N", "r_pt")
     CPT_INPUTS = ("lr_peak_cpt",)  # defined on CPT rows only: its seen range is over those (fit diagnostics)
+    HELDOUT_CPT_ROWS = True  # a held-out CPT run shares its PT prefix with the fitted runs
     # What the planner needs to know of the features at a run's last step (plan.features): the areas are linear
     # in the LR sequence, so affine in the CPT peak LR of a parametric family; these are the highest LR applied
     # over the whole run and over its CPT phase; every other feature does not depend on the peak
@@ -117,7 +118,7 @@ class CPTLaw(AreaLaw):
     def _prepare(self, run: Run) -> Areas:
         if not self.unknown:
             return self.areas(run)
-        if run.transfer not in (None, 0):  # (not a DataError: fit_law skips runs whose points lie outside a law)
+        if run.transfer not in (None, 0):  # (not a DataError: Law.fit skips runs whose points lie outside a law)
             raise CptlawError(f"run {run.name!r}: pt='unknown' takes CPT-only runs (the model's PT history is unknown), "
                             f"but this run has a PT prefix up to step {run.transfer_step - 1}; cut it with "
                             f"cptlaw.laws.cpt.cpt_part (CLI: --drop-pt)")

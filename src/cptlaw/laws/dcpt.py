@@ -21,6 +21,7 @@ from .base import Design, Law, Parameter, require_meta
 
 class DCPTLaw(Law):
     name = "dcpt"
+    USES_LR = False  # (N, D, r): the LR schedule does not enter
     INPUTS = ("N", "D", "r")
     citation = "Que et al. (2024), D-CPT Law, NeurIPS 2024, arXiv:2406.01375, law L3"
     EQUATION = "L = {E} + {A}/N^{alpha} + {B}·r^{eta}/D^{beta} + {C}/(r + {epsilon})^{gamma}"

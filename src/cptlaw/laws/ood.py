@@ -21,7 +21,7 @@ import numpy as np
 
 from ..data import RunSet, target_column
 from ..errors import CptlawError, DataError
-from ..fit.result import build_result
+from ..fit.result import build_result, constructor_options
 from .annealing import AnnealingLaw
 from .base import Design, Law, Parameter
 from .cpt import CPTLaw
@@ -43,7 +43,7 @@ def component(fit) -> dict:
 
 
 def _law_of(comp: dict) -> Law:
-    law = CURVE_LAWS[comp["law"]](**{k: v for k, v in comp["options"].items() if k != "lr_units"})
+    law = CURVE_LAWS[comp["law"]](**constructor_options(comp["options"]))
     law.params_ = dict(comp["params"])
     return law
 

@@ -230,8 +230,8 @@ class Candidate:
         """The CPT phase on its own clock (re-warmup excluded: :class:`Continual` adds it)."""
         peak = self.peak_lr if peak is None else peak
         body = self.steps - self.rewarmup_steps
-        return cpt_family(self.family, peak, body, self.floor, int(round(self.decay_fraction * body)),
-                          self.decay_shape)
+        return cpt_family(self.family, peak=peak, steps=body, floor=self.floor,
+                          decay_steps=int(round(self.decay_fraction * body)), decay_shape=self.decay_shape)
 
     def schedule(self, pt: Schedule, peak: float | None = None) -> Continual:
         return Continual(pt, self.cpt_schedule(peak), self.transfer, self.rewarmup_steps, self.rewarmup_from)

@@ -11,7 +11,7 @@ CPT_FAMILIES = ("constant", "cosine", "wsd")
 PT_FAMILIES = ("constant", "wsd")
 
 
-def cpt_family(family: str, peak: float, steps: int, floor: float = 0.0, decay_steps: int | None = None,
+def cpt_family(family: str, *, peak: float, steps: int, floor: float = 0.0, decay_steps: int | None = None,
                decay_shape: str = "linear") -> Schedule:
     """A CPT schedule on its own clock (a re-warmup, if any, is composed around it):
 
@@ -30,7 +30,7 @@ def cpt_family(family: str, peak: float, steps: int, floor: float = 0.0, decay_s
     raise SpecError(f"unknown CPT family {family!r}; choose one of {', '.join(CPT_FAMILIES)}")
 
 
-def pt_family(family: str, steps: int, peak: float, warmup: int, cooldown_steps: int | None = None) -> Schedule:
+def pt_family(family: str, *, peak: float, steps: int, warmup: int, cooldown_steps: int | None = None) -> Schedule:
     """A PT schedule of ``steps`` steps, warmup included: ``constant`` at ``peak``, or ``wsd`` with a linear
     cooldown to 0 over its last ``cooldown_steps`` (default a tenth of the steps after the warmup)."""
     if family == "constant":
