@@ -181,3 +181,21 @@ def test_bad_points_table_names_row_and_column(tmp_path, capsys):
     assert main(["fit", str(pts), "--law", "dcpt", "--target", "loss:code", "--out", str(tmp_path / "f.json")]) == 2
     err = capsys.readouterr().err
     assert f"{pts}:3: ratio: must be in [0, 1]" in err and f"{pts}:4: tokens: empty cell" in err
+
+
+def test_a_convention_flag_the_law_lacks_is_refused(data, tmp_path, cli_error):
+    """Each convention flag sets the law option of its name; a law without that option refuses it (it used to be
+    ignored)."""
+    base = ["fit", str(data), "--target", "loss:general", "--out", str(tmp_path / "x.json")]
+    assert "the cpt law has no such option" in cli_error(base + ["--law", "cpt", "--corpus", "general"])
+    assert "the mpl law has no such option" in cli_error(base + ["--law", "mpl", "--size"])
+    assert "--shift steps: the annealing law has no such option" in cli_error(base + ["--law", "annealing",
+                                                                                      "--shift", "steps"])
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_cpt_only_scores_no_row_of_a_pt_only_run(fitted, data, capsys):
+    """--cpt-only scores the CPT rows of each run: a PT-only run (pt) has none, so it is not scored."""
+    assert main(["evaluate", str(fitted), "--data", str(data), "--runs", "pt,c3", "--cpt-only", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report["runs"]) == ["c3"]

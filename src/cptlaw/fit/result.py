@@ -37,11 +37,11 @@ class ParamRecord(BaseModel):
 
 class Metrics(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    r2: Optional[float]
-    mae: float
-    rmse: float
-    pred_e: float
-    worst_e: float
+    r2: Optional[float]  # None: not defined (one point), or no data (a law from given coefficients)
+    mae: Optional[float]
+    rmse: Optional[float]
+    pred_e: Optional[float]
+    worst_e: Optional[float]
     n: int
 
 
@@ -166,7 +166,7 @@ class FitResult(BaseModel):
     @classmethod
     def of_params(cls, law: Model, params: list, theta, target: str = "") -> "FitResult":
         """The record of given coefficients (no data: no points, scores or diagnostics)."""
-        nan = Metrics(r2=None, mae=math.nan, rmse=math.nan, pred_e=math.nan, worst_e=math.nan, n=0)
+        nan = Metrics(r2=None, mae=None, rmse=None, pred_e=None, worst_e=None, n=0)
         return cls(law=law.name, citation=law.citation, target=target, options=jsonable(law.options()),
                    params={p.name: float(v) for p, v in zip(params, theta)},
                    parameters=_param_records(params, theta), objective=0.0, delta=0.0, n_points=0, runs=[],

@@ -27,3 +27,14 @@ def test_a_fit_saved_by_be5ec06_loads_and_predicts_as_it_did(stem, runs):
         steps = [int(r["step"]) for r in mine]
         want = np.array([float(r["predicted"]) for r in mine])
         np.testing.assert_allclose(law.predict(data[name], steps), want, rtol=1e-12)
+
+
+def test_a_law_from_given_coefficients_saves_and_loads(tmp_path):
+    from cptlaw.datasets.synthetic import CPT_FIG3
+    from cptlaw.laws import from_params
+
+    law = from_params("cpt", CPT_FIG3["general"], target="loss:general")
+    law.save(tmp_path / "published.json")
+    again = cptlaw.load(tmp_path / "published.json")
+    assert again.params_ == law.params_ and again.result_.overall.pred_e is None
+    assert again.result_.starts["method"] == "given coefficients (not fitted)"
