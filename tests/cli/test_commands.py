@@ -8,7 +8,6 @@ import pytest
 
 from cptlaw.cli import main
 from cptlaw.laws import load as load_fit
-from tests.helpers import ROOT
 
 def test_fit_writes_a_fit_file(fitted):
     fit = json.loads(fitted.read_text())
@@ -158,21 +157,6 @@ def test_dcpt_fit_from_points_table(tmp_path):
     expected = fitted.value(fitted.theta(), fitted.design_points([4e9, 4e9], [3e10, 3e10], [0.5, 0.9]))
     np.testing.assert_allclose([float(r["predicted"]) for r in rows], expected, rtol=1e-12)
     assert [r["run"] for r in rows] == ["big", "big-domain"]  # the table's labels are kept
-
-
-def test_demo_quick_then_readme_python_example(tmp_path, capsys, monkeypatch):
-    demo = tmp_path / "cptlaw-demo"
-    assert main(["demo", "--out", str(demo), "--quick"]) == 0
-    out = capsys.readouterr().out
-    assert "held-out mean" in out and "pilot-v1" in out
-    assert (demo / "fit_annealing.png").exists() and (demo / "fit_mpl.json").exists()
-    assert (demo / "fit_cpt_code.png").exists() and (demo / "pilot_code.csv").exists()
-    assert main(["demo", "--out", str(demo), "--quick"]) == 2  # no silent overwrite
-    readme = (ROOT / "README.md").read_text()
-    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
-    monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})
-    assert (tmp_path / "fit_code.json").exists()
 
 
 def test_bad_points_table_names_row_and_column(tmp_path, capsys):
