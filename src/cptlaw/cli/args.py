@@ -82,44 +82,49 @@ COUNT = _number(int, 1)
 LEVEL = _number(float, 0, 1, lo_open=True, hi_open=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cptlaw", description="Fit and apply scaling laws of continual pre-training.")
-    p.add_argument("--version", action="version", version=f"cptlaw {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _add(sub, name, help_):
+    """A command with its help as description and its examples as epilog."""
+    return sub.add_parser(name, help=help_, description=help_, epilog=EPILOGS[name],
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    def add(name, help_):
-        return sub.add_parser(name, help=help_, description=help_, epilog=EPILOGS[name],
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    def data_opts(sp):
-        sp.add_argument("--runs", help="comma-separated run names (default: all)")
-        sp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present); for a "
-                                            "log, one schedule spec, or a mapping run -> spec")
-        sp.add_argument("--drop-pt", action="store_true",
-                        help="keep only the CPT part of each run (PT-only runs are dropped), as CPT-only runs for "
-                             "the open-source mode (--pt unknown)")
-        source_opts(sp)
+def _data_opts(sp):
+    """Which runs of the data, their schedules, and the log options."""
+    sp.add_argument("--runs", help="comma-separated run names (default: all)")
+    sp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present); for a "
+                                        "log, one schedule spec, or a mapping run -> spec")
+    sp.add_argument("--drop-pt", action="store_true",
+                    help="keep only the CPT part of each run (PT-only runs are dropped), as CPT-only runs for "
+                         "the open-source mode (--pt unknown)")
+    _source_opts(sp)
 
-    def source_opts(sp):
-        sp.add_argument("--kind", choices=["auto", *KINDS], default="auto",
-                        help="what the data is (default: detected)")
-        sp.add_argument("--map", help="logs: cptlaw column=source tag, e.g. step=iter,lr=learning_rate,loss:general=val/loss")
-        sp.add_argument("--transfer", help="logs: first CPT step, or auto (stitch boundary or re-warmup; default), "
-                                           "resume (where the last session resumed) or none")
 
-    def out_opts(sp, help_):
-        sp.add_argument("--out", required=True, help=help_)
-        sp.add_argument("--force", action="store_true", help="overwrite --out")
+def _source_opts(sp):
+    """What the data is, and how a log maps onto cptlaw's columns."""
+    sp.add_argument("--kind", choices=["auto", *KINDS], default="auto",
+                    help="what the data is (default: detected)")
+    sp.add_argument("--map", help="logs: cptlaw column=source tag, e.g. step=iter,lr=learning_rate,loss:general=val/loss")
+    sp.add_argument("--transfer", help="logs: first CPT step, or auto (stitch boundary or re-warmup; default), "
+                                       "resume (where the last session resumed) or none")
 
-    def on_saved_fit(name, help_, data_required=True):
-        """A command that applies a saved fit to data: FIT positional, --data, --runs, --schedules."""
-        sp = add(name, help_)
-        sp.add_argument("fit", help="fit JSON")
-        sp.add_argument("--data", nargs="+", required=data_required, help="native-format data file(s)")
-        data_opts(sp)
-        return sp
 
-    f = add("fit", "Fit a law jointly on the observations of one validation set.")
+def _out_opts(sp, help_):
+    """--out and --force (never overwrite a user's file without it)."""
+    sp.add_argument("--out", required=True, help=help_)
+    sp.add_argument("--force", action="store_true", help="overwrite --out")
+
+
+def _on_saved_fit(sub, name, help_, data_required=True):
+    """A command that applies a saved fit to data: FIT positional, --data, --runs, --schedules."""
+    sp = _add(sub, name, help_)
+    sp.add_argument("fit", help="fit JSON")
+    sp.add_argument("--data", nargs="+", required=data_required, help="native-format data file(s)")
+    _data_opts(sp)
+    return sp
+
+
+def _fit_parser(sub) -> None:
+    f = _add(sub, "fit", "Fit a law jointly on the observations of one validation set.")
     f.add_argument("data", nargs="+", help="native-format data file(s) (CSV, JSONL, Parquet), a D-CPT points table, or "
                                           "logs cptlaw ingest reads")
     f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt", "dcpt-cross", "ood"])
@@ -130,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--from", dest="from_", metavar="GENERAL,DOMAIN",
                    help="ood: the saved fits of the general (or proxy) set and of the domain set (Eq. 6)")
     f.add_argument("--target", required=True, help="validation set, e.g. loss:general")
-    out_opts(f, "fit JSON to write ('-' for stdout)")
-    data_opts(f)
+    _out_opts(f, "fit JSON to write ('-' for stdout)")
+    _data_opts(f)
     f.add_argument("--quiet", action="store_true", help="no progress bar (bars appear only on a terminal anyway)")
     g = f.add_argument_group("conventions (stored in the fit; each an option of the laws that have it)")
     g.add_argument("--lam", type=_lam, default=None,
@@ -171,39 +176,49 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resample whole runs (default; needs >= 3 runs) or block-resample each run's residuals")
     f.set_defaults(handler="fitting:fit")
 
-    pr = on_saved_fit("predict", "Predict the loss of runs or of a planned schedule with a saved fit.",
+
+def _predict_parser(sub) -> None:
+    pr = _on_saved_fit(sub, "predict", "Predict the loss of runs or of a planned schedule with a saved fit.",
                       data_required=False)
     pr.add_argument("--schedule", help="schedule spec (YAML/JSON) of a planned run")
     pr.add_argument("--steps", type=_number(int, 1, MAX_STEPS), help="number of steps of the planned run")
     pr.add_argument("--every", type=COUNT, help="also predict every K steps")
     pr.add_argument("--interval", type=LEVEL, metavar="LEVEL",
                     help="add lower,upper columns: the LEVEL prediction interval (e.g. 0.9) from the fit's bootstrap")
-    out_opts(pr, "CSV to write ('-' for stdout)")
+    _out_opts(pr, "CSV to write ('-' for stdout)")
     pr.set_defaults(handler="applying:predict")
 
-    ev = on_saved_fit("evaluate", "Score a saved fit on (held-out) runs: R2, MAE, RMSE, PredE, WorstE.")
+
+def _evaluate_parser(sub) -> None:
+    ev = _on_saved_fit(sub, "evaluate", "Score a saved fit on (held-out) runs: R2, MAE, RMSE, PredE, WorstE.")
     ev.add_argument("--json", action="store_true", help="print JSON")
     ev.add_argument("--cpt-only", action="store_true", help="score only the CPT rows of each run")
     ev.set_defaults(handler="applying:evaluate")
 
-    pl = on_saved_fit("plot", "Plot observed vs fitted/predicted loss, the LR schedule and residuals (PNG, SVG or PDF).")
-    out_opts(pl, "figure file (.png, .svg, .pdf)")
+
+def _plot_parser(sub) -> None:
+    pl = _on_saved_fit(sub, "plot", "Plot observed vs fitted/predicted loss, the LR schedule and residuals (PNG, SVG or PDF).")
+    _out_opts(pl, "figure file (.png, .svg, .pdf)")
     pl.set_defaults(handler="applying:plot")
 
-    pn = add("plan", "Recommend CPT hyper-parameters from a plan space and a general/domain pair of CPT-law fits.")
+
+def _plan_parser(sub) -> None:
+    pn = _add(sub, "plan", "Recommend CPT hyper-parameters from a plan space and a general/domain pair of CPT-law fits.")
     pn.add_argument("space", help="plan space (YAML): PT checkpoints, CPT knobs, objective, constraints")
     pn.add_argument("--general", required=True, help="CPT-law fit JSON of the general (PT-distribution) loss")
     pn.add_argument("--domain", required=True, help="CPT-law fit JSON of the domain loss")
     pn.add_argument("--ood", help="an OOD fit (cptlaw fit --law ood) made from these two fits: plan for that "
                                   "out-of-domain set (Eq. 6) instead of the space's objective")
-    out_opts(pn, "output folder")
+    _out_opts(pn, "output folder")
     pn.add_argument("--top", type=COUNT, default=10, help="best candidates listed per objective (default 10)")
     pn.add_argument("--quiet", action="store_true", help="no progress bar (bars appear only on a terminal anyway)")
     pn.add_argument("--horizon", type=_number(int, 1, MAX_STEPS), default=None,
                     help="longest CPT searched for the turning length (default 10x the plan's steps)")
     pn.set_defaults(handler="planning:plan")
 
-    dp = add("dcpt-plan", "The D-CPT law's three usages: the mixture ratio under a general-loss cap, with limited "
+
+def _dcpt_plan_parser(sub) -> None:
+    dp = _add(sub, "dcpt-plan", "The D-CPT law's three usages: the mixture ratio under a general-loss cap, with limited "
                           "domain data, and the model-size / token split of a compute budget.")
     dp.add_argument("usage", choices=["ratio", "limited", "compute"])
     dp.add_argument("--domain", required=True, help="D-CPT fit JSON of the domain loss (r = the domain share)")
@@ -221,11 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--force", action="store_true", help="overwrite --out")
     dp.set_defaults(handler="planning:dcpt_plan")
 
-    ig = add("ingest", "Read training logs (HF trainer_state.json, TensorBoard, Megatron, CSV/JSONL, MLflow, W&B) "
+
+def _ingest_parser(sub) -> None:
+    ig = _add(sub, "ingest", "Read training logs (HF trainer_state.json, TensorBoard, Megatron, CSV/JSONL, MLflow, W&B) "
                        "into cptlaw's native format.")
     ig.add_argument("sources", nargs="+", help="log files or folders, or a W&B run: wandb:ENTITY/PROJECT/RUN_ID")
-    out_opts(ig, "native CSV to write")
-    source_opts(ig)
+    _out_opts(ig, "native CSV to write")
+    _source_opts(ig)
     ig.add_argument("--schedule", help="the run's LR schedule (a cptlaw spec, YAML/JSON; or a mapping run -> spec), "
                                        "needed when the LR is not logged at every step")
     ig.add_argument("--stitch", action="store_true", help="the sources are one run: a PT log, then a CPT log")
@@ -238,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     ig.add_argument("--quiet", action="store_true", help="print warnings only")
     ig.set_defaults(handler="logs:ingest")
 
-    rp = add("report", "One self-contained HTML page: the data, each fit (equation, parameters, diagnostics, "
+
+def _report_parser(sub) -> None:
+    rp = _add(sub, "report", "One self-contained HTML page: the data, each fit (equation, parameters, diagnostics, "
                        "curves), held-out scores and a plan.")
     rp.add_argument("fits", nargs="+", help="fit JSON file(s)")
     rp.add_argument("--data", nargs="+", required=True, help="the data the fits were made on (and held-out runs)")
@@ -246,11 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--plan", help="a plan.json written by cptlaw plan")
     rp.add_argument("--title", default="cptlaw report", help="the page's title")
     rp.add_argument("--schedules", help="schedule side file (default: <data>.schedules.yaml if present)")
-    source_opts(rp)
-    out_opts(rp, "HTML file to write")
+    _source_opts(rp)
+    _out_opts(rp, "HTML file to write")
     rp.set_defaults(handler="reporting:report")
 
-    wt = add("watch", "A live forecast of a running job: follow its growing log, forecast the final losses with "
+
+def _watch_parser(sub) -> None:
+    wt = _add(sub, "watch", "A live forecast of a running job: follow its growing log, forecast the final losses with "
                       "bands, and warn when an observation leaves its predicted band.")
     wt.add_argument("log", help="the run's log: native CSV/JSONL, or a log cptlaw ingest reads (trainer_state.json, "
                                 "TensorBoard, ...)")
@@ -263,13 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     wt.add_argument("--kind", choices=["auto", *KINDS], default="auto", help="what the log is (default: detected)")
     wt.set_defaults(handler="logs:watch")
 
-    de = add("demo", "Fit -> predict held-out schedules -> plots -> accuracy -> a plan, on data that ships with cptlaw.")
+
+def _demo_parser(sub) -> None:
+    de = _add(sub, "demo", "Fit -> predict held-out schedules -> plots -> accuracy -> a plan, on data that ships with cptlaw.")
     de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")
     de.add_argument("--force", action="store_true", help="overwrite files in --out")
     de.add_argument("--quick", action="store_true", help="fewer multi-starts (for smoke tests)")
     de.set_defaults(handler="demo:demo")
 
-    pi = add("pilot", "Train small LLaMA-style pilot models (PT, then CPT with replay) and write native data.")
+
+def _pilot_parser(sub) -> None:
+    pi = _add(sub, "pilot", "Train small LLaMA-style pilot models (PT, then CPT with replay) and write native data.")
     pisub = pi.add_subparsers(dest="pilot_command", required=True, metavar="PILOT_COMMAND")
     co = pisub.add_parser("corpora", help="build the corpora and tokenizer (cptlaw pilot corpora build)")
     co.add_argument("action", choices=["build"])
@@ -292,4 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("dest", help="folder for runs.csv, runs.schedules.yaml and provenance.json")
     ex.add_argument("--force", action="store_true", help="overwrite existing files")
     ex.set_defaults(handler="pilot:export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cptlaw", description="Fit and apply scaling laws of continual pre-training.")
+    p.add_argument("--version", action="version", version=f"cptlaw {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in (_fit_parser, _predict_parser, _evaluate_parser, _plot_parser, _plan_parser, _dcpt_plan_parser,
+                    _ingest_parser, _report_parser, _watch_parser, _demo_parser, _pilot_parser):
+        command(sub)
     return p
