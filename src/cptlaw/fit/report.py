@@ -8,6 +8,15 @@ import json
 from .result import FitResult
 
 
+def parameter_uncertainty(result: FitResult, name: str) -> tuple[float | None, tuple[float, float, float] | None]:
+    """A parameter's standard error (None where not identified) and its bootstrap interval ``(level, lo, hi)``
+    (None without a bootstrap): what every report of a fit shows beside the value."""
+    se = result.diagnostics.stderr.get(name)
+    u = result.uncertainty
+    ci = (u.level, *u.intervals[name]) if u is not None and name in u.intervals else None
+    return se, ci
+
+
 def warning_lines(result: FitResult) -> list[str]:
     """One line per diagnostic problem (bounds, unidentified directions, caps, start spread)."""
     return [f"  warning: {line}" for line in result.warnings]
@@ -20,13 +29,11 @@ def format_fit(result: FitResult, warnings: bool = True) -> list[str]:
                  else f"sum of squared errors {result.objective:.6g}")
     lines = [f"{result.law_name} law on {result.target}: {result.n_points} points from {len(result.runs)} run(s), "
              f"{objective}, {result.elapsed_s:.2f} s"]
-    se = result.diagnostics.stderr
-    ci = result.uncertainty.intervals if result.uncertainty else {}
-    level = result.uncertainty.level if result.uncertainty else None
     for name, p in result.parameters.items():
-        extra = f"  ± {se[name]:.3g} (s.e.)" if se.get(name) is not None else ""
-        if name in ci:
-            extra += f"  {100 * level:.0f}% bootstrap CI [{ci[name][0]:.6g}, {ci[name][1]:.6g}]"
+        se, ci = parameter_uncertainty(result, name)
+        extra = f"  ± {se:.3g} (s.e.)" if se is not None else ""
+        if ci is not None:
+            extra += f"  {100 * ci[0]:.0f}% bootstrap CI [{ci[1]:.6g}, {ci[2]:.6g}]"
         lines.append(f"  {name:>8s} = {p.value: .6g}{extra}")
     lines.append(f"  {'run':<24s} {'R2':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}")
     for run, m in result.metrics.items():

@@ -27,6 +27,7 @@ from ..data import RunSet
 from ..io import atomic_write_text
 from ..errors import CptlawError
 from ..evaluate import evaluate, heldout_cpt_only
+from ..fit.report import parameter_uncertainty
 from ..plots import fit_figure
 from ..canvas import pyplot
 
@@ -72,15 +73,13 @@ def _metrics_rows(per_run: dict) -> list[dict]:
 
 def _fit_section(law, source: str, runs: RunSet, heldout: list[str] | None) -> dict:
     fit = law.result_
-    se = fit.diagnostics.stderr
-    ci = fit.uncertainty.intervals if fit.uncertainty else {}
-    level = fit.uncertainty.level if fit.uncertainty else None
     params = []
     for name, p in fit.parameters.items():
+        se, ci = parameter_uncertainty(fit, name)
         params.append({"name": name, "value": f"{p.value:.6g}", "doc": p.doc, "sign": p.sign,
                        "bounds": f"[{'−∞' if p.lower is None else f'{p.lower:g}'}, {'∞' if p.upper is None else f'{p.upper:g}'}]",
-                       "stderr": "—" if se.get(name) is None else f"± {se[name]:.3g}",
-                       "interval": f"{100 * level:.0f}%: [{ci[name][0]:.6g}, {ci[name][1]:.6g}]" if name in ci else "—"})
+                       "stderr": "—" if se is None else f"± {se:.3g}",
+                       "interval": "—" if ci is None else f"{100 * ci[0]:.0f}%: [{ci[1]:.6g}, {ci[2]:.6g}]"})
     fitted_runs = [n for n in fit.runs if n in runs]
     held = [n for n in (heldout or []) if n in runs and n not in fit.runs]
     missing = [n for n in (heldout or []) if n not in runs]
