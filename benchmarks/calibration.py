@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
             c, w, n = score(law, runs, held, cpt_only, args.level)
             cover[method].append(c)
             line = (f"| {data} | {cls.name} | {target} | {method} | {100 * c:.1f}% | {100 * w:.2f}% | {n} | "
-                    f"{law.result_.uncertainty['elapsed_s']:.1f} |")
+                    f"{law.result_.uncertainty.elapsed_s:.1f} |")
             lines.append(line)
             print(line, flush=True)
     summary = (f"Mean coverage over the {len(cover['runs'])} cases: run bootstrap {100 * np.mean(cover['runs']):.1f}%, "

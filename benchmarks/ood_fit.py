@@ -30,7 +30,7 @@ def experiment(runs=None, sizes=("s", "m", "l")):
         domain = CPTLaw().fit(runs, "loss:german", names=fit).result_
         ood = OODLaw(general=general, domain=domain).fit(runs, "loss:bio", names=fit)
         direct = CPTLaw().fit(runs, "loss:bio", names=fit)
-        spread = ood.result_.diagnostics["coefficient_spread"]
+        spread = ood.result_.diagnostics.coefficient_spread
         rows.append({"size": size, "l1": ood.params_["l1"], "l2": ood.params_["l2"], "spread": spread,
                      "train": ood.result_.overall.pred_e, "held": evaluate(ood, runs, held, cpt_only=True)["overall"],
                      "direct_train": direct.result_.overall.pred_e,
