@@ -204,12 +204,8 @@ class Law(ABC):
 
     def save(self, path, force: bool = False):
         """Write the saved fit (JSON) atomically; :func:`cptlaw.laws.load` reads it back as a fitted law."""
-        return self._record().save(path, force=force)
-
-    def _record(self):
-        if not hasattr(self, "result_"):
-            raise CptlawError(f"this {type(self).__name__} is not fitted yet: call fit() or cptlaw.laws.load()")
-        return self.result_
+        self._fitted()
+        return self.result_.save(path, force=force)
 
     def theta(self, params: dict[str, float] | None = None) -> np.ndarray:
         params = params if params is not None else self._fitted()
