@@ -28,7 +28,8 @@ def _law_options(args, **fixed) -> dict:
         if value is None:
             continue
         if flag not in names:
-            raise CptlawError(f"--{flag.replace('_', '-')} {value}: the {args.law} law has no such option")
+            given = f"--{flag.replace('_', '-')}" + ("" if value is True else f" {value}")
+            raise CptlawError(f"{given}: the {args.law} law has no such option")
         opts[flag] = value
     return {**opts, **fixed}
 
