@@ -9,7 +9,7 @@ S1 + S_W is the cumulative LR sum of the dense LR after the warmup convention (s
 its published parameters reproduce the curves (laws.md §2.4); ``"as_peak"`` flattens the warmup.
 
 ``ld_max_points`` (default 1024) merges runs of consecutive LR changes into at most about that many blocks
-per run when evaluating LD (:func:`cptlaw.schedules.loss_drop`); on the MPL 400M curves with the published
+per run when evaluating LD (:func:`cptlaw.laws._loss_drop.loss_drop`); on the MPL 400M curves with the published
 parameters this changes LD by at most 7e-5 nats (2e-5 relative) and makes fits 30-40x faster on dense
 cosine decays.  ``None`` evaluates the exact sum.
 """
@@ -20,7 +20,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..schedules.areas import _LDTerms, apply_warmup, flattened_warmup
+from ..schedules.areas import apply_warmup, flattened_warmup
+from ._loss_drop import _LDTerms
 from .base import AreaLaw, Design, Parameter, running_peak
 
 

@@ -9,7 +9,8 @@ pytest.importorskip("hypothesis", reason="optional hypothesis not installed (pip
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from cptlaw.schedules import AreaOptions, compute_areas, loss_drop  # noqa: E402
+from cptlaw.laws._loss_drop import loss_drop  # noqa: E402
+from cptlaw.schedules import AreaOptions, compute_areas  # noqa: E402
 from tests.helpers import naive_ld, naive_s2  # noqa: E402
 
 literal = AreaOptions(lam=0.9, warmup="literal")
