@@ -111,7 +111,8 @@ def dynamics(general, domain, space: Space, cand: Candidate, weights, horizon: i
     composite in ``weights`` = [(label, w_general, w_domain), ...].  ``general``/``domain`` are fitted laws."""
     _, curve, g_tr = predicted_curve(general, space, cand)
     _, dcurve, d_tr = predicted_curve(domain, space, cand)
-    crit = critical_point(general, space, cand)
+    end = candidate_design(general, space, [cand])  # the plan's last CPT step, computed once
+    crit = float(general.critical_point(end)[0])
     tps = space.constraints.tokens_per_step
     peak = int(np.argmax(curve))
 
@@ -125,7 +126,7 @@ def dynamics(general, domain, space: Space, cand: Candidate, weights, horizon: i
            "general_max": float(curve[peak]), "general_max_step": peak + 1,
            "domain_at_transfer": d_tr, "domain_final": float(dcurve[-1]),
            "critical_point": crit, "pre_critical": bool(g_tr > crit),
-           "shift_saturation_at_end": shift_saturation(general, space, cand),
+           "shift_saturation_at_end": float(general.shift_progress(end)[0]),
            "horizon": int(horizon or 10 * cand.steps),
            "turning_length": {"general": length([(general, 1.0)], g_tr)}}
     for label, wg, wd in weights:
