@@ -152,9 +152,15 @@ def _fit_parser(sub) -> None:
     g.add_argument("--size", action="store_const", const=True, default=None,
                    help="model-size variant (needs model_size)")
     g.add_argument("--replay", choices=["general", "domain"], help="replay-ratio variant of the CPT law (Eq. 8)")
-    g.add_argument("--shift", choices=["area", "steps"], default=None,
-                   help="cpt law: what drives the distribution-shift term: the CPT forward area S1cpt (Eq. 4, "
-                        "default) or the CPT step count (docs/accuracy-shift.md)")
+    g.add_argument("--shift", choices=["area", "steps", "sqrt"], default=None,
+                   help="cpt law: the clock of the distribution-shift term: the CPT forward area S1cpt (Eq. 4, "
+                        "default), the CPT step count, or sqrt: the sum of sqrt(LR x PT peak LR) over CPT steps "
+                        "(docs/accuracy-shift.md)")
+    g.add_argument("--pt-credit", choices=["lasting", "fading"], default=None,
+                   help="cpt law: the PT annealing credit C1*S2pt lasts (Eq. 4, default) or fades as the shift "
+                        "proceeds")
+    g.add_argument("--pt-weight", action="store_const", const=True, default=None,
+                   help="cpt law: weigh PT steps in the forward area by a fitted w in (0, 1]: A*(w*S1pt + S1cpt)^-alpha")
     g.add_argument("--pt", choices=["known", "unknown"], default=None,
                    help="cpt law: 'unknown' for an open-source PT model (§6, App. G): S1pt is fitted, the PT is "
                         "taken as annealed to 0, the data are CPT-only runs (see --drop-pt)")

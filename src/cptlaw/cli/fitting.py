@@ -14,8 +14,8 @@ from .common import is_points, points_design, read_data, refuse_existing, runs_a
 
 
 # the convention flags of ``cptlaw fit``, each named after the law option it sets (None: not given)
-CONVENTIONS = ("lam", "warmup", "warmup_steps", "momentum", "lr_index", "size", "replay", "shift", "pt", "n_unit",
-               "d_unit", "corpus")
+CONVENTIONS = ("lam", "warmup", "warmup_steps", "momentum", "lr_index", "size", "replay", "shift", "pt_credit",
+               "pt_weight", "pt", "n_unit", "d_unit", "corpus")
 
 
 def _law_options(args, **fixed) -> dict:

@@ -16,7 +16,7 @@ the law, with ``params_`` and the saved fit ``result_``).
 
 from pathlib import Path
 
-from ..errors import FitFileError
+from ..errors import CptlawError, FitFileError
 from ..fit import FitResult
 from .annealing import AnnealingLaw
 from .base import AreaLaw, Design, Law, Parameter, check_values
@@ -30,12 +30,16 @@ LAWS = {cls.name: cls for cls in (AnnealingLaw, CPTLaw, MultiPowerLaw, DCPTLaw, 
 
 
 def make_law(name: str, **options) -> Law:
-    """A law by its short name (a key of :data:`LAWS`) with its options."""
+    """A law by its short name (a key of :data:`LAWS`) with its options; options that do not go together are a
+    :class:`CptlawError` (the CLI's clear error), not the constructor's ValueError."""
     try:
         cls = LAWS[name]
     except KeyError:
         raise ValueError(f"unknown law {name!r}; choose one of {', '.join(LAWS)}") from None
-    return cls(**options)
+    try:
+        return cls(**options)
+    except ValueError as exc:
+        raise CptlawError(f"{name} law: {exc}") from None
 
 
 def from_result(result: FitResult) -> Law:

@@ -38,6 +38,11 @@ class Law(ABC):
     CPT_INPUTS: ClassVar[tuple[str, ...]] = ()  # those defined on CPT rows only (their range is over those)
     USES_LR: ClassVar[bool] = True  # whether the law reads the runs' LR schedules (D-CPT laws read none)
     HELDOUT_CPT_ROWS: ClassVar[bool] = False  # held-out runs scored on their CPT rows only (evaluate.heldout_cpt_only)
+    # what the planner needs (cptlaw.plan.features): features affine in the CPT peak LR, those equal to the highest
+    # LR applied ("run" or "cpt"), and those that depend on the peak otherwise (computed exactly per peak)
+    AREA_FEATURES: ClassVar[tuple[str, ...]] = ()
+    PEAK_FEATURES: ClassVar[dict[str, str]] = {}
+    NONAFFINE_PEAK_FEATURES: tuple[str, ...] = ()
 
     # ---- the law itself -------------------------------------------------------------------------------
     @abstractmethod

@@ -26,11 +26,34 @@ The data are CPT-only runs: every row is CPT (a run's ``transfer`` must be None 
 CPT schedule; the general loss is measured on a proxy general set.  :func:`cpt_part` cuts a known-PT run to
 its CPT part.  With ``size=True`` the PT annealing term, and so gamma1, is absent too.
 
-``shift="steps"`` (not the paper's default; issue 10's item 5): the distribution-shift term driven by the number
-of CPT steps t instead of the CPT forward area, B * (1 - (1 + E * t)^(-beta)), the form the paper first fitted
-at a constant LR (its Fig. 2) before replacing t by S1cpt (Eq. 3).  Under a re-warmup the domain loss falls while
-the LR, and so S1cpt, is still small; a step-driven shift can follow that.  ``shift="area"`` (Eq. 4) is the
-default.
+Options cptlaw adds (each recorded in the saved fit when it differs from Eq. 4, and shown in the equation text;
+``cptlaw select`` chooses among them by cross-validation on the user's runs):
+
+``shift``, the clock x that drives the distribution-shift term B * (1 - (1 + E * x)^(-beta)):
+
+* ``"area"`` (Eq. 4, the default): x = S1cpt, the CPT's forward area.
+* ``"steps"``: x = t, the number of CPT steps: the form the paper first fitted at a constant LR (its Fig. 2)
+  before replacing t by S1cpt (Eq. 3).
+* ``"sqrt"``: x = sum over CPT steps of sqrt(eta_i * eta_ref), eta_ref the PT's peak LR (for ``pt="unknown"``,
+  the CPT's own peak): a clock that grows like the square root of the LR, in LR units (it equals S1cpt for a
+  CPT at eta_ref).  cptlaw adds it: under a re-warmup the domain loss falls fast while the LR, and so S1cpt, is
+  still small, and on the bundled pilot sets this clock follows that fall where neither the area nor the step
+  clock does (issue 20; docs/accuracy-forms.md).  The paper's own Fig. 2 fits t at one constant LR, which
+  cannot tell these clocks apart.
+
+``pt_credit``, how long the PT's annealing keeps lowering the loss:
+
+* ``"lasting"`` (Eq. 4, the default): - C1 * S2pt at every CPT step.
+* ``"fading"``: - C1 * S2pt * (1 + E * x)^(-beta), the PT annealing credit times the part of the distribution
+  shift still to come, so that it fades as the shift proceeds (no extra parameter).  cptlaw adds it: on real
+  curves the final domain loss after an annealed PT equals that after a constant PT (pilot-gpu-german-mix: 1.818
+  against 1.814), which Eq. 4's everlasting credit cannot express.
+
+``pt_weight``: the forward area with the PT steps weighted by a fitted w in (0, 1],
+A * (w * S1pt + S1cpt)^(-alpha).  Eq. 4 is w = 1.  cptlaw adds it: for a domain that was a small share of the PT
+data, a PT step teaches the domain less than a CPT step does; fits give w close to the domain's share of PT
+(0.04-0.12 where it was 5%), and w close to 1 where the domain was absent from PT (its loss then falls with the
+general loss).  Needs a known PT (``pt="known"``).
 """
 
 from __future__ import annotations
@@ -41,11 +64,14 @@ import numpy as np
 
 from ..data import Run
 from ..errors import CptlawError, DataError
-from ..schedules import AreaOptions, Areas, compute_areas
+from ..schedules import AreaOptions, Areas, compute_areas, cpt_cumsum
 from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak, signs
 
 PT_MODES = ("known", "unknown")
-SHIFTS = ("area", "steps")
+SHIFTS = ("area", "steps", "sqrt")
+PT_CREDITS = ("lasting", "fading")
+# the feature that drives the shift term, per ``shift`` (its name in designs and saved input ranges)
+CLOCKS = {"area": "S1cpt", "steps": "tcpt", "sqrt": "S1cpt_sqrt"}
 
 
 def cpt_part(run: Run) -> Run:
@@ -69,13 +95,13 @@ class CPTLaw(AreaLaw):
     # What the planner needs to know of the features at a run's last step (plan.features): the areas are linear
     # in the LR sequence, so affine in the CPT peak LR of a parametric family; these are the highest LR applied
     # over the whole run and over its CPT phase; every other feature does not depend on the peak
-    AREA_FEATURES = ("S1", "S1cpt", "S2pt", "S2cpt")
+    AREA_FEATURES = ("S1", "S1pt", "S1cpt", "S2pt", "S2cpt")
     PEAK_FEATURES = {"lr_peak": "run", "lr_peak_cpt": "cpt"}
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
 
     def __init__(self, *, size: bool = False, replay: str | None = None, n_unit: float = 1e6, pt: str = "known",
-                 shift: str = "area", **area_options):
+                 shift: str = "area", pt_credit: str = "lasting", pt_weight: bool = False, **area_options):
         super().__init__(**area_options)
         self.size = size
         self.replay = replay
@@ -87,14 +113,23 @@ class CPTLaw(AreaLaw):
             raise ValueError(f"pt must be one of {PT_MODES}, got {pt!r}")
         if shift not in SHIFTS:
             raise ValueError(f"shift must be one of {SHIFTS}, got {shift!r}")
+        if pt_credit not in PT_CREDITS:
+            raise ValueError(f"pt_credit must be one of {PT_CREDITS}, got {pt_credit!r}")
+        if pt == "unknown" and (pt_credit != "lasting" or pt_weight):
+            raise ValueError("pt='unknown' has no PT annealing term and no PT steps to weigh: pt_credit='fading' and "
+                             "pt_weight need a known PT")
         self.shift = shift
+        self.pt_credit = pt_credit
+        self.pt_weight = bool(pt_weight)
 
     def equation(self, params: dict | None = None) -> str:
         """Eq. 4 (or its open-source / step-shift form) with the numbers; Eq. 7 and 8 factors are named."""
         p = {k: f"{v:.4g}" for k, v in (params if params is not None else self._fitted()).items()}
-        x = "S1cpt" if self.shift == "area" else "t_cpt"
+        x = {"area": "S1cpt", "steps": "t_cpt", "sqrt": "Σ√(η·η_pt)"}[self.shift]
+        fade = f"·(1 + {p['E']}·{x})^(−{p['beta']})" if self.pt_credit == "fading" else ""
+        s1pt = f"{p['w']}·S1pt" if self.pt_weight else "S1pt"
         area = f"{p['A']}·(S1cpt + {p['S1pt']})^(−{p['alpha']})" if self.unknown else \
-            f"{p['A']}·(S1pt + S1cpt)^(−{p['alpha']}) − {p['C1']}·S2pt{'·N^' + p['gamma1'] if self.size else ''}"
+            f"{p['A']}·({s1pt} + S1cpt)^(−{p['alpha']}) − {p['C1']}·S2pt{'·N^' + p['gamma1'] if self.size else ''}{fade}"
         c2 = f"{p['C2']}·S2cpt" + (f"·N^{p['gamma2']}" if self.size else "") + (f"·exp({p['a1']}·r)" if self.replay else "")
         shift = f"{p['B']}·(1 − (1 + {p['E']}·{x})^(−{p['beta']}))" + (" · g(r; a2)" if self.replay else "")
         size = f" + {p['F']}·N^(−{p['gamma3']})" if self.size else ""
@@ -106,14 +141,26 @@ class CPTLaw(AreaLaw):
 
     def options(self) -> dict:
         opts = {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit, "pt": self.pt}
-        if self.shift != "area":  # (recorded only when it differs, so that Eq. 4 fits read as before)
+        # (recorded only where they differ from Eq. 4, so that Eq. 4 fits read as before)
+        if self.shift != "area":
             opts["shift"] = self.shift
+        if self.pt_credit != "lasting":
+            opts["pt_credit"] = self.pt_credit
+        if self.pt_weight:
+            opts["pt_weight"] = True
         return opts
 
     @property
     def shift_input(self) -> str:
-        """The feature that drives the distribution-shift term: S1cpt (Eq. 4) or the CPT step count."""
-        return "S1cpt" if self.shift == "area" else "tcpt"
+        """The feature that drives the distribution-shift term (:data:`CLOCKS`): S1cpt (Eq. 4), the CPT step
+        count, or the square-root-LR clock."""
+        return CLOCKS[self.shift]
+
+    @property
+    def NONAFFINE_PEAK_FEATURES(self) -> tuple[str, ...]:
+        """Features that change with the CPT peak LR but not affinely (the planner computes them exactly per
+        peak): the square-root clock."""
+        return ("S1cpt_sqrt",) if self.shift == "sqrt" else ()
 
     def _prepare(self, run: Run) -> Areas:
         if not self.unknown:
@@ -140,6 +187,9 @@ class CPTLaw(AreaLaw):
             ps.append(Parameter("S1pt", *self.s1pt_range(design), log=True,
                                 doc="the unknown PT's forward area (raw LR sum)"))
         else:
+            if self.pt_weight:
+                ps.append(Parameter("w", 1e-4, 1.0, (0.02, 1.0), log=True,
+                                    doc="weight of a PT step in the forward area (1 = Eq. 4)"))
             ps.append(Parameter("C1", 0.0, np.inf, (0.01, 2.0), doc="PT annealing coefficient", linear=True))
         ps += [Parameter("C2", 0.0, np.inf, (0.01, 2.0), doc="CPT annealing coefficient", linear=True),
               Parameter("B", -np.inf, np.inf, (-2.0, 2.0), doc="distribution-shift amplitude (free sign)",
@@ -170,7 +220,7 @@ class CPTLaw(AreaLaw):
         s = None if design is None else design.features.get(self.shift_input)
         s = None if s is None else s[s > 0]
         if s is None or s.size == 0:
-            return ((1e-3, 1e9), (1.0, 1e4)) if self.shift == "area" else ((1e-9, 1e3), (1e-3, 1.0))
+            return ((1e-9, 1e3), (1e-3, 1.0)) if self.shift == "steps" else ((1e-3, 1e9), (1.0, 1e4))
         lo, hi = float(s.min()), float(s.max())
         return (1e-3 / hi, 1e4 / lo), (0.1 / hi, max(100.0 / lo, 1.0 / hi))
 
@@ -187,10 +237,19 @@ class CPTLaw(AreaLaw):
         f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index],
              "lr_peak": running_peak(run.lr, index),
              "lr_peak_cpt": running_peak(run.lr, index, run.lr.size if run.transfer is None else run.transfer)}
-        if self.shift == "steps":  # CPT steps done (the shift="steps" form only)
+        if self.pt_weight:
+            f["S1pt"] = a.s1_pt[index]
+        if self.shift != "area":  # the shift's own clock (steps or sqrt) over the CPT steps
             start = 0 if run.transfer is None and self.unknown else run.transfer
-            f["tcpt"] = (np.zeros(index.size) if start is None else np.maximum(
-                np.asarray(index) - start + (1 if self.lr_index == "inclusive" else 0), 0).astype(float))
+            if start is None:
+                f[self.shift_input] = np.zeros(index.size)
+            else:
+                if self.shift == "steps":
+                    ticks = np.ones(a.lr.size)
+                else:  # sqrt(eta * eta_ref), eta_ref the PT's peak LR (an unknown PT: the CPT's own peak)
+                    ref = float(np.max(run.lr[:start])) if start > 0 else float(np.max(run.lr))
+                    ticks = np.sqrt(np.maximum(a.lr, 0.0) * ref)
+                f[self.shift_input] = cpt_cumsum(ticks, start, self.lr_index)[index]
         size = require_meta(run, "model_size", self.name) if self.size else None
         replay = (require_meta(run, "replay_ratio", self.name) if run.is_cpt else 1.0) if self.replay else None
         return {**f, **self.meta_features(index.size, size, replay)}
@@ -225,7 +284,8 @@ class CPTLaw(AreaLaw):
     def _terms(self, theta, F):
         """The pieces of the equation, shared by value and jacobian."""
         p = dict(zip(self.param_names, theta))
-        u, shift = _shift_progress(p["E"], p["beta"], F[self.shift_input])
+        x = F[self.shift_input]
+        u, shift = _shift_progress(p["E"], p["beta"], x)
         n1 = n2 = 1.0
         if self.size:
             n1 = 1.0 if self.unknown else F["N"] ** p["gamma1"]
@@ -237,15 +297,22 @@ class CPTLaw(AreaLaw):
             r_anneal = r_pt if self.replay == "general" else r_cpt
             c2fac = np.exp(p["a1"] * r_anneal)
             replay_fac = (1.0 - np.exp(-p["a2"] * r_cpt)) if self.replay == "general" else np.expm1(p["a2"] * r_cpt)
-        return p, u, shift, n1, n2, c2fac, replay_fac
+        # the forward area: S1cpt + the fitted S1pt (unknown PT), S1 (Eq. 4) or w * S1pt + S1cpt (pt_weight)
+        if self.unknown:
+            s1 = F["S1cpt"] + p["S1pt"]
+        elif self.pt_weight:
+            s1 = p["w"] * F["S1pt"] + F["S1cpt"]
+        else:
+            s1 = F["S1"]
+        fade = u ** (-p["beta"]) if self.pt_credit == "fading" else 1.0  # the part of the shift still to come
+        return p, x, u, shift, s1, n1, n2, c2fac, replay_fac, fade
 
     def value(self, theta, d: Design):
         F = d.features
-        p, u, shift, n1, n2, c2fac, replay_fac = self._terms(theta, F)
-        if self.unknown:  # S1 = S1cpt + the fitted S1pt; no PT annealing term
-            L = p["L0"] + p["A"] * (F["S1cpt"] + p["S1pt"]) ** (-p["alpha"])
-        else:
-            L = p["L0"] + p["A"] * F["S1"] ** (-p["alpha"]) - p["C1"] * F["S2pt"] * n1
+        p, x, u, shift, s1, n1, n2, c2fac, replay_fac, fade = self._terms(theta, F)
+        L = p["L0"] + p["A"] * s1 ** (-p["alpha"])
+        if not self.unknown:  # (an unknown PT ended annealed to 0: no PT annealing term)
+            L = L - p["C1"] * F["S2pt"] * n1 * fade
         L = L - p["C2"] * F["S2cpt"] * n2 * c2fac + p["B"] * shift * replay_fac
         if self.size:
             L = L + p["F"] * F["N"] ** (-p["gamma3"])
@@ -253,11 +320,9 @@ class CPTLaw(AreaLaw):
 
     def jacobian(self, theta, d: Design):
         F = d.features
-        p, u, shift, n1, n2, c2fac, replay_fac = self._terms(theta, F)
-        s1 = F["S1cpt"] + p["S1pt"] if self.unknown else F["S1"]
+        p, x, u, shift, s1, n1, n2, c2fac, replay_fac, fade = self._terms(theta, F)
         s1a = s1 ** (-p["alpha"])
         upow = u ** (-p["beta"])
-        x = F[self.shift_input]
         cols = {
             "L0": np.ones_like(s1a),
             "A": s1a,
@@ -270,11 +335,17 @@ class CPTLaw(AreaLaw):
         if self.unknown:
             cols["S1pt"] = -p["alpha"] * p["A"] * s1a / s1
         else:
-            cols["C1"] = -F["S2pt"] * n1
+            pt_credit = F["S2pt"] * n1 * fade  # C1's column, negated
+            cols["C1"] = -pt_credit
+            if self.pt_credit == "fading":  # d/dE and d/dbeta of -C1 * S2pt * n1 * u^-beta
+                cols["E"] = cols["E"] + p["C1"] * pt_credit * p["beta"] * x / u
+                cols["beta"] = cols["beta"] + p["C1"] * pt_credit * np.log(u)
+            if self.pt_weight:
+                cols["w"] = -p["alpha"] * p["A"] * s1a / s1 * F["S1pt"]
         if self.size:
             lnN = np.log(F["N"])
             if not self.unknown:
-                cols["gamma1"] = -p["C1"] * F["S2pt"] * n1 * lnN
+                cols["gamma1"] = -p["C1"] * F["S2pt"] * n1 * fade * lnN
             cols["gamma2"] = -p["C2"] * F["S2cpt"] * n2 * c2fac * lnN
             nF = F["N"] ** (-p["gamma3"])
             cols["F"] = nF

@@ -10,7 +10,8 @@ final LR) is affine in its peak LR.  So for candidates that differ only in the p
 
 from two exact trajectories built with :mod:`cptlaw.schedules` (``Continual``) and the law's own
 :meth:`Law.design`: any number of peaks costs two area computations, with the same conventions (warmup, λ,
-momentum across the boundary, step index) as the fit.  :func:`exact_features` is the per-candidate reference
+momentum across the boundary, step index) as the fit.  A feature that is not affine in the peak (the law's
+``NONAFFINE_PEAK_FEATURES``, e.g. the CPT law's square-root clock) is computed exactly once per distinct peak.  :func:`exact_features` is the per-candidate reference
 (a plain loop), used by the tests and the benchmark.
 """
 
@@ -81,6 +82,12 @@ def candidate_design(law: Law, space: Space, cands: list[Candidate]) -> Design:
             elif name in law.PEAK_FEATURES:
                 value = highest[law.PEAK_FEATURES[name]]
             feats.setdefault(name, np.empty(n))[idx] = value
+        if law.NONAFFINE_PEAK_FEATURES and hi > lo:  # (e.g. a square-root clock): exactly, once per distinct peak
+            at = np.asarray(idx)
+            for peak in np.unique(peaks):
+                fe = exact_features(law, space, replace(base, peak_lr=float(peak)))
+                for name in law.NONAFFINE_PEAK_FEATURES:
+                    feats[name][at[peaks == peak]] = fe[name]
     feats.update(law.meta_features(n, sizes, replays))
     steps = np.array([c.transfer + c.steps - 1 for c in cands])
     return Design([f"plan{i}" for i in range(n)], np.arange(n), steps, None, feats)

@@ -159,6 +159,17 @@ def _shift(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def cpt_cumsum(ticks: np.ndarray, transfer: int, lr_index: str = "inclusive") -> np.ndarray:
+    """Per step i, the sum of ``ticks`` over the CPT steps up to i (0 before ``transfer``, the first CPT step),
+    under the step-index convention of :class:`AreaOptions` (``exclusive``: that of step i - 1).  A clock of
+    the CPT phase: ones give the CPT step count; the CPT LR gives S1cpt."""
+    ticks = np.asarray(ticks, dtype=np.float64)
+    cum = np.zeros(ticks.size)
+    if transfer < ticks.size:
+        cum[transfer:] = np.cumsum(ticks[transfer:])
+    return _shift(cum) if lr_index == "exclusive" else cum
+
+
 def compute_areas(lr: np.ndarray, options: AreaOptions = AreaOptions(), transfer: int | None = None) -> Areas:
     """S1, S2 and their PT/CPT split for a dense LR sequence; ``transfer`` = index of the first CPT step."""
     raw = np.asarray(lr, dtype=np.float64)

@@ -15,7 +15,7 @@ from cptlaw.cli import main
 from cptlaw.data import read_runs
 from cptlaw.errors import CptlawError, DataError
 from cptlaw.ingest.log import Series, rewarmup, sampled, supersede
-from cptlaw.laws import CPTLaw, make_law
+from cptlaw.laws import make_law
 from cptlaw.schedules import from_spec, load_spec_file
 from tests.helpers import INGEST, needs
 

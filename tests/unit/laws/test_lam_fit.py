@@ -13,7 +13,6 @@ from cptlaw.errors import CptlawError
 from cptlaw.laws import AnnealingLaw, MultiPowerLaw
 from cptlaw.laws.base import LAM_GRID
 from cptlaw.schedules import WSD, Constant, Cosine, Warmup
-from cptlaw.laws import load as load_fit
 
 TRUE = {"L0": 2.5, "A": 0.6, "alpha": 0.45, "C": 1.5}
 
@@ -40,22 +39,6 @@ def test_fit_recovers_the_lam_that_made_the_curves(lam):
     assert sel["grid"] == list(LAM_GRID) and sel["chosen"] == lam
     assert sel["objectives"][LAM_GRID.index(lam)] == min(sel["objectives"])
     assert law.params_["alpha"] == pytest.approx(TRUE["alpha"], rel=1e-3)
-
-
-def test_real_mpl_curves_choose_the_lowest_objective_and_the_saved_fit_predicts_alike(tmp_path):
-    """The MPL 25M training split under the MPL code's warmup convention: the chosen λ is the one of lowest
-    objective among the five separate fits (0.995, docs/accuracy-mpl.md), and the saved fit reloads to it."""
-    runs = load_mpl(25)
-    law = AnnealingLaw(lam="fit", warmup="literal").fit(runs, "loss:train", names=list(MPL_SPLIT.fit))
-    singles = [AnnealingLaw(lam=lam, warmup="literal").fit(runs, "loss:train", names=list(MPL_SPLIT.fit)).result_.objective
-               for lam in LAM_GRID]
-    assert law.result_.diagnostics.lam_selection["objectives"] == pytest.approx(singles, rel=1e-12)
-    assert law.lam_ == LAM_GRID[int(np.argmin(singles))] == 0.995
-    law.result_.save(tmp_path / "fit.json")
-    again = load_fit(tmp_path / "fit.json")
-    assert again.lam == 0.995
-    run = runs["cosine_72000"] if "cosine_72000" in runs else runs[MPL_SPLIT.fit[1]]
-    np.testing.assert_array_equal(again.predict(run), law.predict(run))
 
 
 def test_lam_fit_refused_where_there_is_no_lam():

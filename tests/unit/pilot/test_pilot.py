@@ -1,9 +1,7 @@
 """The pilot trainer end to end on tiny corpora built from small fixture sources."""
 
-import csv
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -48,7 +46,7 @@ def make_sources(root: Path) -> Path:
     sp.mkdir(parents=True)
     for i in range(60):
         (sp / f"{i:03d}.txt").write_text(f"Address {i}.\n\n" + " ".join(GENERAL[j % 4] for j in range(i, i + 6)))
-    (sp / "dup.txt").write_text(f"Address 0.\n\n" + " ".join(GENERAL[j % 4] for j in range(0, 6)))  # duplicate
+    (sp / "dup.txt").write_text("Address 0.\n\n" + " ".join(GENERAL[j % 4] for j in range(0, 6)))  # duplicate
     lp = src / "licences" / "licensedcode" / "data" / "licenses"
     lp.mkdir(parents=True)
     for i in range(60):

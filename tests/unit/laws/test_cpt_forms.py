@@ -1,0 +1,144 @@
+"""The CPT law's forms beyond Eq. 4 (issue 20): the square-root-LR clock of the shift, the fading PT annealing
+credit and the PT-step weight w.  Each reduces to Eq. 4 where it should, has an analytic Jacobian, is recorded in
+the saved fit and shown in the equation, and is planned exactly."""
+
+import numpy as np
+import pytest
+
+from cptlaw.data import Run
+from cptlaw.datasets.synthetic import published_law, simulate_cpt_runs
+from cptlaw.laws import CPTLaw
+from cptlaw.laws import load as load_fit
+from cptlaw.laws.cpt import cpt_part
+from cptlaw.plan.features import candidate_design, exact_features
+from cptlaw.plan.space import parse_space
+from cptlaw.schedules import Constant, Continual, Cosine, Warmup, WSD
+from tests.helpers import check_jacobian
+
+P = {"L0": 2.0, "A": 0.5, "alpha": 0.4, "C1": 0.3, "C2": 0.3, "B": -0.5, "E": 300.0, "beta": 0.5}
+
+
+def runs_with_meta():
+    rs = simulate_cpt_runs([("a", "wsd", 3000, "cosine", 2000), ("b", "constant", 2000, "wsd", 3000),
+                            ("c", "constant", 4000, "constant", 0)], target="general", n_eval=40)
+    for i, r in enumerate(rs):
+        r.model_size = [20e6, 80e6, 300e6][i]
+        r.replay_ratio = [0.1, 0.3, 0.0][i]
+    return rs
+
+
+FORMS = [dict(shift="sqrt"), dict(pt_credit="fading"), dict(pt_weight=True),
+         dict(shift="sqrt", pt_credit="fading", pt_weight=True),
+         dict(shift="steps", pt_credit="fading", pt_weight=True),
+         dict(shift="sqrt", pt_credit="fading", pt_weight=True, size=True, replay="domain"),
+         dict(shift="sqrt", pt="unknown")]
+
+
+@pytest.mark.parametrize("options", FORMS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_analytic_jacobian_matches_finite_differences(options):
+    law = CPTLaw(**options)
+    runs = runs_with_meta()
+    if law.unknown:
+        runs = [cpt_part(r) for r in runs if r.transfer]
+    design = law.design(list(runs), "loss:general")
+    rng = np.random.default_rng(1)
+    params = law.parameters(design.y, design)
+    theta = np.array([np.exp(rng.uniform(np.log(p.init[0]), np.log(p.init[1]))) if p.log
+                      else rng.uniform(*p.init) for p in params])
+    check_jacobian(law, design, theta)
+
+
+def run_at(cpt_lr, pt_peak=3e-4):
+    return Run.from_schedule("c", Continual(Warmup(Constant(pt_peak), 100), cpt_lr, transfer=1000), 2000)
+
+
+def test_sqrt_clock_is_s1cpt_at_the_pt_peak_and_grows_like_the_root_of_the_lr():
+    """x = Σ_cpt sqrt(eta * eta_pt): at a CPT LR equal to the PT peak it is S1cpt (the two laws agree); at a quarter
+    of it, half of that, where S1cpt is a quarter."""
+    run = run_at(Constant(3e-4))
+    np.testing.assert_allclose(CPTLaw(shift="sqrt").predict(run, params=P), CPTLaw().predict(run, params=P),
+                               rtol=1e-12)
+    law = CPTLaw(shift="sqrt")
+    at = {"c": np.array([1999])}
+    full = law.design([run_at(Constant(3e-4))], at=at).features
+    quarter = law.design([run_at(Constant(0.75e-4))], at=at).features
+    assert quarter["S1cpt_sqrt"][0] == pytest.approx(0.5 * full["S1cpt_sqrt"][0], rel=1e-12)
+    assert quarter["S1cpt"][0] == pytest.approx(0.25 * full["S1cpt"][0], rel=1e-12)
+    exclusive = CPTLaw(shift="sqrt", lr_index="exclusive").design([run], at={"c": np.array([999, 1000, 1001])})
+    inclusive = law.design([run], at={"c": np.array([999, 1000, 1001])})
+    np.testing.assert_allclose(exclusive.features["S1cpt_sqrt"], [0.0, 0.0, 3e-4])
+    np.testing.assert_allclose(inclusive.features["S1cpt_sqrt"], [0.0, 3e-4, 6e-4])
+
+
+def test_fading_credit_and_weight_one_are_eq4_where_they_should_be():
+    run = Run.from_schedule("r", Continual(Warmup(WSD(3e-4, 900, 100), 100), Cosine(2e-4, 1000), transfer=1000),
+                            2000)
+    eq4 = CPTLaw().predict(run, params=P)
+    np.testing.assert_allclose(CPTLaw(pt_weight=True).predict(run, params={**P, "w": 1.0}), eq4, rtol=1e-12)
+    fading = CPTLaw(pt_credit="fading").predict(run, params=P)
+    np.testing.assert_allclose(fading[:1000], eq4[:1000], rtol=1e-12)  # no shift yet: the whole credit
+    credit = CPTLaw().design([run], at={"r": np.array([1999])}).features["S2pt"][0] * P["C1"]
+    assert credit > 0
+    u = 1 + P["E"] * CPTLaw().design([run], at={"r": np.array([1999])}).features["S1cpt"][0]
+    assert fading[1999] - eq4[1999] == pytest.approx(credit * (1 - u ** -P["beta"]), rel=1e-9)
+    # w < 1: the PT rows are A·(w·S1pt)^-alpha, so a PT step counts w times a CPT step
+    w = CPTLaw(pt_weight=True).predict(run, params={**P, "w": 0.1})
+    assert w[500] > eq4[500]
+
+
+def test_options_are_recorded_saved_and_shown(tmp_path):
+    runs = simulate_cpt_runs([("a", "wsd", 3000, "cosine", 2000), ("b", "constant", 2000, "wsd", 3000),
+                              ("c", "constant", 4000, "constant", 2000)], target="domain", n_eval=60, seed=2)
+    law = CPTLaw(shift="sqrt", pt_credit="fading", pt_weight=True).fit(runs, "domain", n_starts=8)
+    o = law.result_.options
+    assert o["shift"] == "sqrt" and o["pt_credit"] == "fading" and o["pt_weight"] is True
+    assert "w" in law.params_ and 1e-4 <= law.params_["w"] <= 1.0
+    text = law.equation()
+    assert "Σ√(η·η_pt)" in text and f"{law.params_['w']:.4g}·S1pt" in text and ")^(−" in text.split("S2pt")[1]
+    again = load_fit(law.save(tmp_path / "f.json"))
+    assert again.get_params() == law.get_params()
+    np.testing.assert_array_equal(again.predict(runs["c"]), law.predict(runs["c"]))
+    eq4 = CPTLaw().fit(runs, "domain", n_starts=8).result_.options
+    assert not {"shift", "pt_credit", "pt_weight"} & set(eq4)
+
+
+def test_unknown_pt_refuses_the_pt_forms():
+    with pytest.raises(ValueError, match="known PT"):
+        CPTLaw(pt="unknown", pt_weight=True)
+    with pytest.raises(ValueError, match="known PT"):
+        CPTLaw(pt="unknown", pt_credit="fading")
+    with pytest.raises(ValueError, match="pt_credit"):
+        CPTLaw(pt_credit="sometimes")
+
+
+def test_planner_features_of_a_sqrt_clock_are_exact_per_peak():
+    """The square-root clock is not affine in the CPT peak LR: the planner computes it per peak, and every
+    candidate's features equal those of its own trajectory."""
+    law = published_law({**P, "w": 0.3}, shift="sqrt", pt_weight=True, pt_credit="fading")
+    sp = parse_space({"pt": {"schedule": {"kind": "wsd", "peak": 3e-4, "steps": 3000, "decay_steps": 300},
+                             "transfer": [2000, 3000]},
+                      "cpt": {"family": ["cosine"], "peak_lr": {"min": 5e-5, "max": 4e-4, "num": 4},
+                              "steps": [500, 1500], "rewarmup_steps": [0, 100]}})
+    cands = list(sp.candidates())
+    d = candidate_design(law, sp, cands)
+    for i, c in enumerate(cands):
+        ref = exact_features(law, sp, c)
+        for name in ("S1cpt_sqrt", "S1pt", "S1cpt", "S2pt"):
+            assert d.features[name][i] == pytest.approx(ref[name], rel=1e-9, abs=1e-15), (name, c)
+
+
+def test_cli_flags_set_the_forms_and_refuse_what_does_not_go_together(tmp_path, run_cli, cli_error):
+    from cptlaw.data import write_runs
+
+    runs = simulate_cpt_runs([("a", "wsd", 3000, "cosine", 2000), ("b", "constant", 2000, "wsd", 3000)],
+                             target="domain", n_eval=40, seed=3)
+    data = write_runs(runs, tmp_path / "d.csv")
+    code, out, err = run_cli(["fit", str(data), "--law", "cpt", "--target", "domain", "--shift", "sqrt",
+                              "--pt-credit", "fading", "--pt-weight", "--n-starts", "4", "--out", str(tmp_path / "f.json")])
+    assert code == 0
+    opts = load_fit(tmp_path / "f.json").get_params()
+    assert opts["shift"] == "sqrt" and opts["pt_credit"] == "fading" and opts["pt_weight"] is True
+    assert "known PT" in cli_error(["fit", str(data), "--law", "cpt", "--target", "domain", "--pt", "unknown",
+                                    "--pt-weight", "--out", str(tmp_path / "g.json")])
+    assert "no such option" in cli_error(["fit", str(data), "--law", "annealing", "--target", "domain",
+                                          "--pt-credit", "fading", "--out", str(tmp_path / "h.json")])
