@@ -15,6 +15,8 @@ EPILOGS = {
     "fit": """example:
   cptlaw fit runs.csv --law cpt --target loss:general --runs pt_const,cpt_cos --out fit.json
   cptlaw fit points.csv --law dcpt --target loss:code --out dcpt.json""",
+    "select": """example:
+  cptlaw select runs.csv --target loss:german --runs pt_const,pt_wsd,cpt_a,cpt_b,cpt_c --out german.json""",
     "predict": """examples:
   cptlaw predict fit.json --data heldout.csv --out pred.csv
   cptlaw predict fit.json --schedule plan.yaml --steps 30000 --out plan.csv""",
@@ -127,7 +129,10 @@ def _fit_parser(sub) -> None:
     f = _add(sub, "fit", "Fit a law jointly on the observations of one validation set.")
     f.add_argument("data", nargs="+", help="native-format data file(s) (CSV, JSONL, Parquet), a D-CPT points table, or "
                                           "logs cptlaw ingest reads")
-    f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt", "dcpt-cross", "ood"])
+    f.add_argument("--law", required=True, choices=["annealing", "cpt", "mpl", "dcpt", "dcpt-cross", "ood"],
+                   help="annealing (Tissue et al. 2024), cpt (Wang, Tissue et al. 2025; its form: cptlaw select), "
+                        "mpl (multi-power, Luo et al. 2025), dcpt (Que et al. 2024) and its cross-domain form, "
+                        "ood (an out-of-domain set from two fits, Eq. 6)")
     f.add_argument("--probe-steps", type=COUNT, default=50,
                    help="dcpt-cross: CPT steps of a domain's probe run that measure its K (default 50)")
     f.add_argument("--probe-replay", type=_number(float, 0, 1), default=0.25,
@@ -139,6 +144,22 @@ def _fit_parser(sub) -> None:
     _data_opts(f)
     f.add_argument("--quiet", action="store_true", help="no progress bar (bars appear only on a terminal anyway)")
     g = f.add_argument_group("conventions (stored in the fit; each an option of the laws that have it)")
+    _area_conventions(g)
+    _cpt_options(g, forms=True)
+    g.add_argument("--d-unit", type=POSITIVE, default=None, help="D-CPT token unit (default 1e9)")
+    g.add_argument("--corpus", choices=["auto", "general", "domain"], default=None,
+                   help="D-CPT: which corpus's mixture share r is (default: general for loss:general)")
+    _optimiser_opts(f)
+    u = f.add_argument_group("uncertainty")
+    u.add_argument("--bootstrap", type=_number(int, 0), default=0, metavar="N",
+                   help="N bootstrap refits for parameter and prediction intervals (e.g. 200; default 0: none)")
+    u.add_argument("--bootstrap-method", choices=["runs", "residuals"], default="runs",
+                   help="resample whole runs (default; needs >= 3 runs) or block-resample each run's residuals")
+    f.set_defaults(handler="fitting:fit")
+
+
+def _area_conventions(g) -> None:
+    """The area conventions every LR-schedule law has (stored in the fit)."""
     g.add_argument("--lam", type=_lam, default=None,
                    help="S2 momentum decay λ (default 0.999), or 'fit': chosen from {0.95, 0.99, 0.995, 0.999, 0.9995} by "
                         "the training objective (MPL paper App. D.2); the chosen λ is stored in the fit")
@@ -149,38 +170,61 @@ def _fit_parser(sub) -> None:
                    help="S2 momentum across the PT->CPT boundary (default carry)")
     g.add_argument("--lr-index", choices=["inclusive", "exclusive"], default=None,
                    help="whether the loss at step t saw eta_t (default inclusive)")
+
+
+def _cpt_options(g, forms: bool) -> None:
+    """The CPT law's variants (Eq. 7, Eq. 8, open-source PT) and, with ``forms``, the forms ``cptlaw select``
+    chooses among (shift clock, PT credit, PT weight)."""
     g.add_argument("--size", action="store_const", const=True, default=None,
                    help="model-size variant (needs model_size)")
     g.add_argument("--replay", choices=["general", "domain"], help="replay-ratio variant of the CPT law (Eq. 8)")
-    g.add_argument("--shift", choices=["area", "steps", "sqrt"], default=None,
-                   help="cpt law: the clock of the distribution-shift term: the CPT forward area S1cpt (Eq. 4, "
-                        "default), the CPT step count, or sqrt: the sum of sqrt(LR x PT peak LR) over CPT steps "
-                        "(docs/accuracy-shift.md)")
-    g.add_argument("--pt-credit", choices=["lasting", "fading"], default=None,
-                   help="cpt law: the PT annealing credit C1*S2pt lasts (Eq. 4, default) or fades as the shift "
-                        "proceeds")
-    g.add_argument("--pt-weight", action="store_const", const=True, default=None,
-                   help="cpt law: weigh PT steps in the forward area by a fitted w in (0, 1]: A*(w*S1pt + S1cpt)^-alpha")
+    if forms:
+        g.add_argument("--shift", choices=["area", "steps", "sqrt"], default=None,
+                       help="cpt law: the clock of the distribution-shift term: the CPT forward area S1cpt (Eq. 4, "
+                            "default), the CPT step count, or sqrt: the sum of sqrt(LR x PT peak LR) over CPT steps "
+                            "(docs/accuracy-forms.md)")
+        g.add_argument("--pt-credit", choices=["lasting", "fading"], default=None,
+                       help="cpt law: the PT annealing credit C1*S2pt lasts (Eq. 4, default) or fades as the shift "
+                            "proceeds")
+        g.add_argument("--pt-weight", action="store_const", const=True, default=None,
+                       help="cpt law: weigh PT steps in the forward area by a fitted w in (0, 1]: "
+                            "A*(w*S1pt + S1cpt)^-alpha")
     g.add_argument("--pt", choices=["known", "unknown"], default=None,
                    help="cpt law: 'unknown' for an open-source PT model (§6, App. G): S1pt is fitted, the PT is "
                         "taken as annealed to 0, the data are CPT-only runs (see --drop-pt)")
     g.add_argument("--n-unit", type=POSITIVE, default=None, help="model-size unit (default 1e6)")
-    g.add_argument("--d-unit", type=POSITIVE, default=None, help="D-CPT token unit (default 1e9)")
-    g.add_argument("--corpus", choices=["auto", "general", "domain"], default=None,
-                   help="D-CPT: which corpus's mixture share r is (default: general for loss:general)")
+
+
+def _optimiser_opts(f) -> None:
     o = f.add_argument_group("optimiser")
     o.add_argument("--n-starts", type=COUNT, default=128,
                    help="seeded multi-start points of the nonlinear parameters (default 128; a seed-independent "
                         "grid over their bounds is always added)")
-    o.add_argument("--seed", type=_number(int, 0), default=0)
-    o.add_argument("--sampler", choices=["sobol", "grid"], default="sobol")
+    o.add_argument("--seed", type=_number(int, 0), default=0, help="seed of the multi-start (and bootstrap)")
+    o.add_argument("--sampler", choices=["sobol", "grid"], default="sobol",
+                   help="how the seeded starts are drawn: scrambled Sobol points (default) or a shuffled grid")
     o.add_argument("--delta", type=POSITIVE, default=1e-3, help="Huber delta on log-loss residuals (default 1e-3)")
-    u = f.add_argument_group("uncertainty")
-    u.add_argument("--bootstrap", type=_number(int, 0), default=0, metavar="N",
-                   help="N bootstrap refits for parameter and prediction intervals (e.g. 200; default 0: none)")
-    u.add_argument("--bootstrap-method", choices=["runs", "residuals"], default="runs",
-                   help="resample whole runs (default; needs >= 3 runs) or block-resample each run's residuals")
-    f.set_defaults(handler="fitting:fit")
+
+
+def _select_parser(sub) -> None:
+    sp = _add(sub, "select", "Choose the CPT law's form by cross-validation on your runs, and fit it.")
+    sp.add_argument("data", nargs="+", help="native-format data file(s) or logs, with two or more CPT runs")
+    sp.add_argument("--target", required=True, help="validation set, e.g. loss:german")
+    sp.add_argument("--forms", help="comma-separated forms to try (default: all; see docs/accuracy-forms.md): "
+                                    "eq4, sqrt, fading, w, sqrt+fading, sqrt+w, fading+w, sqrt+fading+w")
+    sp.add_argument("--refit", choices=["warm", "full"], default="warm",
+                    help="fold fits: local solves from the all-runs fit (default, fast) or full multi-starts")
+    sp.add_argument("--tolerance", type=_number(float, 0, 10), default=0.1,
+                    help="parsimony: forms within this share of the best CV PredE count as tied (default 0.1)")
+    _out_opts(sp, "fit JSON of the chosen form, with the table ('-' for stdout)")
+    _data_opts(sp)
+    sp.add_argument("--json", action="store_true", help="print the table as JSON")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = sp.add_argument_group("conventions shared by every form (stored in the fit)")
+    _area_conventions(g)
+    _cpt_options(g, forms=False)
+    _optimiser_opts(sp)
+    sp.set_defaults(handler="fitting:select")
 
 
 def _predict_parser(sub) -> None:
@@ -329,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cptlaw", description="Fit and apply scaling laws of continual pre-training.")
     p.add_argument("--version", action="version", version=f"cptlaw {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (_fit_parser, _predict_parser, _evaluate_parser, _plot_parser, _plan_parser, _dcpt_plan_parser,
+    for command in (_fit_parser, _select_parser, _predict_parser, _evaluate_parser, _plot_parser, _plan_parser, _dcpt_plan_parser,
                     _ingest_parser, _report_parser, _watch_parser, _demo_parser, _pilot_parser):
         command(sub)
     return p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 from ..data import target_column
@@ -9,6 +10,7 @@ from ..errors import CptlawError
 from ..laws import CURVE_LAWS, LAWS, load, make_law
 from ..laws.dcpt_cross import CrossDomainDCPTLaw
 from ..laws.ood import OODLaw
+from ..select import select as select_form, selection_lines
 from ..suggest import suggest_if_unidentified
 from .common import is_points, points_design, read_data, refuse_existing, runs_arg, save_fit
 
@@ -24,7 +26,7 @@ def _law_options(args, **fixed) -> dict:
     names = LAWS[args.law].option_names()
     opts = {}
     for flag in CONVENTIONS:
-        value = getattr(args, flag)
+        value = getattr(args, flag, None)
         if value is None:
             continue
         if flag not in names:
@@ -102,4 +104,23 @@ def _fit_ood(args, target) -> int:
     if spread:
         print("fitted run by run (stability): " + ", ".join(
             f"{k} {v['min']:.3g} to {v['max']:.3g} (sd {v['std']:.2g})" for k, v in spread.items()), file=out)
+    return 0
+
+
+def select(args) -> int:
+    """``cptlaw select``: the CPT law's form chosen by cross-validation (:func:`cptlaw.select.select`), fitted on
+    every run and written with the table."""
+    refuse_existing(args.out, args.force)
+    base = {flag: getattr(args, flag) for flag in CONVENTIONS if getattr(args, flag, None) is not None}
+    forms = [f.strip() for f in args.forms.split(",") if f.strip()] if args.forms else None
+    runs = read_data(args.data, args.schedules, args=args)
+    sel = select_form(runs, args.target, names=runs_arg(args.runs), forms=forms, base_options=base,
+                      refit=args.refit, tolerance=args.tolerance,
+                      fit_options=dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler))
+    out = sys.stderr if args.out == "-" else sys.stdout
+    if args.json:
+        print(json.dumps(sel.record(), indent=1), file=out)
+    else:
+        print("\n".join(selection_lines(sel)), file=out)
+    save_fit(args, sel.law.result_)
     return 0

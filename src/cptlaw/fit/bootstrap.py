@@ -33,12 +33,15 @@ from .varpro import Reduced, Separable
 RESIDUAL_LEVELS = np.linspace(0.0125, 0.9875, 40)  # 40 residual quantiles for prediction intervals
 
 
-def _refit(law, params, design, x_best, delta, max_nfev):
+def warm_refit(law, params, design, x_start: np.ndarray, delta: float, max_nfev: int = 100) -> tuple[np.ndarray, bool]:
+    """``law`` refitted on ``design`` by profiled local solves from ``x_start`` (fitter coordinates of every
+    parameter; only the nonlinear ones are used), a capped solve continued as the fit does; no multi-start.  The
+    bootstrap's refits and the cross-validation folds of :mod:`cptlaw.select`.  Returns (theta, converged)."""
     problem = Problem(law, design, params)
     sep = Separable(problem, delta)
-    start = sep.evaluate(x_best[sep.nl])
+    start = sep.evaluate(x_start[sep.nl])
     red = Reduced(start.x_nl, start.c, start.cost)
-    for _ in range(3):  # continue a capped solve, as the fit does
+    for _ in range(3):
         red = sep.local(red, max_nfev)
         if red.status != 0:
             break
@@ -50,7 +53,7 @@ def _loo_quantiles(law, params, run_designs, x_best, delta, max_nfev) -> np.ndar
     values, weights = [], []
     for i, held in enumerate(run_designs):
         rest = law.merge([d for j, d in enumerate(run_designs) if j != i])
-        th, _ = _refit(law, params, rest, x_best, delta, max_nfev)
+        th, _ = warm_refit(law, params, rest, x_best, delta, max_nfev)
         with np.errstate(all="ignore"):
             r = np.log(law.value(th, held)) - np.log(held.y)
         r = r[np.isfinite(r)]
@@ -102,7 +105,7 @@ def bootstrap(law, params, run_designs, theta, delta: float, *, n: int = 200, me
             # the same points, new observations: the fitted curve with block-resampled residuals
             design = dataclasses.replace(full, y=yhat * np.exp(-np.concatenate([_block_resample(p, block, rng)
                                                                                  for p in parts])))
-        th, ok = _refit(law, params, design, x_best, delta, max_nfev)
+        th, ok = warm_refit(law, params, design, x_best, delta, max_nfev)
         failed += int(not ok)
         samples.append(th)
     samples = np.array(samples)

@@ -65,6 +65,7 @@ class Diagnostics(BaseModel):
     probes: Optional[dict[str, str]] = None
     per_run_coefficients: Optional[dict[str, list[float]]] = None
     coefficient_spread: Optional[dict[str, dict[str, float]]] = None
+    selection: Optional[dict[str, Any]] = None  # cptlaw select: the cross-validation table and the rule
 
 
 class Uncertainty(BaseModel):

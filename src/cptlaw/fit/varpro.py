@@ -282,3 +282,4 @@ class Separable:
         else:
             raise ValueError(f"sampler must be 'sobol' or 'grid', got {sampler!r}")
         return np.clip(lo + u * (hi - lo), self.lower, self.upper)
+

@@ -1,0 +1,254 @@
+"""Let the data choose the CPT law's form: cross-validation on the user's own runs (``cptlaw select``).
+
+Candidates are :class:`~cptlaw.laws.CPTLaw` forms (:data:`FORMS`: Eq. 4 and the options cptlaw adds, alone and
+combined).  Each is fitted on every run, then scored by cross-validation over the CPT runs:
+
+* **leave one CPT run out**: fit on the PT runs and the other CPT runs, predict the one left out;
+* **leave one transfer point out**, when the CPT runs start from two or more transfer points: fit without every
+  run from one transfer point, predict them (a fold that equals a leave-one-run-out fold is not repeated).
+
+A held-out run is scored on its CPT rows (:func:`cptlaw.evaluate.cpt_rows`, the one held-out rule): its PredE (mean
+relative error), WorstE (largest) and ``early`` error (mean over the first :data:`EARLY_SHARE` of its CPT steps,
+where a re-warmup misses most).  A form's CV score is the mean over every (fold, held-out run) pair, each run
+weighing the same; its WorstE is the largest.  The table also gives the form's in-sample fit: pooled R² over all
+rows (the paper's metric) and the mean of per-run R².
+
+Choice (:func:`choose`): the parsimony rule.  Among the forms whose CV PredE is within ``tolerance`` (default
+10%) of the best, or within one standard error of the best (the one-standard-error rule of Hastie, Tibshirani &
+Friedman 2009, §7.10), the one with the fewest parameters wins; ties go to the lower CV PredE.
+
+Fold fits: every fold is a full multi-start fit (``refit="full"``, no information from the left-out runs) or,
+much faster, local solves warm-started from the all-runs fit of the same form (``refit="warm"``, as the
+bootstrap's refits, :mod:`cptlaw.fit.bootstrap`).  ``docs/accuracy-forms.md`` compares the two.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import RunSet, target_column
+from .errors import CptlawError, DataError
+from .evaluate import cpt_rows
+from .fit.bootstrap import warm_refit
+from .fit.metrics import metrics
+from .fit.problem import Problem
+from .laws import CPTLaw
+
+EARLY_SHARE = 0.1  # the early part of a CPT run: its first 10% of CPT steps
+
+# the candidate forms: name -> CPTLaw options (Eq. 4 and what cptlaw adds; laws/cpt.py says why each)
+FORMS: dict[str, dict] = {
+    "eq4": {},
+    "sqrt": {"shift": "sqrt"},
+    "fading": {"pt_credit": "fading"},
+    "w": {"pt_weight": True},
+    "sqrt+fading": {"shift": "sqrt", "pt_credit": "fading"},
+    "sqrt+w": {"shift": "sqrt", "pt_weight": True},
+    "fading+w": {"pt_credit": "fading", "pt_weight": True},
+    "sqrt+fading+w": {"shift": "sqrt", "pt_credit": "fading", "pt_weight": True},
+}
+
+
+_FORM_DEFAULTS = {"shift": "area", "pt_credit": "lasting", "pt_weight": False}  # Eq. 4's values of the form options
+
+
+def form_name(options: dict) -> str:
+    """The name in :data:`FORMS` of a CPTLaw form, from its options (e.g. a law's ``get_params()``)."""
+    key = {k: options.get(k, v) for k, v in _FORM_DEFAULTS.items()}
+    for name, opts in FORMS.items():
+        if {**_FORM_DEFAULTS, **opts} == key:
+            return name
+    raise CptlawError(f"not a form of FORMS: {key}")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One cross-validation fold: the runs left out (the rest is fitted) and why."""
+
+    held_out: tuple[str, ...]
+    kind: str  # "run" (leave one CPT run out) or "transfer" (leave one transfer point out)
+
+
+def folds(runs: RunSet, names: list[str]) -> list[Fold]:
+    """The folds over the CPT runs among ``names`` (PT-only runs are always fitted).  Every fold leaves at least one
+    CPT run in the fit."""
+    cpt = [n for n in names if runs[n].transfer is not None]
+    if len(cpt) < 2:
+        raise DataError(f"cross-validation needs at least 2 CPT runs (runs with a transfer); the selected runs have "
+                        f"{len(cpt)}{': ' + ', '.join(cpt) if cpt else ''}")
+    out = [Fold((n,), "run") for n in cpt]
+    by_transfer: dict[int, list[str]] = {}
+    for n in cpt:
+        by_transfer.setdefault(int(runs[n].transfer_step), []).append(n)
+    if len(by_transfer) >= 2:
+        for step, group in sorted(by_transfer.items()):
+            if len(group) > 1 and len(group) < len(cpt):
+                out.append(Fold(tuple(group), f"transfer {step}"))
+    return out
+
+
+def heldout_errors(law, run, target: str) -> dict:
+    """A fitted law's errors on one run's CPT rows: PredE, WorstE and the early error (first EARLY_SHARE of its CPT
+    steps); n rows."""
+    idx, y = run.observed(target)
+    keep = cpt_rows(run.steps[idx], run.transfer_step)
+    idx, y = idx[keep], y[keep]
+    if idx.size == 0:
+        raise DataError(f"run {run.name!r} has no CPT rows of {target!r} to score")
+    pred = law.predict(run, run.steps[idx])
+    rel = np.abs(pred - y) / y
+    span = max(int(run.steps[-1] - run.transfer_step) + 1, 1)
+    early = (run.steps[idx] - run.transfer_step) < EARLY_SHARE * span
+    return {"pred_e": float(np.mean(rel)), "worst_e": float(np.max(rel)),
+            "early_e": float(np.mean(rel[early])) if early.any() else None, "n": int(idx.size)}
+
+
+@dataclass
+class FormScore:
+    """One form's row of the selection table."""
+
+    form: str
+    options: dict
+    n_params: int
+    cv_pred_e: float
+    cv_se: float
+    cv_worst_e: float
+    cv_early_e: float | None
+    pooled_r2: float
+    mean_run_r2: float
+    objective: float
+    folds: list[dict] = field(default_factory=list)
+
+    def row(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def cross_validate(law: CPTLaw, runs: RunSet, target: str, names: list[str], fold_list: list[Fold], *,
+                   refit: str = "warm", fit_options: dict | None = None) -> FormScore:
+    """Score one form by cross-validation; ``law`` is that form fitted on ``names`` (its ``result_`` gives the
+    in-sample scores and, with ``refit="warm"``, the warm start)."""
+    fit_options = dict(fit_options or {})
+    scores = []
+    for fold in fold_list:
+        train = [n for n in names if n not in fold.held_out]
+        held_law = _fold_fit(law, runs, target, train, refit, fit_options)
+        for n in fold.held_out:
+            scores.append({"fold": fold.kind, "run": n, **heldout_errors(held_law, runs[n], target)})
+    pe = np.array([s["pred_e"] for s in scores])
+    early = [s["early_e"] for s in scores if s["early_e"] is not None]
+    design = law.design(list(runs.select(law.result_.runs)), target)
+    pooled = metrics(design.y, law.value(law.theta(), design))["r2"]
+    return FormScore(form=form_name(law.get_params()), options=law.options(), n_params=len(law.params_),
+                     cv_pred_e=float(pe.mean()), cv_se=float(pe.std(ddof=1) / math.sqrt(pe.size)) if pe.size > 1 else 0.0,
+                     cv_worst_e=float(max(s["worst_e"] for s in scores)),
+                     cv_early_e=float(np.mean(early)) if early else None, pooled_r2=float(pooled),
+                     mean_run_r2=float(law.result_.overall.r2) if law.result_.overall.r2 is not None else float("nan"),
+                     objective=float(law.result_.objective), folds=scores)
+
+
+def _fold_fit(law: CPTLaw, runs: RunSet, target: str, train: list[str], refit: str, fit_options: dict) -> CPTLaw:
+    """The form fitted on ``train``: a fresh multi-start fit, or local solves from the all-runs fit."""
+    options = law.get_params()
+    if options.get("lam") == "fit":  # the fold keeps the λ the all-runs fit chose
+        options["lam"] = law.lam_
+    fresh = CPTLaw(**options)
+    if refit == "full":
+        return fresh.fit(runs, target, names=train, **fit_options)
+    if refit != "warm":
+        raise CptlawError(f"refit must be 'warm' or 'full', got {refit!r}")
+    design = fresh.design(list(runs.select(train).with_target(target)), target)
+    params = fresh.parameters(design.y, design)
+    problem = Problem(fresh, design, params)
+    lower = np.array([p.lower for p in params])
+    upper = np.array([p.upper for p in params])
+    theta0 = np.clip(law.theta(), lower, upper)  # inside this fold's bounds (E's follow the clock's range)
+    theta, _ = warm_refit(fresh, params, design, problem.x_of(theta0), fit_options.get("delta", law.result_.delta),
+                          fit_options.get("max_nfev", 100))
+    fresh.params_ = dict(zip(fresh.param_names, (float(v) for v in theta)))
+    return fresh
+
+
+@dataclass
+class Selection:
+    """The outcome of :func:`select`: the table (one :class:`FormScore` per form, in the order tried), the chosen
+    form's name and its fit on every run (``law``), the rule, and every form's fit on every run (``laws``)."""
+
+    table: list[FormScore]
+    chosen: str
+    law: CPTLaw
+    rule: str
+    folds: list[Fold]
+    elapsed_s: float
+    laws: dict[str, CPTLaw] = field(default_factory=dict)
+
+    def record(self) -> dict:
+        """What the saved fit keeps (``diagnostics.selection``)."""
+        return {"rule": self.rule, "chosen": self.chosen, "refit": None,
+                "folds": [{"held_out": list(f.held_out), "kind": f.kind} for f in self.folds],
+                "table": [{k: v for k, v in s.row().items() if k != "folds"} for s in self.table],
+                "elapsed_s": self.elapsed_s}
+
+
+def choose(table: list[FormScore], tolerance: float = 0.1) -> tuple[str, str]:
+    """The parsimony rule (module docstring): (chosen form, the rule in words)."""
+    best = min(table, key=lambda s: s.cv_pred_e)
+    limit = max(best.cv_pred_e * (1 + tolerance), best.cv_pred_e + best.cv_se)
+    near = [s for s in table if s.cv_pred_e <= limit]
+    pick = min(near, key=lambda s: (s.n_params, s.cv_pred_e))
+    rule = (f"fewest parameters among the forms within {100 * tolerance:.0f}% or one standard error of the best "
+            f"CV PredE ({100 * best.cv_pred_e:.3f}% by {best.form}; limit {100 * limit:.3f}%)")
+    return pick.form, rule
+
+
+def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: list[str] | None = None,
+           base_options: dict | None = None, refit: str = "warm", tolerance: float = 0.1,
+           fit_options: dict | None = None) -> Selection:
+    """Cross-validate the CPT law's forms on ``runs`` (the runs ``names``) and choose one (module docstring).
+    ``base_options`` are CPTLaw options every form shares (e.g. ``lam``, ``size``, ``replay``); ``fit_options``
+    go to every fit (n_starts, seed, ...).  The chosen law is fitted on every run and carries the table in
+    ``result_.diagnostics.selection``."""
+    t0 = time.perf_counter()
+    target = target_column(target)
+    chosen_runs = runs.select(names).with_target(target)
+    names = list(chosen_runs.names)
+    base = dict(base_options or {})
+    known_pt = base.get("pt", "known") == "known"
+    forms = list(forms or [f for f in FORMS if known_pt or not ({"pt_credit", "pt_weight"} & set(FORMS[f]))])
+    unknown = [f for f in forms if f not in FORMS]
+    if unknown:
+        raise CptlawError(f"unknown form(s) {', '.join(unknown)}; choose among {', '.join(FORMS)}")
+    fold_list = folds(chosen_runs, names)
+    clash = sorted(set(base) & set(_FORM_DEFAULTS))
+    if clash:
+        raise CptlawError(f"{', '.join(clash)}: set by each form, not by the base options")
+    table, laws = [], {}
+    for form in forms:
+        law = CPTLaw(**base, **FORMS[form]).fit(chosen_runs, target, **(fit_options or {}))
+        laws[form] = law
+        table.append(cross_validate(law, chosen_runs, target, names, fold_list, refit=refit,
+                                    fit_options=fit_options))
+    pick, rule = choose(table, tolerance)
+    sel = Selection(table, pick, laws[pick], rule, fold_list, time.perf_counter() - t0, laws)
+    record = sel.record()
+    record["refit"] = refit
+    laws[pick].result_.diagnostics.selection = record
+    return sel
+
+
+def selection_lines(sel: Selection) -> list[str]:
+    """The selection table as text: form, parameters, CV PredE (mean ± SE, worst, early), in-sample R²."""
+    lines = [f"cross-validation over {len(sel.folds)} fold(s) of the CPT runs "
+             f"({', '.join(f.kind + ': ' + '+'.join(f.held_out) for f in sel.folds)}); held-out CPT rows only",
+             f"  {'form':<16s} {'params':>6s} {'CV PredE%':>10s} {'±SE':>7s} {'CV WorstE%':>10s} {'CV early%':>9s} "
+             f"{'pooled R²':>9s} {'run R²':>8s}"]
+    for s in sel.table:
+        early = "-" if s.cv_early_e is None else f"{100 * s.cv_early_e:9.3f}"
+        mark = "  <- chosen" if s.form == sel.chosen else ""
+        lines.append(f"  {s.form:<16s} {s.n_params:6d} {100 * s.cv_pred_e:10.3f} {100 * s.cv_se:7.3f} "
+                     f"{100 * s.cv_worst_e:10.3f} {early:>9s} {s.pooled_r2:9.5f} {s.mean_run_r2:8.5f}{mark}")
+    lines.append(f"  rule: {sel.rule}")
+    return lines

@@ -1,0 +1,85 @@
+"""cptlaw select: cross-validation over the CPT law's forms on the user's runs, and the parsimony rule."""
+
+import numpy as np
+import pytest
+
+from cptlaw.data import write_runs
+from cptlaw.datasets.synthetic import CPT_FIG3, simulate_cpt_runs
+from cptlaw.errors import CptlawError, DataError
+from cptlaw.laws import CPTLaw
+from cptlaw.laws import load as load_fit
+from cptlaw.select import FORMS, FormScore, choose, folds, form_name, select, selection_lines
+
+SPECS = [("pt_c", "constant", 12000, "constant", 0), ("pt_w", "wsd", 12000, "constant", 0),
+         ("a", "constant", 8000, "constant", 4000), ("b", "constant", 8000, "cosine", 4000),
+         ("c", "constant", 4000, "cosine", 8000), ("d", "wsd", 8000, "cosine", 4000)]
+TRUTH = {**CPT_FIG3["domain"], "w": 0.1}
+
+
+@pytest.fixture(scope="module")
+def sqrt_w_runs():
+    """Domain-loss curves made by the sqrt-clock, PT-weighted form (w = 0.1), with 0.1% noise."""
+    return simulate_cpt_runs(SPECS, params=TRUTH, target="domain", n_eval=80, noise=1e-3, seed=1,
+                             law=CPTLaw(shift="sqrt", pt_weight=True))
+
+
+def test_folds_leave_one_cpt_run_and_one_transfer_point_out(sqrt_w_runs):
+    f = folds(sqrt_w_runs, sqrt_w_runs.names)
+    assert [x.held_out for x in f if x.kind == "run"] == [("a",), ("b",), ("c",), ("d",)]
+    # transfer 8000 holds a, b and d; transfer 4000 holds c alone (already a run fold)
+    assert [(x.kind, x.held_out) for x in f if x.kind != "run"] == [("transfer 8000", ("a", "b", "d"))]
+    with pytest.raises(DataError, match="at least 2 CPT runs"):
+        folds(sqrt_w_runs, ["pt_c", "pt_w", "a"])
+
+
+def test_select_finds_the_form_that_made_the_curves(sqrt_w_runs, tmp_path):
+    sel = select(sqrt_w_runs, "domain", forms=["eq4", "w", "sqrt+w"], fit_options={"n_starts": 16})
+    scores = {s.form: s for s in sel.table}
+    assert sel.chosen == "sqrt+w"
+    assert scores["sqrt+w"].cv_pred_e < 0.5 * scores["eq4"].cv_pred_e
+    assert sel.law.params_["w"] == pytest.approx(0.1, rel=0.1)
+    assert sel.law.get_params()["shift"] == "sqrt" and sel.law.get_params()["pt_weight"] is True
+    record = load_fit(sel.law.save(tmp_path / "f.json")).result_.diagnostics.selection
+    assert record["chosen"] == "sqrt+w" and [r["form"] for r in record["table"]] == ["eq4", "w", "sqrt+w"]
+    assert len(record["folds"]) == 5 and record["refit"] == "warm"
+    text = "\n".join(selection_lines(sel))
+    assert "CV PredE%" in text and "pooled R²" in text and "<- chosen" in text
+
+
+def score(form, n, pe, se=0.0):
+    return FormScore(form, {}, n, pe, se, pe, None, 0.99, 0.99, 1.0)
+
+
+def test_parsimony_rule():
+    # within 10% of the best: the fewer parameters win
+    assert choose([score("eq4", 8, 0.0105), score("w", 9, 0.0100)])[0] == "eq4"
+    # beyond 10% and one standard error: the better one wins
+    assert choose([score("eq4", 8, 0.0200, 0.001), score("w", 9, 0.0100, 0.001)])[0] == "w"
+    # one standard error wider than 10%: still tied
+    assert choose([score("eq4", 8, 0.0140), score("w", 9, 0.0100, 0.005)])[0] == "eq4"
+    # ties in parameters: the lower CV error
+    assert choose([score("sqrt", 8, 0.0101), score("eq4", 8, 0.0100)])[0] == "eq4"
+
+
+def test_form_names_and_bad_forms():
+    for name, opts in FORMS.items():
+        assert form_name(CPTLaw(**opts).get_params()) == name
+    runs = simulate_cpt_runs(SPECS[2:4], target="domain", n_eval=20)
+    with pytest.raises(CptlawError, match="unknown form"):
+        select(runs, "domain", forms=["eq5"])
+    with pytest.raises(CptlawError, match="set by each form"):
+        select(runs, "domain", base_options={"shift": "sqrt"})
+
+
+def test_cli_select_writes_the_chosen_fit_and_prints_the_table(sqrt_w_runs, tmp_path, run_cli, cli_error):
+    data = write_runs(sqrt_w_runs, tmp_path / "d.csv")
+    out = tmp_path / "sel.json"
+    code, stdout, err = run_cli(["select", str(data), "--target", "domain", "--forms", "eq4,sqrt+w",
+                                 "--n-starts", "8", "--out", str(out)])
+    assert code == 0 and "<- chosen" in stdout and "sqrt+w" in stdout
+    law = load_fit(out)
+    assert law.result_.diagnostics.selection["chosen"] == "sqrt+w" and law.get_params()["shift"] == "sqrt"
+    assert "exists" in cli_error(["select", str(data), "--target", "domain", "--out", str(out)])
+    assert "unknown form" in cli_error(["select", str(data), "--target", "domain", "--forms", "eq9",
+                                        "--out", str(tmp_path / "x.json")])
+    np.testing.assert_array_equal(law.predict(sqrt_w_runs["b"]), load_fit(out).predict(sqrt_w_runs["b"]))
