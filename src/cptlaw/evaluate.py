@@ -53,27 +53,38 @@ def evaluate(law, runs: RunSet, names: list[str] | None = None, target: str | No
             keep[mine] = cpt_rows(design.steps[mine], subset[n].transfer_step)
         y, yhat, run_index = y[keep], yhat[keep], run_index[keep]
     per_run = per_run_metrics(design.run_names, run_index, y, yhat)
-    return {"target": target, "runs": per_run, "overall": overall(per_run)}
+    return {"target": target, "runs": per_run, "overall": overall(per_run), "pooled": _pooled(y, yhat)}
+
+
+def _pooled(y, yhat) -> dict:
+    """The metrics over every scored row pooled (R²: the CPT paper's metric), beside ``overall``'s mean of runs."""
+    return metrics(y, yhat) if len(y) else {k: float("nan") for k in METRIC_KEYS[:-1]} | {"n": 0}
 
 
 def evaluate_design(law, design, names: list[str] | None = None) -> dict:
     """Score a fitted law on a prepared design with observations (e.g. a D-CPT points table; its run labels)."""
     yhat = law.value(law.theta(), design)
     per_run = per_run_metrics(design.run_names, design.run_index, design.y, yhat)
+    keep = np.ones(design.n, bool)
     if names is not None:
         missing = [n for n in names if n not in per_run]
         if missing:
             raise DataError(f"no points labelled {', '.join(missing)}; labels: {', '.join(per_run)}")
         per_run = {n: per_run[n] for n in names}
-    return {"target": law.result_.target, "runs": per_run, "overall": overall(per_run)}
+        keep = np.isin(np.asarray(design.run_names)[design.run_index], names)
+    return {"target": law.result_.target, "runs": per_run, "overall": overall(per_run),
+            "pooled": _pooled(design.y[keep], yhat[keep])}
 
 
 def score_lines(report: dict, law) -> list[str]:
     """A score report (:func:`evaluate`) as a table: a row per run and the overall mean."""
     fit = law.result_
     lines = [f"{fit.law_name} fit on {fit.target}, scored on {len(report['runs'])} run(s):",
-             f"  {'run':<24s} {'R2':>8s} {'MAE':>8s} {'RMSE':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}"]
-    for name, m in list(report["runs"].items()) + [("overall", report["overall"])]:
+             f"  {'run':<24s} {'R²':>8s} {'MAE':>8s} {'RMSE':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}"]
+    rows = list(report["runs"].items()) + [("mean of runs", report["overall"])]
+    if "pooled" in report:
+        rows.append(("pooled rows", report["pooled"]))
+    for name, m in rows:
         r2 = "nan" if m["r2"] is None or not math.isfinite(m["r2"]) else f"{m['r2']:8.5f}"
         lines.append(f"  {name:<24s} {r2:>8s} {m['mae']:8.5f} {m['rmse']:8.5f} {100 * m['pred_e']:8.4f} "
                      f"{100 * m['worst_e']:8.4f} {m['n']:6d}")

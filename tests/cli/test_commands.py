@@ -41,8 +41,8 @@ def test_evaluate_json_schema(fitted, data, capsys):
     assert main(["evaluate", str(fitted), "--data", str(data), "--runs", "c3", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     keys = {"r2", "mae", "rmse", "pred_e", "worst_e", "n"}
-    assert set(report) == {"runs", "overall"}
-    assert set(report["runs"]["c3"]) == keys and set(report["overall"]) == keys
+    assert set(report) == {"runs", "overall", "pooled"}  # mean of runs, and every row pooled
+    assert set(report["runs"]["c3"]) == keys and set(report["overall"]) == keys == set(report["pooled"])
     assert report["overall"]["pred_e"] < 0.005
 
 

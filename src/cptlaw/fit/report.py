@@ -22,6 +22,17 @@ def warning_lines(result: FitResult) -> list[str]:
     return [f"  warning: {line}" for line in result.warnings]
 
 
+def in_sample_summary(result: FitResult) -> str:
+    """The fit's in-sample scores, each named: pooled R² over all fitted rows (the CPT paper's metric) and the mean
+    over runs of per-run R² and PredE (each curve weighs the same)."""
+    o = result.overall
+    if o.pred_e is None:
+        return "none (a law from given coefficients, not fitted)"
+    pooled = "" if result.pooled is None or result.pooled.r2 is None else f"pooled R² {result.pooled.r2:.5f} (all rows), "
+    run_r2 = "n/a" if o.r2 is None else f"{o.r2:.5f}"
+    return f"{pooled}mean per-run R² {run_r2}, mean per-run PredE {100 * o.pred_e:.4f}%"
+
+
 def format_fit(result: FitResult, warnings: bool = True) -> list[str]:
     """The report's lines; without ``warnings`` the warning lines are left for the caller to show apart (the CLI
     sends them to standard error)."""
@@ -35,7 +46,8 @@ def format_fit(result: FitResult, warnings: bool = True) -> list[str]:
         if ci is not None:
             extra += f"  {100 * ci[0]:.0f}% bootstrap CI [{ci[1]:.6g}, {ci[2]:.6g}]"
         lines.append(f"  {name:>8s} = {p.value: .6g}{extra}")
-    lines.append(f"  {'run':<24s} {'R2':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}")
+    lines.append("  in-sample: " + in_sample_summary(result))
+    lines.append(f"  {'run':<24s} {'run R²':>8s} {'PredE%':>8s} {'WorstE%':>8s} {'n':>6s}")
     for run, m in result.metrics.items():
         r2 = "nan" if m.r2 is None else f"{m.r2:.5f}"
         lines.append(f"  {run:<24s} {r2:>8s} {100 * m.pred_e:8.4f} {100 * m.worst_e:8.4f} {m.n:6d}")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 from .._version import __version__
 from ..errors import FitFileError
 from ..io import atomic_write_text
-from .metrics import overall, per_run_metrics
+from .metrics import metrics, overall, per_run_metrics
 from .problem import Model
 
 FORMAT = "cptlaw-fit"
@@ -103,7 +103,8 @@ class FitResult(BaseModel):
     n_points: int
     runs: list[str]
     metrics: dict[str, Metrics]
-    overall: Metrics
+    overall: Metrics  # the mean over runs of each run's metrics (each curve weighs the same; the MPL paper's)
+    pooled: Optional[Metrics] = None  # over every fitted row pooled (R²: the CPT paper's metric); fits before 0.2 lack it
     starts: dict[str, Any]
     diagnostics: Diagnostics = Field(default_factory=Diagnostics)
     uncertainty: Optional[Uncertainty] = None  # the bootstrap, if asked for (saved as {} when not)
@@ -242,6 +243,7 @@ def build_result(*, law: Model, params, theta, design, yhat, objective, delta, t
         params={p.name: float(v) for p, v in zip(params, theta)}, parameters=_param_records(params, theta),
         objective=float(objective), delta=float(delta), n_points=design.n, runs=list(design.run_names),
         metrics={k: Metrics(**jsonable(v)) for k, v in per_run.items()}, overall=Metrics(**jsonable(overall(per_run))),
+        pooled=Metrics(**jsonable(metrics(design.y, yhat))),
         starts=jsonable(starts), diagnostics=Diagnostics(**jsonable(diagnostics or {})),
         uncertainty=Uncertainty(**jsonable(uncertainty)) if uncertainty else None, data_hash=data_hash, data_source=data_source,
         versions=_versions(),
