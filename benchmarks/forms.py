@@ -32,6 +32,7 @@ from cptlaw.select import FORMS, heldout_errors, select
 from .harness import command, describe, page_parser, write_page
 
 CACHE = Path(__file__).resolve().parent / "results" / "forms.json"
+CACHE_FULL = Path(__file__).resolve().parent / "results" / "forms_full.json"
 SETS = [("pilot-gpu-german", ("s", "m", "l"), ("german",), gpu_german_split),
         ("pilot-gpu-german-mix", ("s", "m"), ("german",), gpu_german_split),
         ("pilot-v1", ("s", "m"), ("code", "legal"), pilot_split)]
@@ -67,6 +68,38 @@ def run_case(ds, m, d, target, split_of) -> dict:
                          "params": law.params_}
     return {"set": ds, "size": m, "domain": d, "target": target, "chosen": sel.chosen, "select_s": elapsed,
             "held_out_runs": list(split.held_out), "forms": forms}
+
+
+def full_names(runs, m, d) -> list[str]:
+    """The size's PT runs and every replay-0.25 CPT run of the domain: the whole bundled grid of the size."""
+    return [n for n in runs.names if n.startswith(f"{m}_pt_")
+            or (n.startswith(f"{m}_{d}_") and (n.endswith("_r25")))]
+
+
+def full_case(ds, m, d, target) -> dict:
+    """select's cross-validation over the whole bundled grid of the size (leave one CPT run out, leave one
+    transfer point out): what the defaults are chosen on."""
+    runs = load(ds)
+    t0 = time.perf_counter()
+    sel = select(runs, target, names=full_names(runs, m, d))
+    return {"set": ds, "size": m, "domain": d, "target": target, "chosen": sel.chosen,
+            "select_s": time.perf_counter() - t0, "folds": len(sel.folds),
+            "forms": {s.form: {"cv": {k: getattr(s, k) for k in ("cv_pred_e", "cv_se", "cv_worst_e", "cv_early_e",
+                                                                  "pooled_r2", "mean_run_r2", "n_params")},
+                               "params": sel.laws[s.form].params_} for s in sel.table}}
+
+
+def compute_full(fresh: bool = False) -> list[dict]:
+    cache = {} if fresh or not CACHE_FULL.exists() else json.loads(CACHE_FULL.read_text())
+    out = []
+    for ds, m, d, target, _ in cases():
+        key = f"{ds}|{m}|{d}|{target}"
+        if key not in cache:
+            cache[key] = full_case(ds, m, d, target)
+            atomic_write_text(CACHE_FULL, json.dumps(cache, indent=1), force=True)
+            print(f"full {key}: chose {cache[key]['chosen']} ({cache[key]['select_s']:.0f} s)", flush=True)
+        out.append(cache[key])
+    return out
 
 
 def compute(fresh: bool = False) -> list[dict]:

@@ -56,6 +56,10 @@ FORMS: dict[str, dict] = {
 _FORM_DEFAULTS = {"shift": "area", "pt_credit": "lasting", "pt_weight": False}  # Eq. 4's values of the form options
 
 
+# when the runs cannot tell forms apart, the one preferred (choose); the first is CPTLaw's default form
+PREFERENCE: tuple[str, ...] = tuple(FORMS)
+
+
 def form_name(options: dict) -> str:
     """The name in :data:`FORMS` of a CPTLaw form, from its options (e.g. a law's ``get_params()``)."""
     key = {k: options.get(k, v) for k, v in _FORM_DEFAULTS.items()}
@@ -193,14 +197,24 @@ class Selection:
                 "elapsed_s": self.elapsed_s}
 
 
-def choose(table: list[FormScore], tolerance: float = 0.1) -> tuple[str, str]:
-    """The parsimony rule (module docstring): (chosen form, the rule in words)."""
+def choose(table: list[FormScore], tolerance: float = 0.1, prefer: tuple[str, ...] | None = None) -> tuple[str, str]:
+    """The parsimony rule (module docstring): (chosen form, the rule in words).  Forms whose CV PredE is the same
+    to 1e-6 are ones the runs cannot tell apart (e.g. the fading PT credit when no CPT starts from an annealed PT:
+    it then predicts every fold alike); among those, ``prefer``'s order decides (default :data:`PREFERENCE`)."""
+    prefer = tuple(prefer or PREFERENCE)
+    rank = {f: i for i, f in enumerate(prefer)}
     best = min(table, key=lambda s: s.cv_pred_e)
     limit = max(best.cv_pred_e * (1 + tolerance), best.cv_pred_e + best.cv_se)
     near = [s for s in table if s.cv_pred_e <= limit]
-    pick = min(near, key=lambda s: (s.n_params, s.cv_pred_e))
+    fewest = min(s.n_params for s in near)
+    near = [s for s in near if s.n_params == fewest]
+    low = min(s.cv_pred_e for s in near)
+    tied = [s for s in near if s.cv_pred_e <= low * (1 + 1e-6) + 1e-15]
+    pick = min(tied, key=lambda s: (rank.get(s.form, len(rank)), s.cv_pred_e))
     rule = (f"fewest parameters among the forms within {100 * tolerance:.0f}% or one standard error of the best "
-            f"CV PredE ({100 * best.cv_pred_e:.3f}% by {best.form}; limit {100 * limit:.3f}%)")
+            f"CV PredE ({100 * best.cv_pred_e:.3f}% by {best.form}; limit {100 * limit:.3f}%)"
+            + (f"; {len(tied)} forms the runs cannot tell apart, preferred in the order {', '.join(prefer)}"
+               if len(tied) > 1 else ""))
     return pick.form, rule
 
 

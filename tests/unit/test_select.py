@@ -83,3 +83,12 @@ def test_cli_select_writes_the_chosen_fit_and_prints_the_table(sqrt_w_runs, tmp_
     assert "unknown form" in cli_error(["select", str(data), "--target", "domain", "--forms", "eq9",
                                         "--out", str(tmp_path / "x.json")])
     np.testing.assert_array_equal(law.predict(sqrt_w_runs["b"]), load_fit(out).predict(sqrt_w_runs["b"]))
+
+
+def test_forms_the_runs_cannot_tell_apart_go_by_preference():
+    same = [score("fading", 8, 0.0100), score("eq4", 8, 0.0100), score("w", 9, 0.0050)]
+    assert choose(same[:2], prefer=("eq4", "fading"))[0] == "eq4"
+    assert choose(same[:2], prefer=("fading", "eq4"))[0] == "fading"
+    form, rule = choose(same[:2], prefer=("fading", "eq4"))
+    assert "cannot tell apart" in rule
+    assert choose(same, prefer=("fading", "eq4"))[0] == "w"  # a real difference is not a tie

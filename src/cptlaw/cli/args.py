@@ -17,6 +17,10 @@ EPILOGS = {
   cptlaw fit points.csv --law dcpt --target loss:code --out dcpt.json""",
     "select": """example:
   cptlaw select runs.csv --target loss:german --runs pt_const,pt_wsd,cpt_a,cpt_b,cpt_c --out german.json""",
+    "pilots": """examples:
+  cptlaw pilots --pt-steps 1200 --cpt-steps 1000 --peak-lr 2e-3 --domain german --out pilots.yaml
+  cptlaw pilots --data runs.csv                  (which pilot kinds your runs already have)
+then: cptlaw pilot sweep pilots.yaml""",
     "predict": """examples:
   cptlaw predict fit.json --data heldout.csv --out pred.csv
   cptlaw predict fit.json --schedule plan.yaml --steps 30000 --out plan.csv""",
@@ -227,6 +231,24 @@ def _select_parser(sub) -> None:
     sp.set_defaults(handler="fitting:select")
 
 
+def _pilots_parser(sub) -> None:
+    sp = _add(sub, "pilots", "Which pilot runs identify each term of the CPT law; which your runs have; a sweep "
+                             "file for the rest.")
+    sp.add_argument("--data", nargs="+", help="runs you have (native data or logs): show which pilot kinds they cover")
+    _data_opts(sp)
+    sp.add_argument("--pt-steps", type=_number(int, 8, MAX_STEPS), help="PT length of the pilots (for --out)")
+    sp.add_argument("--cpt-steps", type=_number(int, 10, MAX_STEPS), help="CPT length of the pilots (for --out)")
+    sp.add_argument("--peak-lr", type=POSITIVE, help="peak LR of PT and CPT (for --out)")
+    sp.add_argument("--domain", help="the CPT domain's corpus name (for --out), e.g. german")
+    sp.add_argument("--replay", type=_number(float, 0, 1, hi_open=True), default=0.25,
+                    help="replay ratio of the CPT pilots (default 0.25)")
+    sp.add_argument("--warmup", type=_number(int, 0), help="PT warmup steps (default: 5%% of PT)")
+    sp.add_argument("--missing-only", action="store_true", help="with --data: the sweep trains only what is missing")
+    sp.add_argument("--out", help="write a sweep file for cptlaw pilot sweep (YAML)")
+    sp.add_argument("--force", action="store_true", help="overwrite --out")
+    sp.set_defaults(handler="planning:pilots")
+
+
 def _predict_parser(sub) -> None:
     pr = _on_saved_fit(sub, "predict", "Predict the loss of runs or of a planned schedule with a saved fit.",
                       data_required=False)
@@ -373,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cptlaw", description="Fit and apply scaling laws of continual pre-training.")
     p.add_argument("--version", action="version", version=f"cptlaw {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (_fit_parser, _select_parser, _predict_parser, _evaluate_parser, _plot_parser, _plan_parser, _dcpt_plan_parser,
+    for command in (_fit_parser, _select_parser, _pilots_parser, _predict_parser, _evaluate_parser, _plot_parser, _plan_parser, _dcpt_plan_parser,
                     _ingest_parser, _report_parser, _watch_parser, _demo_parser, _pilot_parser):
         command(sub)
     return p

@@ -7,12 +7,15 @@ import math
 import sys
 from pathlib import Path
 
+import yaml
+
 from ..errors import CptlawError
+from ..pilots import KINDS, coverage, kind_lines, sweep
 from ..fit.result import jsonable
 from ..laws import load
 from ..plan import dcpt, load_space, outputs
 from ..plan.pair import check_planning_law, ood_space
-from .common import out_text
+from .common import out_text, read_data, runs_arg
 
 USAGE_NEEDS = {"ratio": ("model_size", "tokens"), "limited": ("model_size", "domain_tokens"),
                "compute": ("compute", "ratio")}
@@ -61,4 +64,32 @@ def dcpt_plan(args) -> int:
         sys.stdout.write(text)
     if out.get("domain_ratio") is not None and math.isnan(out["domain_ratio"]):
         print("cptlaw dcpt-plan: warning: no ratio meets the general-loss cap", file=sys.stderr)
+    return 0
+
+
+def pilots(args) -> int:
+    """``cptlaw pilots``: the pilot kinds and what each pins down; with --data, which the runs cover; with --out, a
+    sweep file that trains them (or only the missing ones)."""
+    cover = None
+    if args.data:
+        cover = coverage(read_data(args.data, args.schedules, args=args), runs_arg(args.runs))
+    print("pilot runs for the CPT law (the first five: the starting set; the last two tell its forms apart):")
+    print("\n".join(kind_lines(cover)))
+    if args.out is None:
+        return 0
+    need = {"--pt-steps": args.pt_steps, "--cpt-steps": args.cpt_steps, "--peak-lr": args.peak_lr,
+            "--domain": args.domain}
+    missing = [k for k, v in need.items() if v is None]
+    if missing:
+        raise CptlawError(f"--out writes a sweep file and needs {', '.join(missing)}")
+    if args.missing_only and cover is None:
+        raise CptlawError("--missing-only needs --data (the runs you have)")
+    kinds = [k.key for k in KINDS if not (args.missing_only and cover[k.key])]
+    if not kinds:
+        print("your runs cover every pilot kind: nothing to train", file=sys.stderr)
+        return 0
+    doc = sweep(pt_steps=args.pt_steps, cpt_steps=args.cpt_steps, peak_lr=args.peak_lr, domain=args.domain,
+                warmup=args.warmup, replay=args.replay, kinds=kinds)
+    text = "# cptlaw pilots: train with `cptlaw pilot sweep FILE` (pilot extra); edit models/common to taste\n"
+    out_text(args.out, text + yaml.safe_dump(doc, sort_keys=False), args.force)
     return 0
