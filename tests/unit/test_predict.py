@@ -31,6 +31,17 @@ def test_prediction_outside_the_fitted_range_is_flagged(constant_pt_fit):
     assert all(r["extrapolated"] == "" for r in inside if r["step"] < 20000)
 
 
+def test_a_transfer_point_never_fitted_is_flagged(constant_pt_fit):
+    """The fit saw CPT from 10000 and 20000 steps of PT: a CPT run from 5000 or 25000 starts from a PT area it never
+    saw (S1_transfer), whatever its other inputs; one from 15000 lies between and is not flagged for it."""
+    for transfer, flagged in ((5000, True), (15000, False), (25000, True)):
+        run = simulate_cpt_runs([("x", "constant", transfer, "constant", 5000)], n_eval=40)
+        rows = [r for r in predict_runs(constant_pt_fit, run) if r["step"] >= transfer]
+        assert rows and all(("S1_transfer" in r["extrapolated"].split(";")) == flagged for r in rows), transfer
+    pt_rows = [r for r in predict_runs(constant_pt_fit, run) if r["step"] < 25000]
+    assert not any("S1_transfer" in r["extrapolated"] for r in pt_rows)
+
+
 def test_non_positive_prediction_is_an_error(constant_pt_fit):
     fit = constant_pt_fit
     fit = from_result(fit.result_.model_copy(update={"params": {**fit.params_, "C1": 50.0}}))  # annealing explodes

@@ -89,13 +89,15 @@ def cpt_part(run: Run) -> Run:
 
 class CPTLaw(AreaLaw):
     name = "cpt"
-    INPUTS = ("S1", "S1cpt", "S2pt", "S2cpt", "lr_peak", "lr_peak_cpt", "N", "r_pt")
-    CPT_INPUTS = ("lr_peak_cpt",)  # defined on CPT rows only: its seen range is over those (fit diagnostics)
+    INPUTS = ("S1", "S1cpt", "S2pt", "S2cpt", "lr_peak", "lr_peak_cpt", "S1_transfer", "N", "r_pt")
+    # defined on CPT rows only, their seen range is over those (fit diagnostics): the CPT peak LR, and the PT's
+    # forward area at the transfer (a transfer point earlier or later than any fitted one is flagged)
+    CPT_INPUTS = ("lr_peak_cpt", "S1_transfer")
     HELDOUT_CPT_ROWS = True  # a held-out CPT run shares its PT prefix with the fitted runs
     # What the planner needs to know of the features at a run's last step (plan.features): the areas are linear
     # in the LR sequence, so affine in the CPT peak LR of a parametric family; these are the highest LR applied
     # over the whole run and over its CPT phase; every other feature does not depend on the peak
-    AREA_FEATURES = ("S1", "S1pt", "S1cpt", "S2pt", "S2cpt")
+    AREA_FEATURES = ("S1", "S1pt", "S1cpt", "S2pt", "S2cpt", "S1_transfer")
     PEAK_FEATURES = {"lr_peak": "run", "lr_peak_cpt": "cpt"}
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
@@ -239,6 +241,8 @@ class CPTLaw(AreaLaw):
              "lr_peak_cpt": running_peak(run.lr, index, run.lr.size if run.transfer is None else run.transfer)}
         if self.pt_weight:
             f["S1pt"] = a.s1_pt[index]
+        # the PT's forward area at the transfer, on CPT rows (0 on PT rows): where the CPT starts, for flagging
+        f["S1_transfer"] = np.where(a.s1_cpt[index] > 0, a.s1_pt[index], 0.0)
         if self.shift != "area":  # the shift's own clock (steps or sqrt) over the CPT steps
             start = 0 if run.transfer is None and self.unknown else run.transfer
             if start is None:
