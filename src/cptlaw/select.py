@@ -40,31 +40,30 @@ from .laws import CPTLaw
 
 EARLY_SHARE = 0.1  # the early part of a CPT run: its first 10% of CPT steps
 
-# the candidate forms: name -> CPTLaw options (Eq. 4 and what cptlaw adds; laws/cpt.py says why each)
+# the candidate forms: name -> CPTLaw options, every form option explicit (Eq. 4 and what cptlaw adds; laws/cpt.py
+# says why each)
+_EQ4 = {"shift": "area", "pt_credit": "lasting", "pt_weight": False}
 FORMS: dict[str, dict] = {
-    "eq4": {},
-    "sqrt": {"shift": "sqrt"},
-    "fading": {"pt_credit": "fading"},
-    "w": {"pt_weight": True},
-    "sqrt+fading": {"shift": "sqrt", "pt_credit": "fading"},
-    "sqrt+w": {"shift": "sqrt", "pt_weight": True},
-    "fading+w": {"pt_credit": "fading", "pt_weight": True},
+    "eq4": dict(_EQ4),
+    "sqrt": {**_EQ4, "shift": "sqrt"},
+    "fading": {**_EQ4, "pt_credit": "fading"},
+    "w": {**_EQ4, "pt_weight": True},
+    "sqrt+fading": {**_EQ4, "shift": "sqrt", "pt_credit": "fading"},
+    "sqrt+w": {**_EQ4, "shift": "sqrt", "pt_weight": True},
+    "fading+w": {**_EQ4, "pt_credit": "fading", "pt_weight": True},
     "sqrt+fading+w": {"shift": "sqrt", "pt_credit": "fading", "pt_weight": True},
 }
 
-
-_FORM_DEFAULTS = {"shift": "area", "pt_credit": "lasting", "pt_weight": False}  # Eq. 4's values of the form options
-
-
-# when the runs cannot tell forms apart, the one preferred (choose); the first is CPTLaw's default form
+# when the runs cannot tell forms apart, the one preferred (choose; select puts the default form of the loss's
+# role first)
 PREFERENCE: tuple[str, ...] = tuple(FORMS)
 
 
 def form_name(options: dict) -> str:
     """The name in :data:`FORMS` of a CPTLaw form, from its options (e.g. a law's ``get_params()``)."""
-    key = {k: options.get(k, v) for k, v in _FORM_DEFAULTS.items()}
+    key = {k: options.get(k, v) for k, v in _EQ4.items()}
     for name, opts in FORMS.items():
-        if {**_FORM_DEFAULTS, **opts} == key:
+        if opts == key:
             return name
     raise CptlawError(f"not a form of FORMS: {key}")
 
@@ -146,7 +145,7 @@ def cross_validate(law: CPTLaw, runs: RunSet, target: str, names: list[str], fol
     early = [s["early_e"] for s in scores if s["early_e"] is not None]
     design = law.design(list(runs.select(law.result_.runs)), target)
     pooled = metrics(design.y, law.value(law.theta(), design))["r2"]
-    return FormScore(form=form_name(law.get_params()), options=law.options(), n_params=len(law.params_),
+    return FormScore(form=form_name(law.form), options=law.options(), n_params=len(law.params_),
                      cv_pred_e=float(pe.mean()), cv_se=float(pe.std(ddof=1) / math.sqrt(pe.size)) if pe.size > 1 else 0.0,
                      cv_worst_e=float(max(s["worst_e"] for s in scores)),
                      cv_early_e=float(np.mean(early)) if early else None, pooled_r2=float(pooled),
@@ -156,7 +155,7 @@ def cross_validate(law: CPTLaw, runs: RunSet, target: str, names: list[str], fol
 
 def _fold_fit(law: CPTLaw, runs: RunSet, target: str, train: list[str], refit: str, fit_options: dict) -> CPTLaw:
     """The form fitted on ``train``: a fresh multi-start fit, or local solves from the all-runs fit."""
-    options = law.get_params()
+    options = {**law.get_params(), **law.form}
     if options.get("lam") == "fit":  # the fold keeps the λ the all-runs fit chose
         options["lam"] = law.lam_
     fresh = CPTLaw(**options)
@@ -236,7 +235,7 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
     if unknown:
         raise CptlawError(f"unknown form(s) {', '.join(unknown)}; choose among {', '.join(FORMS)}")
     fold_list = folds(chosen_runs, names)
-    clash = sorted(set(base) & set(_FORM_DEFAULTS))
+    clash = sorted(set(base) & set(_EQ4))
     if clash:
         raise CptlawError(f"{', '.join(clash)}: set by each form, not by the base options")
     table, laws = [], {}
@@ -245,7 +244,9 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
         laws[form] = law
         table.append(cross_validate(law, chosen_runs, target, names, fold_list, refit=refit,
                                     fit_options=fit_options))
-    pick, rule = choose(table, tolerance)
+    # forms the runs cannot tell apart: cptlaw's default for the loss's role first, then the order of FORMS
+    default = form_name(CPTLaw(**base).default_form(CPTLaw(**base).role_of(chosen_runs, target)))
+    pick, rule = choose(table, tolerance, prefer=(default, *[f for f in FORMS if f != default]))
     sel = Selection(table, pick, laws[pick], rule, fold_list, time.perf_counter() - t0, laws)
     record = sel.record()
     record["refit"] = refit

@@ -26,7 +26,10 @@ def at_bound(problem, x: np.ndarray, rtol: float = 1e-6) -> list[dict]:
     for j, p in enumerate(problem.params):
         for side, b in (("lower", problem.lower[j]), ("upper", problem.upper[j])):
             if np.isfinite(b) and abs(x[j] - b) <= rtol * (1.0 + abs(b)):
-                out.append({"param": p.name, "bound": side, "value": float(theta[j])})
+                bound = {"param": p.name, "bound": side, "value": float(theta[j])}
+                if p.reference is not None and abs(theta[j] - p.reference) <= rtol * (1.0 + abs(p.reference)):
+                    bound["reference"] = True  # the published form (e.g. w = 1: Eq. 4), not a warning
+                out.append(bound)
     return out
 
 
@@ -96,7 +99,8 @@ def diagnose(problem, x: np.ndarray, delta: float, info: dict) -> dict:
     caps = {"local_capped": int(info.get("local_capped", 0)), "final_capped": bool(info.get("final_capped", False))}
     warnings = []
     for b in bounds:
-        warnings.append(f"{b['param']} = {b['value']:.6g} is on its {b['bound']} bound")
+        if not b.get("reference"):
+            warnings.append(f"{b['param']} = {b['value']:.6g} is on its {b['bound']} bound")
     for u in ident["unidentified"]:
         rel = u["relative_se"]
         if u.get("zero_term"):

@@ -19,7 +19,9 @@ class Parameter:
     """One law parameter (as lmfit's Parameter): bounds, the multi-start box, whether it is fitted in
     log space (``log=True``: positive, spans orders of magnitude), and whether the law is linear in it
     (``linear=True``: an amplitude such as L0, A, C or B; the fitter solves those exactly for each value of
-    the others, :mod:`cptlaw.fit.varpro`).  A linear parameter's bounds may only be a sign (0 or ±inf)."""
+    the others, :mod:`cptlaw.fit.varpro`).  A linear parameter's bounds may only be a sign (0 or ±inf).
+    ``reference``: a bound at which the law is the published form it extends (the CPT law's PT weight w = 1 is
+    Eq. 4): a fit that ends there has found that form, which is reported as such and not as a bound warning."""
 
     name: str
     lower: float = -math.inf
@@ -28,6 +30,7 @@ class Parameter:
     log: bool = False
     doc: str = ""
     linear: bool = False
+    reference: float | None = None
 
     def __post_init__(self):
         if self.linear and (self.log or self.lower not in (0.0, -math.inf) or self.upper not in (0.0, math.inf)):

@@ -43,6 +43,9 @@ class Law(ABC):
     AREA_FEATURES: ClassVar[tuple[str, ...]] = ()
     PEAK_FEATURES: ClassVar[dict[str, str]] = {}
     NONAFFINE_PEAK_FEATURES: tuple[str, ...] = ()
+    # options that choose the law's form rather than a convention of the data (the planner lets the general and
+    # the domain fit differ in them)
+    FORM_OPTIONS: ClassVar[tuple[str, ...]] = ()
 
     # ---- the law itself -------------------------------------------------------------------------------
     @abstractmethod

@@ -62,7 +62,7 @@ import dataclasses
 
 import numpy as np
 
-from ..data import Run
+from ..data import Run, RunSet, target_column
 from ..errors import CptlawError, DataError
 from ..schedules import AreaOptions, Areas, compute_areas, cpt_cumsum
 from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak, signs
@@ -70,6 +70,11 @@ from .base import AreaLaw, Design, Parameter, positive_log, require_meta, runnin
 PT_MODES = ("known", "unknown")
 SHIFTS = ("area", "steps", "sqrt")
 PT_CREDITS = ("lasting", "fading")
+# cptlaw's default form per role of the loss (CPTLaw.fit; docs/accuracy-forms.md has the cross-validation that
+# chose them): Eq. 4 for the general (PT-distribution) loss, where no form gains on every bundled set; for a CPT
+# domain's loss, the square-root clock, the fading PT credit and the PT-step weight, which gain on every set
+DEFAULT_FORMS = {"general": {"shift": "area", "pt_credit": "lasting", "pt_weight": False},
+                 "domain": {"shift": "sqrt", "pt_credit": "fading", "pt_weight": True}}
 # the feature that drives the shift term, per ``shift`` (its name in designs and saved input ranges)
 CLOCKS = {"area": "S1cpt", "steps": "tcpt", "sqrt": "S1cpt_sqrt"}
 
@@ -98,12 +103,14 @@ class CPTLaw(AreaLaw):
     # in the LR sequence, so affine in the CPT peak LR of a parametric family; these are the highest LR applied
     # over the whole run and over its CPT phase; every other feature does not depend on the peak
     AREA_FEATURES = ("S1", "S1pt", "S1cpt", "S2pt", "S2cpt", "S1_transfer")
+    FORM_OPTIONS = ("shift", "pt_credit", "pt_weight")
     PEAK_FEATURES = {"lr_peak": "run", "lr_peak_cpt": "cpt"}
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
 
     def __init__(self, *, size: bool = False, replay: str | None = None, n_unit: float = 1e6, pt: str = "known",
-                 shift: str = "area", pt_credit: str = "lasting", pt_weight: bool = False, **area_options):
+                 shift: str | None = None, pt_credit: str | None = None, pt_weight: bool | None = None,
+                 **area_options):
         super().__init__(**area_options)
         self.size = size
         self.replay = replay
@@ -113,23 +120,65 @@ class CPTLaw(AreaLaw):
             raise ValueError("replay must be None, 'general' or 'domain'")
         if pt not in PT_MODES:
             raise ValueError(f"pt must be one of {PT_MODES}, got {pt!r}")
-        if shift not in SHIFTS:
-            raise ValueError(f"shift must be one of {SHIFTS}, got {shift!r}")
-        if pt_credit not in PT_CREDITS:
-            raise ValueError(f"pt_credit must be one of {PT_CREDITS}, got {pt_credit!r}")
-        if pt == "unknown" and (pt_credit != "lasting" or pt_weight):
+        if shift not in (None, *SHIFTS):
+            raise ValueError(f"shift must be one of {SHIFTS} (or None: the default), got {shift!r}")
+        if pt_credit not in (None, *PT_CREDITS):
+            raise ValueError(f"pt_credit must be one of {PT_CREDITS} (or None: the default), got {pt_credit!r}")
+        if pt == "unknown" and (pt_credit == "fading" or pt_weight):
             raise ValueError("pt='unknown' has no PT annealing term and no PT steps to weigh: pt_credit='fading' and "
                              "pt_weight need a known PT")
         self.shift = shift
         self.pt_credit = pt_credit
-        self.pt_weight = bool(pt_weight)
+        self.pt_weight = None if pt_weight is None else bool(pt_weight)
+
+    # ---- the form: given, or cptlaw's default for the loss being fitted (module docstring) ----------------------
+    def role_of(self, runs, target: str) -> str:
+        """Whether ``target`` is the general (PT-distribution) loss or a CPT domain's: ``loss:general`` by name;
+        any other set by the sign of its change when CPT starts, the sign of the paper's B (positive for the
+        D_pt loss, negative for the D_cpt loss, §3.1): the median over CPT runs of (mean of the first fifth of
+        its CPT evaluations) - (its last PT evaluation).  A rise is the general loss; a fall, or no run to
+        tell, a domain."""
+        if target_column(target) == "loss:general":
+            return "general"
+        changes = []
+        for run in runs:
+            if run.transfer_step is None:
+                continue
+            idx, y = run.observed(target)
+            steps = run.steps[idx]
+            before, after = y[steps < run.transfer_step], y[steps >= run.transfer_step]
+            if before.size and after.size:
+                changes.append(float(np.mean(after[: max(1, after.size // 5)]) - before[-1]))
+        return "general" if changes and float(np.median(changes)) > 0 else "domain"
+
+    def default_form(self, role: str) -> dict:
+        """cptlaw's default form for a loss of ``role`` (:data:`DEFAULT_FORMS`; Eq. 4 for an unknown PT)."""
+        return dict(DEFAULT_FORMS["general" if self.unknown else role])
+
+    @property
+    def form(self) -> dict:
+        """The form in use: each given option, else the one :meth:`fit` chose for the loss's role (``form_``),
+        else Eq. 4's (a law from given coefficients)."""
+        chosen = getattr(self, "form_", DEFAULT_FORMS["general"])
+        given = {"shift": self.shift, "pt_credit": self.pt_credit, "pt_weight": self.pt_weight}
+        return {k: chosen[k] if v is None else v for k, v in given.items()}
+
+    def fit(self, runs, target: str, **fit_options) -> "CPTLaw":
+        """:meth:`AreaLaw.fit`, with each form option left at None set to cptlaw's default for the loss's role
+        (:meth:`role_of`; the learned ``role_`` and ``form_``, recorded in the saved fit's options)."""
+        runs = runs if isinstance(runs, RunSet) else RunSet(list(runs) if not isinstance(runs, Run) else [runs])
+        names = fit_options.get("names")
+        self.role_ = self.role_of(runs.select(names).with_target(target_column(target)), target)
+        self.form_ = self.default_form(self.role_)
+        return super().fit(runs, target, **fit_options)
 
     def equation(self, params: dict | None = None) -> str:
         """Eq. 4 (or its open-source / step-shift form) with the numbers; Eq. 7 and 8 factors are named."""
         p = {k: f"{v:.4g}" for k, v in (params if params is not None else self._fitted()).items()}
-        x = {"area": "S1cpt", "steps": "t_cpt", "sqrt": "Σ√(η·η_pt)"}[self.shift]
-        fade = f"·(1 + {p['E']}·{x})^(−{p['beta']})" if self.pt_credit == "fading" else ""
-        s1pt = f"{p['w']}·S1pt" if self.pt_weight else "S1pt"
+        form = self.form
+        x = {"area": "S1cpt", "steps": "t_cpt", "sqrt": "Σ√(η·η_pt)"}[form["shift"]]
+        fade = f"·(1 + {p['E']}·{x})^(−{p['beta']})" if form["pt_credit"] == "fading" else ""
+        s1pt = f"{p['w']}·S1pt" if form["pt_weight"] else "S1pt"
         area = f"{p['A']}·(S1cpt + {p['S1pt']})^(−{p['alpha']})" if self.unknown else \
             f"{p['A']}·({s1pt} + S1cpt)^(−{p['alpha']}) − {p['C1']}·S2pt{'·N^' + p['gamma1'] if self.size else ''}{fade}"
         c2 = f"{p['C2']}·S2cpt" + (f"·N^{p['gamma2']}" if self.size else "") + (f"·exp({p['a1']}·r)" if self.replay else "")
@@ -144,11 +193,12 @@ class CPTLaw(AreaLaw):
     def options(self) -> dict:
         opts = {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit, "pt": self.pt}
         # (recorded only where they differ from Eq. 4, so that Eq. 4 fits read as before)
-        if self.shift != "area":
-            opts["shift"] = self.shift
-        if self.pt_credit != "lasting":
-            opts["pt_credit"] = self.pt_credit
-        if self.pt_weight:
+        form = self.form
+        if form["shift"] != "area":
+            opts["shift"] = form["shift"]
+        if form["pt_credit"] != "lasting":
+            opts["pt_credit"] = form["pt_credit"]
+        if form["pt_weight"]:
             opts["pt_weight"] = True
         return opts
 
@@ -156,13 +206,13 @@ class CPTLaw(AreaLaw):
     def shift_input(self) -> str:
         """The feature that drives the distribution-shift term (:data:`CLOCKS`): S1cpt (Eq. 4), the CPT step
         count, or the square-root-LR clock."""
-        return CLOCKS[self.shift]
+        return CLOCKS[self.form["shift"]]
 
     @property
     def NONAFFINE_PEAK_FEATURES(self) -> tuple[str, ...]:
         """Features that change with the CPT peak LR but not affinely (the planner computes them exactly per
         peak): the square-root clock."""
-        return ("S1cpt_sqrt",) if self.shift == "sqrt" else ()
+        return ("S1cpt_sqrt",) if self.form["shift"] == "sqrt" else ()
 
     def _prepare(self, run: Run) -> Areas:
         if not self.unknown:
@@ -189,8 +239,8 @@ class CPTLaw(AreaLaw):
             ps.append(Parameter("S1pt", *self.s1pt_range(design), log=True,
                                 doc="the unknown PT's forward area (raw LR sum)"))
         else:
-            if self.pt_weight:
-                ps.append(Parameter("w", 1e-4, 1.0, (0.02, 1.0), log=True,
+            if self.form["pt_weight"]:
+                ps.append(Parameter("w", 1e-4, 1.0, (0.02, 1.0), log=True, reference=1.0,
                                     doc="weight of a PT step in the forward area (1 = Eq. 4)"))
             ps.append(Parameter("C1", 0.0, np.inf, (0.01, 2.0), doc="PT annealing coefficient", linear=True))
         ps += [Parameter("C2", 0.0, np.inf, (0.01, 2.0), doc="CPT annealing coefficient", linear=True),
@@ -222,7 +272,7 @@ class CPTLaw(AreaLaw):
         s = None if design is None else design.features.get(self.shift_input)
         s = None if s is None else s[s > 0]
         if s is None or s.size == 0:
-            return ((1e-9, 1e3), (1e-3, 1.0)) if self.shift == "steps" else ((1e-3, 1e9), (1.0, 1e4))
+            return ((1e-9, 1e3), (1e-3, 1.0)) if self.form["shift"] == "steps" else ((1e-3, 1e9), (1.0, 1e4))
         lo, hi = float(s.min()), float(s.max())
         return (1e-3 / hi, 1e4 / lo), (0.1 / hi, max(100.0 / lo, 1.0 / hi))
 
@@ -239,16 +289,17 @@ class CPTLaw(AreaLaw):
         f = {"S1": a.s1[index], "S1cpt": a.s1_cpt[index], "S2pt": a.s2_pt[index], "S2cpt": a.s2_cpt[index],
              "lr_peak": running_peak(run.lr, index),
              "lr_peak_cpt": running_peak(run.lr, index, run.lr.size if run.transfer is None else run.transfer)}
-        if self.pt_weight:
+        form = self.form
+        if form["pt_weight"]:
             f["S1pt"] = a.s1_pt[index]
         # the PT's forward area at the transfer, on CPT rows (0 on PT rows): where the CPT starts, for flagging
         f["S1_transfer"] = np.where(a.s1_cpt[index] > 0, a.s1_pt[index], 0.0)
-        if self.shift != "area":  # the shift's own clock (steps or sqrt) over the CPT steps
+        if form["shift"] != "area":  # the shift's own clock (steps or sqrt) over the CPT steps
             start = 0 if run.transfer is None and self.unknown else run.transfer
             if start is None:
                 f[self.shift_input] = np.zeros(index.size)
             else:
-                if self.shift == "steps":
+                if form["shift"] == "steps":
                     ticks = np.ones(a.lr.size)
                 else:  # sqrt(eta * eta_ref), eta_ref the PT's peak LR (an unknown PT: the CPT's own peak)
                     ref = float(np.max(run.lr[:start])) if start > 0 else float(np.max(run.lr))
@@ -287,6 +338,7 @@ class CPTLaw(AreaLaw):
 
     def _terms(self, theta, F):
         """The pieces of the equation, shared by value and jacobian."""
+        form = self.form
         p = dict(zip(self.param_names, theta))
         x = F[self.shift_input]
         u, shift = _shift_progress(p["E"], p["beta"], x)
@@ -304,11 +356,11 @@ class CPTLaw(AreaLaw):
         # the forward area: S1cpt + the fitted S1pt (unknown PT), S1 (Eq. 4) or w * S1pt + S1cpt (pt_weight)
         if self.unknown:
             s1 = F["S1cpt"] + p["S1pt"]
-        elif self.pt_weight:
+        elif form["pt_weight"]:
             s1 = p["w"] * F["S1pt"] + F["S1cpt"]
         else:
             s1 = F["S1"]
-        fade = u ** (-p["beta"]) if self.pt_credit == "fading" else 1.0  # the part of the shift still to come
+        fade = u ** (-p["beta"]) if form["pt_credit"] == "fading" else 1.0  # the part of the shift still to come
         return p, x, u, shift, s1, n1, n2, c2fac, replay_fac, fade
 
     def value(self, theta, d: Design):
@@ -341,10 +393,10 @@ class CPTLaw(AreaLaw):
         else:
             pt_credit = F["S2pt"] * n1 * fade  # C1's column, negated
             cols["C1"] = -pt_credit
-            if self.pt_credit == "fading":  # d/dE and d/dbeta of -C1 * S2pt * n1 * u^-beta
+            if self.form["pt_credit"] == "fading":  # d/dE and d/dbeta of -C1 * S2pt * n1 * u^-beta
                 cols["E"] = cols["E"] + p["C1"] * pt_credit * p["beta"] * x / u
                 cols["beta"] = cols["beta"] + p["C1"] * pt_credit * np.log(u)
-            if self.pt_weight:
+            if self.form["pt_weight"]:
                 cols["w"] = -p["alpha"] * p["A"] * s1a / s1 * F["S1pt"]
         if self.size:
             lnN = np.log(F["N"])

@@ -76,8 +76,8 @@ def build(general, domain, space: Space, top: int = 10, horizon: int | None = No
             c = cands[i]
             rec["plan"] = candidate_row(space, cands, pred, i)
             rec["score"] = float(score[i])
-            design = candidate_design(laws["general"], space, [c])  # one design: the fits share conventions
-            rec["extrapolation"] = {label: extrapolation_detail(law, design) for label, law in laws.items()}
+            rec["extrapolation"] = {label: extrapolation_detail(law, candidate_design(law, space, [c]))
+                                    for label, law in laws.items()}  # (each fit's own form: its own design)
             rec["dynamics"] = dynamics(laws["general"], laws["domain"], space, c,
                                        [(ch["objective"], ch["w_general"], ch["w_domain"])], horizon)
             rec["schedule_document"] = space.plan_document(c, f"recommended-{_label(ch['objective'])}")

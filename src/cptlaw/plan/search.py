@@ -37,17 +37,21 @@ def predict_candidates(general, domain, space: Space, cands: list[Candidate]) ->
     outside what each fit saw (``extrapolated``, e.g. ``general:S1cpt;domain:lr_peak_cpt``).  Both fits must
     use the same conventions (law options), so the candidates' inputs are computed once."""
     laws = {"general": general, "domain": domain}
-    def conventions(law):  # Eq. 8 is "general" on one set and "domain" on the other: only its presence counts
-        opts = law.options()
+    def conventions(law):  # Eq. 8 is "general" on one set and "domain" on the other: only its presence counts;
+        # a law's form (e.g. the CPT law's shift clock) may differ between the two sets: each gets its own design
+        opts = {k: v for k, v in law.options().items() if k not in law.FORM_OPTIONS}
         return {**opts, "replay": bool(opts.get("replay"))}
 
     if conventions(laws["general"]) != conventions(laws["domain"]):
         raise SpecError("the general and domain fits use different conventions (law options); refit one of them "
-                        f"to match: {laws['general'].options()} vs {laws['domain'].options()}")
-    d = candidate_design(laws["general"], space, cands)
+                        f"to match: {conventions(laws['general'])} vs {conventions(laws['domain'])}")
+    designs = {"general": candidate_design(laws["general"], space, cands)}
+    same = laws["general"].options() == laws["domain"].options()
+    designs["domain"] = designs["general"] if same else candidate_design(laws["domain"], space, cands)
     out: dict = {}
     flags = [[] for _ in cands]
     for label, law in laws.items():
+        d = designs[label]
         with np.errstate(all="ignore"):
             out[label] = law.value(law.theta(), d)
         at: dict = {}  # per checkpoint (and model size, for Eq. 7)

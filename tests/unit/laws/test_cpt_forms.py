@@ -9,7 +9,7 @@ from cptlaw.data import Run
 from cptlaw.datasets.synthetic import published_law, simulate_cpt_runs
 from cptlaw.laws import CPTLaw
 from cptlaw.laws import load as load_fit
-from cptlaw.laws.cpt import cpt_part
+from cptlaw.laws.cpt import DEFAULT_FORMS, cpt_part
 from cptlaw.plan.features import candidate_design, exact_features
 from cptlaw.plan.space import parse_space
 from cptlaw.schedules import Constant, Continual, Cosine, Warmup, WSD
@@ -98,8 +98,32 @@ def test_options_are_recorded_saved_and_shown(tmp_path):
     again = load_fit(law.save(tmp_path / "f.json"))
     assert again.get_params() == law.get_params()
     np.testing.assert_array_equal(again.predict(runs["c"]), law.predict(runs["c"]))
-    eq4 = CPTLaw().fit(runs, "domain", n_starts=8).result_.options
+    eq4 = CPTLaw(shift="area", pt_credit="lasting", pt_weight=False).fit(runs, "domain", n_starts=8).result_.options
     assert not {"shift", "pt_credit", "pt_weight"} & set(eq4)
+
+
+def test_default_form_follows_the_role_of_the_loss():
+    """cptlaw's defaults (DEFAULT_FORMS, chosen by cross-validation on the bundled sets): Eq. 4 for the general
+    loss, the sqrt clock + fading credit + PT weight for a domain's.  The role is the name loss:general, or else
+    the sign of the loss's change when CPT starts (the paper's sign of B)."""
+    specs = [("a", "wsd", 3000, "cosine", 2000), ("b", "constant", 2000, "wsd", 3000)]
+    general = simulate_cpt_runs(specs, target="general", n_eval=60)  # B > 0: rises at the transfer
+    domain = simulate_cpt_runs(specs, target="domain", n_eval=60)  # B < 0: falls
+    law = CPTLaw()
+    assert law.role_of(general, "loss:general") == "general"
+    for runs, col, role in ((general, "loss:general", "general"), (domain, "loss:domain", "domain")):
+        renamed = simulate_cpt_runs(specs, target=col.split(":")[1], n_eval=60)
+        for r in renamed:  # the same curves under a name that says nothing
+            r.losses = {"loss:val": r.losses[col]}
+        assert law.role_of(renamed, "loss:val") == role
+    fitted = CPTLaw().fit(domain, "domain", n_starts=4)
+    assert fitted.role_ == "domain" and fitted.form == DEFAULT_FORMS["domain"] and "w" in fitted.params_
+    assert {k: fitted.result_.options[k] for k in ("shift", "pt_credit", "pt_weight")} == DEFAULT_FORMS["domain"]
+    g = CPTLaw().fit(general, "general", n_starts=4)
+    assert g.role_ == "general" and g.form == DEFAULT_FORMS["general"] and "w" not in g.params_
+    assert CPTLaw(shift="steps").fit(domain, "domain", n_starts=4).form["shift"] == "steps"  # given wins
+    assert CPTLaw(pt="unknown").default_form("domain") == DEFAULT_FORMS["general"]  # no CV evidence there: Eq. 4
+    assert CPTLaw().form == DEFAULT_FORMS["general"]  # from given coefficients: the paper's law
 
 
 def test_unknown_pt_refuses_the_pt_forms():
