@@ -11,9 +11,14 @@ cosine from an earlier one; every other replay-0.25 CPT run of the size held out
   rows: PredE (mean over runs of each run's mean relative error), WorstE (the largest point error) and the early
   error (mean over the first 10% of each run's CPT steps).
 
-Nothing here is chosen on the held-out runs: they are only scored.  Results are cached per case in
-``benchmarks/results/forms.json`` (a long run resumes).  Writes docs/accuracy-forms.md.
-Run: python -m benchmarks forms [--out PATH] [--fresh]
+* **defaults**: select's cross-validation over the whole bundled grid of each size (every replay-0.25 CPT run and
+  the PT runs): the evidence cptlaw's default forms (``cptlaw.laws.cpt.DEFAULT_FORMS``) are chosen on.  A form
+  becomes a default for a role of the loss only where it beats Eq. 4's CV PredE on every bundled set.
+
+Nothing is chosen on the five-pilot held-out runs: they are only scored.  Results are cached per case in
+``benchmarks/results/forms.json`` and ``forms_full.json`` (a long run resumes; each case records its time, which
+is only a timing when the machine was otherwise idle: ``--timing`` measures select alone).
+Writes docs/accuracy-forms.md.  Run: python -m benchmarks forms [--out PATH] [--fresh] [--timing]
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import numpy as np
 from cptlaw.datasets import load
 from cptlaw.datasets.splits import gpu_german_split, pilot_split
 from cptlaw.io import atomic_write_text
-from cptlaw.select import FORMS, heldout_errors, select
+from cptlaw.laws.cpt import DEFAULT_FORMS
+from cptlaw.laws import CPTLaw
+from cptlaw.select import FORMS, FormScore, choose, form_name, heldout_errors, preference, select
 
 from .harness import command, describe, page_parser, write_page
 
@@ -67,7 +74,19 @@ def run_case(ds, m, d, target, split_of) -> dict:
                          "held_out": heldout(law, runs, list(split.held_out), target),
                          "params": law.params_}
     return {"set": ds, "size": m, "domain": d, "target": target, "chosen": sel.chosen, "select_s": elapsed,
-            "held_out_runs": list(split.held_out), "forms": forms}
+            "held_out_runs": list(split.held_out), "forms": forms, "prefer": list(_prefer(runs, split.fit, target))}
+
+
+def _prefer(runs, names, target):
+    return preference(CPTLaw(), runs.select(list(names)).with_target(target), target)
+
+
+def chosen(case: dict) -> str:
+    """select's choice from the case's cached CV table (the current rule, without refitting)."""
+    table = [FormScore(f, {}, r["cv"]["n_params"], r["cv"]["cv_pred_e"], r["cv"]["cv_se"], r["cv"]["cv_worst_e"],
+                       r["cv"]["cv_early_e"], r["cv"]["pooled_r2"], r["cv"]["mean_run_r2"], 0.0)
+             for f, r in case["forms"].items()]
+    return choose(table, prefer=tuple(case.get("prefer") or FORMS))[0]
 
 
 def full_names(runs, m, d) -> list[str]:
@@ -111,6 +130,9 @@ def compute(fresh: bool = False) -> list[dict]:
             cache[key] = run_case(ds, m, d, target, split_of)
             atomic_write_text(CACHE, json.dumps(cache, indent=1), force=True)
             print(f"{key}: chose {cache[key]['chosen']} ({cache[key]['select_s']:.0f} s)", flush=True)
+        if "prefer" not in cache[key]:  # (cases cached before the preference order was recorded)
+            cache[key]["prefer"] = list(_prefer(load(ds), split_of(m, d).fit, target))
+            atomic_write_text(CACHE, json.dumps(cache, indent=1), force=True)
         out.append(cache[key])
     return out
 
@@ -119,41 +141,107 @@ def pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}%"
 
 
-def page(rows: list[dict]) -> str:
+def role(target: str) -> str:
+    return "general" if target == "loss:general" else "domain"
+
+
+def default_of(target: str) -> str:
+    return form_name(DEFAULT_FORMS[role(target)])
+
+
+def gains(full: list[dict]) -> dict[str, dict[str, bool]]:
+    """Per role and form: whether its CV PredE beats Eq. 4's on every bundled set (the rule for a default)."""
+    out: dict[str, dict[str, bool]] = {}
+    for r in ("general", "domain"):
+        cases = [c for c in full if role(c["target"]) == r]
+        out[r] = {f: all(c["forms"][f]["cv"]["cv_pred_e"] < c["forms"]["eq4"]["cv"]["cv_pred_e"] for c in cases)
+                  for f in FORMS if f != "eq4"}
+    return out
+
+
+def page(rows: list[dict], full: list[dict], timing: list[dict] | None = None) -> str:
     forms = list(FORMS)
-    lines = ["| set | size | target | chosen | " + " | ".join(forms) + " |", "|---|---|---|---|" + "---|" * len(forms)]
-    for r in rows:
-        cells = []
-        for f in forms:
-            h = r["forms"][f]["held_out"]
-            mark = "**" if f == r["chosen"] else ""
-            cells.append(f"{mark}{pct(h['pred_e'])}{mark}")
-        lines.append(f"| {r['set']} | {r['size']} | {r['target']} | {r['chosen']} | " + " | ".join(cells) + " |")
-    held = "\n".join(lines)
-    lines = ["| set | size | target | " + " | ".join(forms) + " |", "|---|---|---|" + "---|" * len(forms)]
-    for r in rows:
-        lines.append(f"| {r['set']} | {r['size']} | {r['target']} | "
-                     + " | ".join(pct(r["forms"][f]["cv"]["cv_pred_e"]) for f in forms) + " |")
-    cv = "\n".join(lines)
-    lines = ["| set | size | target | Eq. 4 PredE | Eq. 4 WorstE | Eq. 4 early | chosen PredE | chosen WorstE | "
-             "chosen early | select time |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        e, c = r["forms"]["eq4"]["held_out"], r["forms"][r["chosen"]]["held_out"]
-        lines.append(f"| {r['set']} | {r['size']} | {r['target']} | {pct(e['pred_e'])} | {pct(e['worst_e'])} | "
-                     f"{pct(e['early_e'])} | {pct(c['pred_e'])} | {pct(c['worst_e'])} | {pct(c['early_e'])} | "
-                     f"{r['select_s']:.0f} s |")
+    head = "| set | size | target | " + " | ".join(forms) + " |\n|---|---|---|" + "---|" * len(forms)
+    lines = [head]
+    for c in full:
+        best = min(forms, key=lambda f: c["forms"][f]["cv"]["cv_pred_e"])
+        lines.append(f"| {c['set']} | {c['size']} | {c['target']} | " + " | ".join(
+            ("**" if f == best else "") + pct(c["forms"][f]["cv"]["cv_pred_e"]) + ("**" if f == best else "")
+            for f in forms) + " |")
+    full_table = "\n".join(lines)
+    g = gains(full)
+    verdict = []
+    for r in ("general", "domain"):
+        winners = [f for f, ok in g[r].items() if ok]
+        verdict.append(f"- {r} loss: forms that beat Eq. 4 on every set: {', '.join(winners) or 'none'}; "
+                       f"cptlaw's default: **{form_name(DEFAULT_FORMS[r])}**.")
+    lines = ["| set | size | target | default | Eq. 4 PredE | WorstE | early | default PredE | WorstE | early | "
+             "select's choice | its PredE |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in rows:
+        e, dflt = c["forms"]["eq4"]["held_out"], default_of(c["target"])
+        d, ch = c["forms"][dflt]["held_out"], chosen(c)
+        lines.append(f"| {c['set']} | {c['size']} | {c['target']} | {dflt} | {pct(e['pred_e'])} | {pct(e['worst_e'])} | "
+                     f"{pct(e['early_e'])} | {pct(d['pred_e'])} | {pct(d['worst_e'])} | {pct(d['early_e'])} | "
+                     f"{ch} | {pct(c['forms'][ch]['held_out']['pred_e'])} |")
     summary = "\n".join(lines)
-    return f"""# Which CPT law form: cross-validation on the pilots, and held-out error
+    lines = [head.replace("| target |", "| target |")]
+    for c in rows:
+        ch = chosen(c)
+        lines.append(f"| {c['set']} | {c['size']} | {c['target']} | " + " | ".join(
+            ("**" if f == ch else "") + pct(c["forms"][f]["held_out"]["pred_e"]) + ("**" if f == ch else "")
+            for f in forms) + " |")
+    held = "\n".join(lines)
+    lines = [head]
+    for c in rows:
+        lines.append(f"| {c['set']} | {c['size']} | {c['target']} | "
+                     + " | ".join(pct(c["forms"][f]["cv"]["cv_pred_e"]) for f in forms) + " |")
+    cv = "\n".join(lines)
+    dom = [c for c in rows if role(c["target"]) == "domain"]
+    gen = [c for c in rows if role(c["target"]) == "general"]
 
-Generated by `{command("forms")}` on {describe()} (cases cached in `benchmarks/results/forms.json`).
+    def mean_worst(cases, form_of):
+        pe = [c["forms"][form_of(c)]["held_out"]["pred_e"] for c in cases]
+        we = [c["forms"][form_of(c)]["held_out"]["worst_e"] for c in cases]
+        return f"mean {pct(float(np.mean(pe)))}, worst run-mean {pct(max(pe))}, worst point {pct(max(we))}"
 
-{__doc__.split("Nothing here")[0].strip()}
+    as_good = sum(c["forms"][default_of(c["target"])]["held_out"]["pred_e"]
+                  <= c["forms"][chosen(c)]["held_out"]["pred_e"] + 1e-4 for c in rows)
+    timing_text = ""
+    if timing:
+        timing_text = "\n## Time of select (all eight forms, five pilots)\n\n" + "\n".join(
+            f"- {t['set']} {t['size']} {t['target']}: {t['seconds']:.1f} s ({t['machine']})" for t in timing) + "\n"
+    return f"""# Which CPT law form: cross-validation, cptlaw's defaults, and held-out error
 
-## Held-out error of what select chose against Eq. 4
+Generated by `{command("forms")}` on {describe()} (cases cached in `benchmarks/results/`).
+
+{__doc__.split("Nothing is chosen")[0].strip()}
+
+The forms (`cptlaw.select.FORMS`, `cptlaw/laws/cpt.py` for each term's source): `eq4` is the paper's Eq. 4;
+`sqrt` drives the shift by the square-root-LR clock; `fading` lets the PT annealing credit fade as the shift
+proceeds; `w` weighs PT steps in the forward area by a fitted w.  All but `w` have Eq. 4's 8 parameters; `w`
+adds one.
+
+## The defaults: cross-validation over each bundled grid (bold: lowest)
+
+{full_table}
+
+{chr(10).join(verdict)}
+
+## Held-out error on the five-pilot split: Eq. 4, cptlaw's default, and select's choice
+
+Over the held-out runs' CPT rows (PredE: mean over runs; WorstE: the largest point error; early: the first 10% of
+each run's CPT steps).  The default form: domain losses {mean_worst(dom, lambda c: default_of(c["target"]))}
+(Eq. 4: {mean_worst(dom, lambda c: "eq4")}); general losses {mean_worst(gen, lambda c: default_of(c["target"]))}.
 
 {summary}
 
-## Held-out PredE of every form (bold: select's choice)
+With five pilots, select's cross-validation has three CPT runs, none from an annealed PT checkpoint and none
+re-warmed: it cannot see the terms those runs would pin down (`cptlaw pilots` says which runs to add).  On these
+splits the default form predicts as well as select's choice or better in {as_good} of {len(rows)} cases (within
+0.01 points of PredE).  select pays off with more runs than the starting set: the cross-validation over the whole
+grids above is select on every run.
+{timing_text}
+## Held-out PredE of every form, five-pilot split (bold: select's choice)
 
 {held}
 
@@ -163,8 +251,23 @@ Generated by `{command("forms")}` on {describe()} (cases cached in `benchmarks/r
 """
 
 
+def time_select() -> list[dict]:
+    """select on the demo's five pilots (pilot-gpu-german, model m), both losses: its wall time."""
+    runs = load("pilot-gpu-german")
+    split = gpu_german_split("m")
+    out = []
+    for target in ("loss:german", "loss:general"):
+        t0 = time.perf_counter()
+        select(runs, target, names=list(split.fit))
+        out.append({"set": "pilot-gpu-german", "size": "m", "target": target, "seconds": time.perf_counter() - t0,
+                    "machine": describe()})
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = page_parser("forms", __doc__, "accuracy-forms.md")
     ap.add_argument("--fresh", action="store_true", help="recompute every case (ignore the cache)")
+    ap.add_argument("--timing", action="store_true", help="also time select alone (run on an idle machine)")
     args = ap.parse_args(argv)
-    write_page(args.out, page(compute(args.fresh)))
+    rows, full = compute(args.fresh), compute_full(args.fresh)
+    write_page(args.out, page(rows, full, time_select() if args.timing else None))

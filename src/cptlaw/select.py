@@ -196,6 +196,13 @@ class Selection:
                 "elapsed_s": self.elapsed_s}
 
 
+def preference(law: CPTLaw, runs: RunSet, target: str) -> tuple[str, ...]:
+    """The order in which forms the runs cannot tell apart are preferred: cptlaw's default form for the loss's
+    role (:meth:`CPTLaw.role_of`) first, then the forms that differ from it in fewer options."""
+    default = law.default_form(law.role_of(runs, target))
+    return tuple(sorted(FORMS, key=lambda f: sum(FORMS[f][k] != default[k] for k in default)))
+
+
 def choose(table: list[FormScore], tolerance: float = 0.1, prefer: tuple[str, ...] | None = None) -> tuple[str, str]:
     """The parsimony rule (module docstring): (chosen form, the rule in words).  Forms whose CV PredE is the same
     to 1e-6 are ones the runs cannot tell apart (e.g. the fading PT credit when no CPT starts from an annealed PT:
@@ -244,9 +251,7 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
         laws[form] = law
         table.append(cross_validate(law, chosen_runs, target, names, fold_list, refit=refit,
                                     fit_options=fit_options))
-    # forms the runs cannot tell apart: cptlaw's default for the loss's role first, then the order of FORMS
-    default = form_name(CPTLaw(**base).default_form(CPTLaw(**base).role_of(chosen_runs, target)))
-    pick, rule = choose(table, tolerance, prefer=(default, *[f for f in FORMS if f != default]))
+    pick, rule = choose(table, tolerance, prefer=preference(CPTLaw(**base), chosen_runs, target))
     sel = Selection(table, pick, laws[pick], rule, fold_list, time.perf_counter() - t0, laws)
     record = sel.record()
     record["refit"] = refit
