@@ -3,8 +3,8 @@
 Per model size, the CPT law is fitted on the general and the German loss of the demo's fit runs (the two PT runs
 and three replay-0.25 CPT runs); Eq. 6's coefficients are then fitted by least squares on the bio loss of the
 same runs, and predict the bio loss of the held-out replay-0.25 CPT runs (their CPT rows).  Beside it, the CPT
-law fitted directly on the bio loss of the same runs (Eq. 4, cptlaw's default fit), which needs its own 8
-parameters where Eq. 6 needs 2.  The coefficients fitted run by run give their spread (the stability check).
+law fitted directly on the bio loss of the same runs (cptlaw's default fit and form for the bio loss's role), which
+needs its own 8 or 9 parameters where Eq. 6 needs 2.  The coefficients fitted run by run give their spread (the stability check).
 
 Writes docs/accuracy-ood.md and prints it.  Run: python -m benchmarks ood_fit [--out PATH]
 """
@@ -40,7 +40,7 @@ def experiment(runs=None, sizes=("s", "m", "l")):
 
 def table(rows) -> str:
     lines = ["| size | λ'1 (general) | λ'2 (German) | run by run: λ'1 / λ'2 | Eq. 6 fit PredE | Eq. 6 held-out PredE (WorstE) "
-             "| Eq. 4 on bio: fit PredE | Eq. 4 on bio: held-out PredE (WorstE) | held-out runs |", "|" + "---|" * 9]
+             "| CPT law on bio: fit PredE | CPT law on bio: held-out PredE (WorstE) | held-out runs |", "|" + "---|" * 9]
     for r in rows:
         s = r["spread"]
         lines.append(f"| {r['size']} | {r['l1']:.3f} | {r['l2']:.3f} | {s['l1']['min']:.2f}–{s['l1']['max']:.2f} / "
@@ -66,7 +66,7 @@ Reading. The bio loss is, to the fits, a scaled general loss (λ'1 ≈ {np.mean(
 λ'2 ≈ {np.mean([r['l2'] for r in rows]):.2f}): CPT on German moves it as it moves the general loss, not as it moves
 the German loss. Fitted run by run the coefficients are not stable (λ'1 from about 0.5 to 1.4): the PT runs and the
 CPT runs want different mixes, the App. K caveat seen on real curves. The OOD fit's held-out error is
-{min(r['held']['pred_e'] for r in rows) * 100:.1f}–{max(r['held']['pred_e'] for r in rows) * 100:.1f} %; a direct Eq. 4 fit
+{min(r['held']['pred_e'] for r in rows) * 100:.1f}–{max(r['held']['pred_e'] for r in rows) * 100:.1f} %; a direct CPT law fit
 on the bio loss of the same runs, with four times as many parameters, gets
 {min(r['direct_held']['pred_e'] for r in rows) * 100:.1f}–{max(r['direct_held']['pred_e'] for r in rows) * 100:.1f} %.
 """

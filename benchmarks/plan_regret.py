@@ -6,9 +6,11 @@ ranks every run of the grid by its predicted Eq. 5 objective at the end of CPT, 
 0.8}, and the regret is the real objective of its pick minus the best real run's, relative to the latter.
 
 Two grids per size:
-* ``r25``: the runs with replay 0.25 (schedules, re-warmup peaks, transfers, PT annealing), with Eq. 4;
-* ``all``: every run, replay 0 / 0.1 / 0.25 / 0.5 included, with Eq. 8 (replay) fits, for s and m (l has no
-  replay variants).
+* ``r25``: the runs with replay 0.25 (schedules, re-warmup peaks, transfers, PT annealing), with cptlaw's
+  default forms (Eq. 4 for the general loss; the square-root clock, fading PT credit and PT weight for the
+  domain loss: docs/accuracy-forms.md);
+* ``all``: every run, replay 0 / 0.1 / 0.25 / 0.5 included, with Eq. 8 (replay) fits of the same forms, for s
+  and m (l has no replay variants).
 
 Writes docs/regret.md (the table, the machine, the command) and prints it; tests/docs/test_regret.py
 recomputes the table and compares.  Run: python -m benchmarks plan_regret [--out docs/regret.md]
@@ -51,7 +53,7 @@ def experiment(runs=None, dataset="pilot-gpu-german", sizes=("s", "m", "l"),
             domain = CPTLaw(**opts).fit(runs, "loss:german", names=names)
             sp = space(size, kind.endswith("+guard"), allow_peak=kind.endswith("unguarded"))
             for r in regret_rows(general, domain, runs, sp, grid, "loss:german"):
-                rows.append({"size": size, "grid_kind": kind, "law": "Eq. 4" if kind.startswith("r25") else "Eq. 8",
+                rows.append({"size": size, "grid_kind": kind, "law": "default" if kind.startswith("r25") else "Eq. 8",
                              "elapsed_s": time.perf_counter() - t0, **r})
     return rows
 
@@ -89,7 +91,8 @@ run's at every step, so the planner predicts exactly what was trained.
 - **CPT compute saved**: the CPT tokens of the grid runs the fits did not use, over the whole grid's (every
   run has 1000 CPT steps; the PT runs are needed either way).
 - **r25** grids hold the replay-0.25 runs (6 CPT schedules incl. re-warmup peaks 0.5×/1×/1.5×, transfers at
-  300/600/1200 of a constant PT and at the end of an annealed PT) and use Eq. 4. **all** grids add the replay
+  300/600/1200 of a constant PT and at the end of an annealed PT) and use the default forms (law `default`:
+  Eq. 4 for the general loss, sqrt+fading+w for the German loss, docs/accuracy-forms.md). **all** grids add the replay
   0 / 0.1 / 0.5 runs and use Eq. 8 fits (replay 0.1, 0.25 and 0.5 among the fit runs). **all+guard** is the
   same with the plan constraint `no_extrapolation: [replay]`: the planner may pick only runs whose replay
   ratio lies in the range the fits saw (0.1–0.5), so not replay 0.
@@ -107,14 +110,15 @@ Worst regret: {100 * worst:.2f}%.
 ## With a realistic PT: pilot-gpu-german-mix
 
 The same grid for s and m, retrained with 5 % German in every PT batch, so that the German loss falls during PT
-(7.7 → 3.3 nats for s) as Eq. 4's PT terms assume; the same fit runs, the same planner.
+(7.7 → 3.3 nats for s) as the law's PT terms assume; the same fit runs, the same planner.
 
 {table(mix)}
 
 Worst regret: {100 * max(r["regret"] for r in mix if r["grid_kind"] != "r25 unguarded"):.2f}% with the default guard ({100 * max(r["regret"] for r in mix if r["grid_kind"] == "r25 unguarded"):.2f}% unguarded). The real final German loss barely depends on the
 PT history (s: 1.81–1.84 nats after transfers at 300, 600 and 1200 of a constant PT and at the end of an annealed
-one, under cosine CPT), while Eq. 4's A·(S1pt + S1cpt)^−α term credits every PT step to the domain, so the fits
-predict 17–50 % lower domain losses for the late-transfer runs. Unguarded, they then pick the late-transfer run
-at half the peak LR, a peak they never saw; guarded, they pick among late-transfer runs at the peak they saw.
+one, under cosine CPT).  Eq. 4's A·(S1pt + S1cpt)^−α term credits every PT step to the domain, and its C1·S2pt
+credits the PT's annealing for ever, so Eq. 4 fits predicted 17–50 % lower domain losses for the late-transfer
+runs; the default domain form weighs PT steps by the fitted w (about 0.1 here) and lets the annealing credit fade
+(docs/accuracy-forms.md).
 """
     write_page(args.out, text)

@@ -1,7 +1,8 @@
 """``cptlaw demo``: the main job end to end on data that ships with cptlaw.
 
 1. Real PT->CPT curves from cptlaw's own pilot trainer on an H100 (``pilot-gpu-german``, the 6.4M-parameter
-   model): fit the CPT law on the general and the German validation loss of 3 CPT runs (and the 2 PT runs),
+   model): fit the CPT law (cptlaw's default form for each loss: docs/accuracy-forms.md) on the general and the
+   German validation loss of 3 CPT runs (and the 2 PT runs),
    predict the held-out CPT runs (other schedules, re-warmups, transfer points, CPT from an annealed PT), plot,
    print the accuracy; then plan: search the grid's plan space for lambda1 in {0.2, 0.5, 0.8} (Eq. 5), and
    score the planner's pick among the trained replay-0.25 runs against the best of them (the regret).
@@ -21,11 +22,13 @@ from .datasets.pilot_gpu import grid_space
 from .datasets.splits import MPL_SPLIT, gpu_german_split, pilot_split
 from .io import atomic_write_text
 from .evaluate import evaluate
+from .fit.report import in_sample_summary
 from .laws import AnnealingLaw, CPTLaw, MultiPowerLaw
 from .plan import outputs
 from .plan.regret import regret_rows
 from .plots import plot_fit
 from .predict import predict_runs, rows_to_csv
+from .select import form_name
 from .suggest import suggest_if_unidentified
 
 QUICK = {"n_starts": 8, "polish": 2}  # --quick (smoke tests); the demo's numbers use the default fit
@@ -58,8 +61,9 @@ def _cpt_part(out: Path, runs, fit_names, held, domain: str, stem: str, quick: b
         report = evaluate(law, runs, held, cpt_only=True)
         atomic_write_text(out / f"predict_{stem}_{tag}.csv", rows_to_csv(predict_runs(law, runs, held)), force=force)
         plot_fit(law, runs, out / f"fit_{stem}_{tag}.png", names=fit_names + held, force=force)
-        print(f"  {target}: fitted in {fit.elapsed_s:.1f} s, train R2 {fit.overall.r2:.4f}, "
-              f"B = {law.params_['B']:+.3f}; held-out CPT runs (CPT rows):")
+        print(f"  {target}: form {form_name(law.form)} (cptlaw's default for a {law.role_} loss), fitted in "
+              f"{fit.elapsed_s:.1f} s; in-sample: {in_sample_summary(fit)}; B = {law.params_['B']:+.3f}; "
+              f"held-out CPT runs (CPT rows; R2 per run):")
         for line in fit.warnings:
             print(f"  (diagnostic: {line})")
         tips = suggest_if_unidentified(law, runs)
@@ -69,7 +73,7 @@ def _cpt_part(out: Path, runs, fit_names, held, domain: str, stem: str, quick: b
         fit.save(out / f"fit_{stem}_{tag}.json", force=force)
         for name, m in report["runs"].items():
             print(_line(name, m))
-        print(_line("held-out mean", report["overall"]))
+        print(_line("held-out mean", report["overall"]) + "   (mean of runs)")
         summary[f"{key}_{tag}"] = report["overall"]
         fits[tag] = law
     return fits
@@ -131,11 +135,12 @@ def run_demo(out: Path, force: bool = False, quick: bool = False) -> dict:
                           force=force)
         plot_fit(law, mpl_runs, out / f"fit_{law.name}.png", force=force)
         paper = PAPER_TABLE1_400M[law.name]
-        print(f"  {law.name} law ({law.options()['warmup']} warmup): fitted in {fit.elapsed_s:.1f} s, "
-              f"train R2 {fit.overall.r2:.4f}")
+        print(f"  {law.name} law ({law.options()['warmup']} warmup): fitted in {fit.elapsed_s:.1f} s; in-sample: "
+              f"{in_sample_summary(fit)}")
         for name, m in report["runs"].items():
             print(_line(name, m))
-        print(_line("held-out mean", report["overall"]) + f"   (paper Table 1: R2 {paper[0]}, PredE {100 * paper[1]:.2f}%)")
+        print(_line("held-out mean", report["overall"]) + f"   (mean of runs; paper Table 1: R2 {paper[0]}, "
+                                                           f"PredE {100 * paper[1]:.2f}%)")
         summary[law.name] = report["overall"]
     print(f"done in {time.perf_counter() - t0:.1f} s; fits, predictions and plots are in {out}/")
     return summary

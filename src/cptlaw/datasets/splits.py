@@ -57,6 +57,16 @@ def gpu_german_split(model: str, domain: str = "german") -> Split:
     return _format(_GPU, model, domain)
 
 
+_DOMAINS = Split(fit=("{m}_pt_const", "{m}_{d}_const600_constant_r25", "{m}_{d}_const600_cosine_r25"),
+                 held_out=("{m}_{d}_const600_cosine_r10", "{m}_{d}_const600_cosine_r50", "{m}_{d}_const600_cosine_r75"))
+
+
+def domains_split(model: str, domain: str) -> Split:
+    """pilot-gpu-domains, one model size and CPT domain: the PT run and the replay-0.25 constant and cosine CPT
+    runs fitted; the cosine CPT runs at replay 0.1, 0.5 and 0.75 held out (a replay ratio the fit did not see)."""
+    return _format(_DOMAINS, model, domain)
+
+
 def gpu_german_rest_split(model: str, names: Iterable[str]) -> Split:
     """``gpu_german_split``'s fit runs, and every other replay-0.25 German CPT run of the size among ``names`` (in
     their order) held out."""
