@@ -92,3 +92,10 @@ def test_forms_the_runs_cannot_tell_apart_go_by_preference():
     form, rule = choose(same[:2], prefer=("fading", "eq4"))
     assert "cannot tell apart" in rule
     assert choose(same, prefer=("fading", "eq4"))[0] == "w"  # a real difference is not a tie
+
+
+def test_parallel_forms_give_the_same_selection(sqrt_w_runs):
+    one = select(sqrt_w_runs, "domain", forms=["eq4", "w"], fit_options={"n_starts": 4}, n_jobs=1)
+    two = select(sqrt_w_runs, "domain", forms=["eq4", "w"], fit_options={"n_starts": 4}, n_jobs=2)
+    assert [s.row() for s in one.table] == [s.row() for s in two.table] and one.chosen == two.chosen
+    assert one.law.params_ == two.law.params_

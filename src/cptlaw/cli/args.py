@@ -220,6 +220,8 @@ def _select_parser(sub) -> None:
                     help="fold fits: local solves from the all-runs fit (default, fast) or full multi-starts")
     sp.add_argument("--tolerance", type=_number(float, 0, 10), default=0.1,
                     help="parsimony: forms within this share of the best CV PredE count as tied (default 0.1)")
+    sp.add_argument("--jobs", type=COUNT, default=None,
+                    help="processes scoring the forms in parallel (default: one per CPU core; 1: none)")
     _out_opts(sp, "fit JSON of the chosen form, with the table ('-' for stdout)")
     _data_opts(sp)
     sp.add_argument("--json", action="store_true", help="print the table as JSON")

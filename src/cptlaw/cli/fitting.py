@@ -115,7 +115,7 @@ def select(args) -> int:
     forms = [f.strip() for f in args.forms.split(",") if f.strip()] if args.forms else None
     runs = read_data(args.data, args.schedules, args=args)
     sel = select_form(runs, args.target, names=runs_arg(args.runs), forms=forms, base_options=base,
-                      refit=args.refit, tolerance=args.tolerance,
+                      refit=args.refit, tolerance=args.tolerance, n_jobs=args.jobs,
                       fit_options=dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler))
     out = sys.stderr if args.out == "-" else sys.stdout
     if args.json:
