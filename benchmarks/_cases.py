@@ -37,3 +37,13 @@ def german_cases():
         split = gpu_german_rest_split(z, german.names)
         for target in ("loss:general", "loss:german"):
             yield f"pilot-gpu-german {z}", CPTLaw, german, target, list(split.fit), list(split.held_out), CPTLaw.HELDOUT_CPT_ROWS
+
+
+def german_mix_cases():
+    """pilot-gpu-german-mix (bundled; 5 % German in PT), per size: the demo's fit runs, every other replay-0.25
+    CPT run held out."""
+    mix = load("pilot-gpu-german-mix")
+    for z in ("s", "m"):
+        split = gpu_german_rest_split(z, mix.names)
+        for target in ("loss:general", "loss:german"):
+            yield f"pilot-gpu-german-mix {z}", CPTLaw, mix, target, list(split.fit), list(split.held_out), CPTLaw.HELDOUT_CPT_ROWS

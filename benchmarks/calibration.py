@@ -5,7 +5,11 @@ at least 85%) and their mean relative width, for both bootstrap methods, on
   scored on its 6 test runs (every row);
 * pilot-v1 (bundled): the CPT law per model and domain as in benchmarks.pilot_fit, scored on the CPT rows
   of the 4 held-out CPT runs;
-* pilot-gpu-german (../shared/data/pilot-gpu-german; skipped when absent): as in benchmarks.fit_robustness.
+* pilot-gpu-german (../shared/data/pilot-gpu-german; skipped when absent): as in benchmarks.fit_robustness;
+* pilot-gpu-german-mix (bundled): the same split, 5 % German in PT.
+
+The CPT law is cptlaw's default fit and form (Eq. 4 for the general loss; the square-root clock, fading PT credit
+and PT weight for a domain loss: docs/accuracy-forms.md).
 
 Writes docs/calibration.md (the table, the machine, the command) and prints it.
 Run: python -m benchmarks calibration [--n 200] [--out docs/calibration.md]
@@ -18,7 +22,7 @@ import numpy as np
 from cptlaw.evaluate import cpt_rows
 from cptlaw.predict import predict_runs
 
-from ._cases import german_cases, mpl_cases, pilot_cases
+from ._cases import german_cases, german_mix_cases, mpl_cases, pilot_cases
 from .harness import command, describe, page_parser, write_page
 
 
@@ -26,6 +30,7 @@ def cases():
     yield from mpl_cases()
     yield from pilot_cases()
     yield from german_cases()
+    yield from german_mix_cases()
 
 
 def score(law, runs, held, cpt_only, level):

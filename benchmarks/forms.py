@@ -33,6 +33,7 @@ from cptlaw.datasets import load
 from cptlaw.datasets.splits import gpu_german_split, pilot_split
 from cptlaw.io import atomic_write_text
 from cptlaw.laws.cpt import DEFAULT_FORMS
+from cptlaw.pilots import kinds_of
 from cptlaw.laws import CPTLaw
 from cptlaw.select import FORMS, FormScore, choose, form_name, heldout_errors, preference, select
 
@@ -40,6 +41,7 @@ from .harness import command, describe, page_parser, write_page
 
 CACHE = Path(__file__).resolve().parent / "results" / "forms.json"
 CACHE_FULL = Path(__file__).resolve().parent / "results" / "forms_full.json"
+CACHE_EARLY = Path(__file__).resolve().parent / "results" / "forms_early.json"
 SETS = [("pilot-gpu-german", ("s", "m", "l"), ("german",), gpu_german_split),
         ("pilot-gpu-german-mix", ("s", "m"), ("german",), gpu_german_split),
         ("pilot-v1", ("s", "m"), ("code", "legal"), pilot_split)]
@@ -121,6 +123,36 @@ def compute_full(fresh: bool = False) -> list[dict]:
     return out
 
 
+def early_rewarm_case(ds, m, d, target, split_of) -> dict:
+    """The largest error at any point in the first 10% of a held-out re-warmup run's CPT steps (the issue's
+    early-point target), for Eq. 4 and the default form, fitted on the five pilots."""
+    runs = load(ds)
+    split = split_of(m, d).present(runs)
+    rewarm = [n for n in split.held_out if "rewarmup" in kinds_of(runs[n])]
+    out = {}
+    for label, law in (("eq4", CPTLaw(**FORMS["eq4"])), ("default", CPTLaw())):
+        law.fit(runs, target, names=list(split.fit))
+        worst = {}
+        for n in rewarm:
+            run = runs[n]
+            idx, y = run.observed(target)
+            t, span = run.transfer_step, run.steps[-1] - run.transfer_step + 1
+            keep = (run.steps[idx] >= t) & (run.steps[idx] - t < 0.1 * span)
+            worst[n] = float(np.max(np.abs(law.predict(run, run.steps[idx[keep]]) - y[keep]) / y[keep]))
+        out[label] = worst
+    return out
+
+
+def compute_early(fresh: bool = False) -> dict:
+    cache = {} if fresh or not CACHE_EARLY.exists() else json.loads(CACHE_EARLY.read_text())
+    for ds, m, d, target, split_of in cases():
+        key = f"{ds}|{m}|{d}|{target}"
+        if key not in cache:
+            cache[key] = early_rewarm_case(ds, m, d, target, split_of)
+            atomic_write_text(CACHE_EARLY, json.dumps(cache, indent=1), force=True)
+    return cache
+
+
 def compute(fresh: bool = False) -> list[dict]:
     cache = {} if fresh or not CACHE.exists() else json.loads(CACHE.read_text())
     out = []
@@ -159,7 +191,18 @@ def gains(full: list[dict]) -> dict[str, dict[str, bool]]:
     return out
 
 
-def page(rows: list[dict], full: list[dict], timing: list[dict] | None = None) -> str:
+def early_table(early: dict) -> str:
+    lines = ["| set | size | target | re-warmup runs held out | Eq. 4: worst early point | default: worst early point |",
+             "|---|---|---|---|---|---|"]
+    for key, v in early.items():
+        ds, m, _, target = key.split("|")
+        if v["eq4"]:
+            lines.append(f"| {ds} | {m} | {target} | {len(v['eq4'])} | {pct(max(v['eq4'].values()))} | "
+                         f"{pct(max(v['default'].values()))} |")
+    return "\n".join(lines)
+
+
+def page(rows: list[dict], full: list[dict], timing: list[dict] | None = None, early: dict | None = None) -> str:
     forms = list(FORMS)
     head = "| set | size | target | " + " | ".join(forms) + " |\n|---|---|---|" + "---|" * len(forms)
     lines = [head]
@@ -241,6 +284,13 @@ splits the default form predicts as well as select's choice or better in {as_goo
 0.01 points of PredE).  select pays off with more runs than the starting set: the cross-validation over the whole
 grids above is select on every run.
 {timing_text}
+## The first 10% of a re-warmup, point by point
+
+The largest relative error at any evaluation in the first 10% of the CPT steps of the held-out re-warmup runs
+(five-pilot split; the target is 5%).
+
+{early_table(early or {})}
+
 ## Held-out PredE of every form, five-pilot split (bold: select's choice)
 
 {held}
@@ -252,15 +302,17 @@ grids above is select on every run.
 
 
 def time_select() -> list[dict]:
-    """select on the demo's five pilots (pilot-gpu-german, model m), both losses: its wall time."""
+    """select on the demo's five pilots (pilot-gpu-german, model m), both losses: its wall time in one process and
+    with one process per core, side by side."""
     runs = load("pilot-gpu-german")
     split = gpu_german_split("m")
     out = []
     for target in ("loss:german", "loss:general"):
-        t0 = time.perf_counter()
-        select(runs, target, names=list(split.fit))
-        out.append({"set": "pilot-gpu-german", "size": "m", "target": target, "seconds": time.perf_counter() - t0,
-                    "machine": describe()})
+        for jobs in (1, None):
+            t0 = time.perf_counter()
+            select(runs, target, names=list(split.fit), n_jobs=jobs)
+            out.append({"set": "pilot-gpu-german", "size": "m", "target": target, "seconds": time.perf_counter() - t0,
+                        "machine": f"{'1 process' if jobs == 1 else 'one process per core'}; {describe()}"})
     return out
 
 
@@ -269,5 +321,5 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fresh", action="store_true", help="recompute every case (ignore the cache)")
     ap.add_argument("--timing", action="store_true", help="also time select alone (run on an idle machine)")
     args = ap.parse_args(argv)
-    rows, full = compute(args.fresh), compute_full(args.fresh)
-    write_page(args.out, page(rows, full, time_select() if args.timing else None))
+    rows, full, early = compute(args.fresh), compute_full(args.fresh), compute_early(args.fresh)
+    write_page(args.out, page(rows, full, time_select() if args.timing else None, early))

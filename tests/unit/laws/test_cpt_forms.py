@@ -166,3 +166,15 @@ def test_cli_flags_set_the_forms_and_refuse_what_does_not_go_together(tmp_path, 
                                     "--pt-weight", "--out", str(tmp_path / "g.json")])
     assert "no such option" in cli_error(["fit", str(data), "--law", "annealing", "--target", "domain",
                                           "--pt-credit", "fading", "--out", str(tmp_path / "h.json")])
+
+
+def test_w_at_one_is_eq4_not_a_bound_warning():
+    """Curves made by Eq. 4 (every PT step counts fully): a PT-weighted fit ends at w = 1, its reference bound,
+    which is reported as Eq. 4's form (at_bound marks it) and not as a warning."""
+    runs = simulate_cpt_runs([("a", "wsd", 3000, "cosine", 2000), ("b", "constant", 2000, "wsd", 3000),
+                              ("c", "constant", 4000, "constant", 2000)], target="domain", n_eval=60)
+    law = CPTLaw(pt_weight=True, shift="area", pt_credit="lasting").fit(runs, "domain", n_starts=8)
+    assert law.params_["w"] == pytest.approx(1.0, abs=1e-6)
+    bounds = {b["param"]: b for b in law.result_.diagnostics.at_bound}
+    assert bounds["w"].get("reference") is True
+    assert not any(w.startswith("w = ") for w in law.result_.warnings)
