@@ -134,7 +134,7 @@ def fit_figure(law, runs: RunSet, names: list[str] | None = None, title: str | N
                         f"n={fit.uncertainty.n})")
     if notes:
         fig.text(0.01, 0.005, "\n".join(notes), fontsize=6.5, va="bottom", ha="left", color="0.25")
-    score = f"training fit R²={fit.overall.r2:.4f}, PredE={100 * fit.overall.pred_e:.3f}%"
+    score = f"training fit: mean per-run R²={fit.overall.r2:.4f}, PredE={100 * fit.overall.pred_e:.3f}%"
     if held_errors:
         e = np.concatenate(held_errors)
         where = "CPT rows" if heldout_cpt_only(law) else "all rows"

@@ -30,6 +30,6 @@ def test_fit_figure_keeps_data_clear_and_labels_what_it_scores(german_laws):
     assert {"transfer 300", "transfer 600", "transfer 1200"} <= set(labels)
     assert "CPT phase" in ax_cpt.get_ylabel() and ax_cpt.get_xlim()[0] < 300 < ax_cpt.get_xlim()[0] + 50
     title = ax_loss.get_title()
-    assert "training fit R²" in title and "held-out PredE" in title and "2 runs, CPT rows" in title
+    assert "training fit: mean per-run R²" in title and "held-out PredE" in title and "2 runs, CPT rows" in title
     top = [c for c in ax_loss.get_children() if type(c).__name__ == "SecondaryAxis"]
     assert top and top[0].get_xlabel() == "tokens (millions)"  # the secondary (top) axis

@@ -96,14 +96,16 @@ def _fit_section(law, source: str, runs: RunSet, heldout: list[str] | None) -> d
     held_scores = None
     if held:
         report = evaluate(law, runs, held, cpt_only=heldout_cpt_only(law))
-        held_scores = {"rows": _metrics_rows(report["runs"]), "overall": _metrics_rows({"mean": report["overall"]})[0],
-                       "cpt_only": heldout_cpt_only(law)}
+        held_scores = {"rows": _metrics_rows(report["runs"]),
+                       "overall": _metrics_rows({"mean of runs": report["overall"]})[0],
+                       "pooled": _metrics_rows({"pooled rows": report["pooled"]})[0], "cpt_only": heldout_cpt_only(law)}
     train = {k: v.model_dump() for k, v in fit.metrics.items()}
     return {
         "source": source, "law": fit.law_name, "citation": fit.citation, "target": fit.target,
         "equation": law.equation(), "params": params, "warnings": fit.warnings,
         "objective": f"{fit.objective:.6g}", "delta": fit.delta, "n_points": fit.n_points, "runs": list(fit.runs),
-        "train": _metrics_rows(train), "train_overall": _metrics_rows({"all": fit.overall.model_dump()})[0],
+        "train": _metrics_rows(train), "train_overall": _metrics_rows({"mean of runs": fit.overall.model_dump()})[0],
+        "train_pooled": None if fit.pooled is None else _metrics_rows({"pooled rows": fit.pooled.model_dump()})[0],
         "held": held_scores, "figure": figure, "options": {k: repr(v) for k, v in fit.options.items()
                                                            if k not in ("general", "domain", "k")},
         "data_hash": fit.data_hash, "versions": {"cptlaw": fit.cptlaw_version, **fit.versions},
