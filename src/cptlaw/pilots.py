@@ -17,7 +17,9 @@ rewarmup          CPT that re-warms its LR from 0 (cosine), transfer T        th
 ================  ==========================================================  ===================================
 
 The first five are the starting set (the demo's five pilots: docs/accuracy-pilot.md); the last two are the
-pilots that tell the forms apart, and the first to add.  A run's kind is read from its LR schedule alone
+pilots that tell the forms apart, and the first to add (docs/pilots.md measures what they buy in held-out error:
+little with cptlaw's default form, whose terms were chosen on grids that have them; what they give is that
+``cptlaw select`` can see those terms on a user's own runs).  A run's kind is read from its LR schedule alone
 (:func:`kinds_of`), so the coverage check works on any data cptlaw reads.
 """
 
