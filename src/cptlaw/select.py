@@ -17,6 +17,9 @@ Choice (:func:`choose`): the parsimony rule.  Among the forms whose CV PredE is 
 10%) of the best, or within one standard error of the best (the one-standard-error rule of Hastie, Tibshirani &
 Friedman 2009, §7.10), the one with the fewest parameters wins; ties go to the lower CV PredE.
 
+A fading form is not fitted when no CPT run starts from an annealed PT: its credit term is then zero on every CPT
+row, so it predicts exactly as its lasting twin, whose fit and scores it takes (``same_as`` in the table).
+
 Fold fits: every fold is a full multi-start fit (``refit="full"``, no information from the left-out runs) or,
 much faster, local solves warm-started from the all-runs fit of the same form (``refit="warm"``, as the
 bootstrap's refits, :mod:`cptlaw.fit.bootstrap`).  ``docs/accuracy-forms.md`` compares the two.
@@ -24,6 +27,7 @@ bootstrap's refits, :mod:`cptlaw.fit.bootstrap`).  ``docs/accuracy-forms.md`` co
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import os
@@ -39,7 +43,7 @@ from .evaluate import cpt_rows
 from .fit.bootstrap import warm_refit
 from .fit.metrics import metrics
 from .fit.problem import Problem
-from .laws import CPTLaw
+from .laws import CPTLaw, from_result
 
 EARLY_SHARE = 0.1  # the early part of a CPT run: its first 10% of CPT steps
 
@@ -128,6 +132,7 @@ class FormScore:
     mean_run_r2: float
     objective: float
     folds: list[dict] = field(default_factory=list)
+    same_as: str | None = None  # a form these runs cannot tell from another even in principle (not refitted)
 
     def row(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -249,7 +254,9 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
     clash = sorted(set(base) & set(_EQ4))
     if clash:
         raise CptlawError(f"{', '.join(clash)}: set by each form, not by the base options")
-    tasks = [(form, base, chosen_runs, target, names, fold_list, refit, fit_options) for form in forms]
+    twins = _fading_twins(forms, base, chosen_runs, target)
+    tasks = [(form, base, chosen_runs, target, names, fold_list, refit, fit_options) for form in forms
+             if form not in twins]
     jobs = min(len(tasks), n_jobs or os.cpu_count() or 1)
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
         # each form on its own process (fork: no re-import); results identical to one process, form by form
@@ -257,14 +264,37 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
             done = list(pool.map(_score_form, tasks))
     else:
         done = [_score_form(t) for t in tasks]
-    table = [score for _, score in done]
+    scores = {form: score for (form, *_), (_, score) in zip(tasks, done)}
     laws = {form: law for (form, *_), (law, _) in zip(tasks, done)}
+    for form, twin in twins.items():  # the same fit under the fading form's name (see _fading_twins)
+        laws[form] = from_result(laws[twin].result_.model_copy(
+            update={"options": {**laws[twin].result_.options, "pt_credit": "fading"}}, deep=True))
+        scores[form] = dataclasses.replace(scores[twin], form=form, options=laws[form].options(), same_as=twin)
+    table = [scores[form] for form in forms]
     pick, rule = choose(table, tolerance, prefer=preference(CPTLaw(**base), chosen_runs, target))
     sel = Selection(table, pick, laws[pick], rule, fold_list, time.perf_counter() - t0, laws)
     record = sel.record()
     record["refit"] = refit
     laws[pick].result_.diagnostics.selection = record
     return sel
+
+
+def _fading_twins(forms: list[str], base: dict, runs: RunSet, target: str) -> dict[str, str]:
+    """Fading forms that predict exactly as their lasting twins on these runs, {fading form: twin}.  The fading
+    credit multiplies C1 * S2pt by (1 + E * x)^-beta, which is 1 on PT rows (x = 0); on CPT rows it matters only
+    where S2pt != 0, i.e. for a CPT from an annealed PT.  Without such a run, the two forms have the same objective
+    on every fit and fold, so the twin's fit is the fading form's too and is not computed twice."""
+    design = CPTLaw(**base, **FORMS["eq4"]).design(list(runs), target)
+    F = design.features
+    if np.any((F["S2pt"] != 0) & (F["S1cpt"] > 0)):
+        return {}
+    twins = {}
+    for form in forms:
+        if FORMS[form]["pt_credit"] == "fading":
+            twin = form_name({**FORMS[form], "pt_credit": "lasting"})
+            if twin in forms:
+                twins[form] = twin
+    return twins
 
 
 def _score_form(task) -> tuple[CPTLaw, FormScore]:
@@ -282,7 +312,8 @@ def selection_lines(sel: Selection) -> list[str]:
              f"{'pooled R²':>9s} {'run R²':>8s}"]
     for s in sel.table:
         early = "-" if s.cv_early_e is None else f"{100 * s.cv_early_e:9.3f}"
-        mark = "  <- chosen" if s.form == sel.chosen else ""
+        mark = ("  <- chosen" if s.form == sel.chosen else "") + (f"  (= {s.same_as}: no CPT from an annealed PT)"
+                                                                   if s.same_as else "")
         lines.append(f"  {s.form:<16s} {s.n_params:6d} {100 * s.cv_pred_e:10.3f} {100 * s.cv_se:7.3f} "
                      f"{100 * s.cv_worst_e:10.3f} {early:>9s} {s.pooled_r2:9.5f} {s.mean_run_r2:8.5f}{mark}")
     lines.append(f"  rule: {sel.rule}")

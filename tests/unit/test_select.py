@@ -99,3 +99,19 @@ def test_parallel_forms_give_the_same_selection(sqrt_w_runs):
     two = select(sqrt_w_runs, "domain", forms=["eq4", "w"], fit_options={"n_starts": 4}, n_jobs=2)
     assert [s.row() for s in one.table] == [s.row() for s in two.table] and one.chosen == two.chosen
     assert one.law.params_ == two.law.params_
+
+
+def test_a_fading_form_without_an_annealed_cpt_is_its_twin():
+    """No CPT run from an annealed PT: the fading credit is zero on every CPT row, so the fading form is not
+    fitted again; it takes its lasting twin's fit and scores, and says so."""
+    specs = [("pt_c", "constant", 6000, "constant", 0), ("pt_w", "wsd", 6000, "constant", 0),
+             ("a", "constant", 4000, "constant", 2000), ("b", "constant", 4000, "cosine", 2000),
+             ("c", "constant", 2000, "cosine", 4000)]
+    runs = simulate_cpt_runs(specs, target="domain", n_eval=40, noise=1e-3, seed=2)
+    sel = select(runs, "domain", forms=["eq4", "fading"], fit_options={"n_starts": 4}, n_jobs=1)
+    eq4, fading = sel.table
+    assert fading.same_as == "eq4" and eq4.same_as is None
+    assert fading.cv_pred_e == eq4.cv_pred_e and fading.n_params == eq4.n_params
+    assert sel.laws["fading"].form["pt_credit"] == "fading" and sel.laws["fading"].params_ == sel.laws["eq4"].params_
+    np.testing.assert_array_equal(sel.laws["fading"].predict(runs["b"]), sel.laws["eq4"].predict(runs["b"]))
+    assert "(= eq4" in "\n".join(selection_lines(sel))
