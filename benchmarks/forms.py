@@ -35,7 +35,7 @@ from cptlaw.io import atomic_write_text
 from cptlaw.laws.cpt import DEFAULT_FORMS
 from cptlaw.pilots import kinds_of
 from cptlaw.laws import CPTLaw
-from cptlaw.select import FORMS, FormScore, choose, form_name, heldout_errors, preference, select
+from cptlaw.select import EARLY_SHARE, FORMS, FormScore, choose, form_name, heldout_errors, preference, select
 
 from .harness import command, describe, page_parser, write_page
 
@@ -137,7 +137,7 @@ def early_rewarm_case(ds, m, d, target, split_of) -> dict:
             run = runs[n]
             idx, y = run.observed(target)
             t, span = run.transfer_step, run.steps[-1] - run.transfer_step + 1
-            keep = (run.steps[idx] >= t) & (run.steps[idx] - t < 0.1 * span)
+            keep = (run.steps[idx] >= t) & (run.steps[idx] - t < EARLY_SHARE * span)
             worst[n] = float(np.max(np.abs(law.predict(run, run.steps[idx[keep]]) - y[keep]) / y[keep]))
         out[label] = worst
     return out

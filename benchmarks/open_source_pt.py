@@ -31,9 +31,7 @@ from cptlaw.datasets import load
 from cptlaw.errors import DataError
 from cptlaw.evaluate import metrics
 from cptlaw.laws import CPTLaw
-
-EQ4_PT = {"pt_credit": "lasting", "pt_weight": False}  # Eq. 4's PT terms (a known PT)
-from cptlaw.laws.cpt import cpt_part
+from cptlaw.laws.cpt import EQ4_FORM, cpt_part
 
 from .harness import command, describe, page_parser, timed, write_page
 
@@ -81,8 +79,7 @@ def experiment(runs=None, cases=CASES, fractions=FRACTIONS):
                         t0 = time.perf_counter()
                         # Eq. 4 by name in both modes: this page compares the paper's open-source mode with the
                         # paper's known-PT law (the forms cptlaw adds are in docs/accuracy-forms.md)
-                        law = CPTLaw(pt=mode, shift="area", **({} if mode == "unknown" else EQ4_PT)).fit(
-                            RunSet(fitted), target)
+                        law = CPTLaw(pt=mode, **EQ4_FORM).fit(RunSet(fitted), target)
                         el = time.perf_counter() - t0
                         rest = [pred_e(law, full[r.name], target, start + early) for r in fit_runs]
                         other = [pred_e(law, full[r.name], target, start) for r in others]

@@ -16,12 +16,12 @@ from cptlaw.datasets import load
 from cptlaw.datasets.splits import gpu_german_split, pilot_split
 from cptlaw.evaluate import evaluate
 from cptlaw.laws import CPTLaw
+from cptlaw.laws.cpt import EQ4_FORM
 
 from .harness import command, describe, page_parser, timed, write_page
 
 EARLY = 75
 SHIFTS = ("area", "steps")
-EQ4_PT = {"pt_credit": "lasting", "pt_weight": False}  # Eq. 4's PT terms in both columns
 SETS = [("pilot-gpu-german", ("s", "m", "l"), ("german",), gpu_german_split),
         ("pilot-gpu-german-mix", ("s", "m"), ("german",), gpu_german_split),
         ("pilot-v1", ("s", "m"), ("code", "legal"), pilot_split)]
@@ -41,7 +41,7 @@ def per_run(runs, sizes=("s", "m", "l")):
     rows = []
     for m in sizes:
         split = gpu_german_split(m).present(runs)
-        laws = {s: CPTLaw(shift=s, **EQ4_PT).fit(runs, "loss:german", names=list(split.fit)) for s in SHIFTS}
+        laws = {s: CPTLaw(**{**EQ4_FORM, "shift": s}).fit(runs, "loss:german", names=list(split.fit)) for s in SHIFTS}
         for n in split.held_out:
             rows.append({"run": n, **{s: split_errors(laws[s], runs[n], "loss:german") for s in SHIFTS}})
     return rows
@@ -58,7 +58,7 @@ def summary():
                 for target in ("loss:general", f"loss:{d}"):
                     row = {"set": f"{ds} ({d})" if len(doms) > 1 else ds, "size": m, "target": target}
                     for s in SHIFTS:
-                        law = CPTLaw(shift=s, **EQ4_PT).fit(runs, target, names=fit)
+                        law = CPTLaw(**{**EQ4_FORM, "shift": s}).fit(runs, target, names=fit)
                         row[s] = evaluate(law, runs, held, cpt_only=True)["overall"]
                     rows.append(row)
     return rows

@@ -41,15 +41,15 @@ from .data import RunSet, target_column
 from .errors import CptlawError, DataError
 from .evaluate import cpt_rows
 from .fit.bootstrap import warm_refit
-from .fit.metrics import metrics
 from .fit.problem import Problem
-from .laws import CPTLaw, from_result
+from .laws import CPTLaw, from_result, make_law
+from .laws.cpt import EQ4_FORM
 
 EARLY_SHARE = 0.1  # the early part of a CPT run: its first 10% of CPT steps
 
 # the candidate forms: name -> CPTLaw options, every form option explicit (Eq. 4 and what cptlaw adds; laws/cpt.py
 # says why each)
-_EQ4 = {"shift": "area", "pt_credit": "lasting", "pt_weight": False}
+_EQ4 = EQ4_FORM
 FORMS: dict[str, dict] = {
     "eq4": dict(_EQ4),
     "sqrt": {**_EQ4, "shift": "sqrt"},
@@ -83,36 +83,42 @@ class Fold:
     kind: str  # "run" (leave one CPT run out) or "transfer" (leave one transfer point out)
 
 
-def folds(runs: RunSet, names: list[str]) -> list[Fold]:
-    """The folds over the CPT runs among ``names`` (PT-only runs are always fitted).  Every fold leaves at least one
-    CPT run in the fit."""
-    cpt = [n for n in names if runs[n].transfer is not None]
+def folds(runs: RunSet, names: list[str], cpt_only_runs: bool = False) -> list[Fold]:
+    """The folds over the CPT runs among ``names`` (PT-only runs are always fitted; with ``cpt_only_runs``, the
+    open-source mode's CPT-only runs, every run is a CPT run).  A transfer point is a PT history and a step: runs
+    that branch from the same PT run at the same step.  Every fold leaves at least one CPT run in the fit."""
+    cpt = [n for n in names if cpt_only_runs or runs[n].transfer is not None]
     if len(cpt) < 2:
         raise DataError(f"cross-validation needs at least 2 CPT runs (runs with a transfer); the selected runs have "
                         f"{len(cpt)}{': ' + ', '.join(cpt) if cpt else ''}")
     out = [Fold((n,), "run") for n in cpt]
-    by_transfer: dict[int, list[str]] = {}
+    if cpt_only_runs:
+        return out
+    by_transfer: dict[tuple[int, bytes], list[str]] = {}
     for n in cpt:
-        by_transfer.setdefault(int(runs[n].transfer_step), []).append(n)
+        run = runs[n]
+        prefix = np.ascontiguousarray(run.lr[:run.transfer], dtype=np.float64).tobytes()
+        by_transfer.setdefault((int(run.transfer_step), prefix), []).append(n)
     if len(by_transfer) >= 2:
-        for step, group in sorted(by_transfer.items()):
-            if len(group) > 1 and len(group) < len(cpt):
+        for (step, _), group in sorted(by_transfer.items(), key=lambda kv: (kv[0][0], kv[1][0])):
+            if 1 < len(group) < len(cpt):
                 out.append(Fold(tuple(group), f"transfer {step}"))
     return out
 
 
 def heldout_errors(law, run, target: str) -> dict:
-    """A fitted law's errors on one run's CPT rows: PredE, WorstE and the early error (first EARLY_SHARE of its CPT
-    steps); n rows."""
+    """A fitted law's errors on one run's CPT rows (every row of a CPT-only run): PredE, WorstE and the early error
+    (first EARLY_SHARE of its CPT steps); n rows."""
     idx, y = run.observed(target)
-    keep = cpt_rows(run.steps[idx], run.transfer_step)
+    start = run.transfer_step if run.transfer_step is not None else int(run.steps[0])  # (a CPT-only run: all CPT)
+    keep = cpt_rows(run.steps[idx], start)
     idx, y = idx[keep], y[keep]
     if idx.size == 0:
         raise DataError(f"run {run.name!r} has no CPT rows of {target!r} to score")
     pred = law.predict(run, run.steps[idx])
     rel = np.abs(pred - y) / y
-    span = max(int(run.steps[-1] - run.transfer_step) + 1, 1)
-    early = (run.steps[idx] - run.transfer_step) < EARLY_SHARE * span
+    span = max(int(run.steps[-1] - start) + 1, 1)
+    early = (run.steps[idx] - start) < EARLY_SHARE * span
     return {"pred_e": float(np.mean(rel)), "worst_e": float(np.max(rel)),
             "early_e": float(np.mean(rel[early])) if early.any() else None, "n": int(idx.size)}
 
@@ -146,15 +152,20 @@ def cross_validate(law: CPTLaw, runs: RunSet, target: str, names: list[str], fol
     scores = []
     for fold in fold_list:
         train = [n for n in names if n not in fold.held_out]
-        held_law = _fold_fit(law, runs, target, train, refit, fit_options)
-        for n in fold.held_out:
-            scores.append({"fold": fold.kind, "run": n, **heldout_errors(held_law, runs[n], target)})
+        try:
+            held_law = _fold_fit(law, runs, target, train, refit, fit_options)
+            for n in fold.held_out:
+                scores.append({"fold": fold.kind, "run": n, **heldout_errors(held_law, runs[n], target)})
+        except DataError as exc:  # e.g. the fold's fit predicts a non-loss on the run left out: the form fails it
+            for n in fold.held_out:
+                scores.append({"fold": fold.kind, "run": n, "pred_e": math.inf, "worst_e": math.inf, "early_e": None,
+                               "n": 0, "error": str(exc)})
     pe = np.array([s["pred_e"] for s in scores])
     early = [s["early_e"] for s in scores if s["early_e"] is not None]
-    design = law.design(list(runs.select(law.result_.runs)), target)
-    pooled = metrics(design.y, law.value(law.theta(), design))["r2"]
+    pooled = law.result_.pooled.r2 if law.result_.pooled is not None else float("nan")
     return FormScore(form=form_name(law.form), options=law.options(), n_params=len(law.params_),
-                     cv_pred_e=float(pe.mean()), cv_se=float(pe.std(ddof=1) / math.sqrt(pe.size)) if pe.size > 1 else 0.0,
+                     cv_pred_e=float(pe.mean()),
+                     cv_se=float(pe.std(ddof=1) / math.sqrt(pe.size)) if pe.size > 1 and np.all(np.isfinite(pe)) else 0.0,
                      cv_worst_e=float(max(s["worst_e"] for s in scores)),
                      cv_early_e=float(np.mean(early)) if early else None, pooled_r2=float(pooled),
                      mean_run_r2=float(law.result_.overall.r2) if law.result_.overall.r2 is not None else float("nan"),
@@ -217,6 +228,9 @@ def choose(table: list[FormScore], tolerance: float = 0.1, prefer: tuple[str, ..
     it then predicts every fold alike); among those, ``prefer``'s order decides (default :data:`PREFERENCE`)."""
     prefer = tuple(prefer or PREFERENCE)
     rank = {f: i for i, f in enumerate(prefer)}
+    if not table or not any(math.isfinite(s.cv_pred_e) for s in table):
+        raise CptlawError("no form could predict every run left out (each failed a fold): the runs are too few or "
+                          "too unlike each other for cross-validation")
     best = min(table, key=lambda s: s.cv_pred_e)
     limit = max(best.cv_pred_e * (1 + tolerance), best.cv_pred_e + best.cv_se)
     near = [s for s in table if s.cv_pred_e <= limit]
@@ -246,11 +260,18 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
     names = list(chosen_runs.names)
     base = dict(base_options or {})
     known_pt = base.get("pt", "known") == "known"
-    forms = list(forms or [f for f in FORMS if known_pt or not ({"pt_credit", "pt_weight"} & set(FORMS[f]))])
+    forms = list(forms or [f for f in FORMS if known_pt or not (FORMS[f]["pt_credit"] == "fading"
+                                                                  or FORMS[f]["pt_weight"])])
     unknown = [f for f in forms if f not in FORMS]
     if unknown:
         raise CptlawError(f"unknown form(s) {', '.join(unknown)}; choose among {', '.join(FORMS)}")
-    fold_list = folds(chosen_runs, names)
+    if not known_pt:
+        bad = [f for f in forms if FORMS[f]["pt_credit"] == "fading" or FORMS[f]["pt_weight"]]
+        if bad:
+            raise CptlawError(f"form(s) {', '.join(bad)}: the PT credit and the PT weight need a known PT "
+                              f"(pt='unknown' has neither)")
+    make_law("cpt", **base)  # options that do not go together: a clear error before any fit
+    fold_list = folds(chosen_runs, names, cpt_only_runs=not known_pt)
     clash = sorted(set(base) & set(_EQ4))
     if clash:
         raise CptlawError(f"{', '.join(clash)}: set by each form, not by the base options")
@@ -284,7 +305,9 @@ def _fading_twins(forms: list[str], base: dict, runs: RunSet, target: str) -> di
     credit multiplies C1 * S2pt by (1 + E * x)^-beta, which is 1 on PT rows (x = 0); on CPT rows it matters only
     where S2pt != 0, i.e. for a CPT from an annealed PT.  Without such a run, the two forms have the same objective
     on every fit and fold, so the twin's fit is the fading form's too and is not computed twice."""
-    design = CPTLaw(**base, **FORMS["eq4"]).design(list(runs), target)
+    # (whether S2pt is zero does not depend on lambda: a fixed one stands in for lam="fit", chosen only by a fit)
+    design = CPTLaw(**{**base, "lam": 0.999 if base.get("lam") == "fit" else base.get("lam", 0.999)},
+                    **FORMS["eq4"]).design(list(runs), target)
     F = design.features
     if np.any((F["S2pt"] != 0) & (F["S1cpt"] > 0)):
         return {}

@@ -26,8 +26,9 @@ def sqrt_w_runs():
 def test_folds_leave_one_cpt_run_and_one_transfer_point_out(sqrt_w_runs):
     f = folds(sqrt_w_runs, sqrt_w_runs.names)
     assert [x.held_out for x in f if x.kind == "run"] == [("a",), ("b",), ("c",), ("d",)]
-    # transfer 8000 holds a, b and d; transfer 4000 holds c alone (already a run fold)
-    assert [(x.kind, x.held_out) for x in f if x.kind != "run"] == [("transfer 8000", ("a", "b", "d"))]
+    # a transfer point is a PT history and a step: a and b branch from the constant PT at 8000 (d from the WSD
+    # PT at 8000, c at 4000: each alone, already a run fold)
+    assert [(x.kind, x.held_out) for x in f if x.kind != "run"] == [("transfer 8000", ("a", "b"))]
     with pytest.raises(DataError, match="at least 2 CPT runs"):
         folds(sqrt_w_runs, ["pt_c", "pt_w", "a"])
 
@@ -41,7 +42,7 @@ def test_select_finds_the_form_that_made_the_curves(sqrt_w_runs, tmp_path):
     assert sel.law.get_params()["shift"] == "sqrt" and sel.law.get_params()["pt_weight"] is True
     record = load_fit(sel.law.save(tmp_path / "f.json")).result_.diagnostics.selection
     assert record["chosen"] == "sqrt+w" and [r["form"] for r in record["table"]] == ["eq4", "w", "sqrt+w"]
-    assert len(record["folds"]) == 5 and record["refit"] == "warm"
+    assert len(record["folds"]) == 5 and record["refit"] == "warm"  # four runs, one transfer point
     text = "\n".join(selection_lines(sel))
     assert "CV PredE%" in text and "pooled R²" in text and "<- chosen" in text
 
@@ -115,3 +116,31 @@ def test_a_fading_form_without_an_annealed_cpt_is_its_twin():
     assert sel.laws["fading"].form["pt_credit"] == "fading" and sel.laws["fading"].params_ == sel.laws["eq4"].params_
     np.testing.assert_array_equal(sel.laws["fading"].predict(runs["b"]), sel.laws["eq4"].predict(runs["b"]))
     assert "(= eq4" in "\n".join(selection_lines(sel))
+
+
+def test_open_source_mode_cross_validates_cpt_only_runs(sqrt_w_runs):
+    """pt='unknown': the runs are CPT-only (cut at their transfer), every one a CPT run; only the forms without
+    PT terms are tried, and asking for one with them is a clear error."""
+    from cptlaw.data import RunSet
+    from cptlaw.laws.cpt import cpt_part
+
+    cpt = RunSet([cpt_part(r) for r in sqrt_w_runs if r.transfer])
+    sel = select(cpt, "domain", base_options={"pt": "unknown"}, fit_options={"n_starts": 4}, n_jobs=1)
+    assert [s.form for s in sel.table] == ["eq4", "sqrt"] and len(sel.folds) == 4
+    assert sel.law.get_params()["pt"] == "unknown"
+    with pytest.raises(CptlawError, match="need a known PT"):
+        select(cpt, "domain", forms=["w"], base_options={"pt": "unknown"})
+
+
+def test_lam_fit_and_a_failing_fold(sqrt_w_runs, monkeypatch):
+    sel = select(sqrt_w_runs, "domain", forms=["eq4"], base_options={"lam": "fit"}, fit_options={"n_starts": 4},
+                 n_jobs=1)
+    assert sel.law.lam_ in (0.95, 0.99, 0.995, 0.999, 0.9995)
+    import cptlaw.select as s
+
+    def boom(*args, **kwargs):
+        raise DataError("the fitted law predicts -1, which is not a loss")
+
+    monkeypatch.setattr(s, "heldout_errors", boom)
+    with pytest.raises(CptlawError, match="no form could predict"):
+        select(sqrt_w_runs, "domain", forms=["eq4"], fit_options={"n_starts": 4}, n_jobs=1)

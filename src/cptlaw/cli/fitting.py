@@ -7,6 +7,7 @@ import sys
 
 from ..data import target_column
 from ..errors import CptlawError
+from ..fit.result import jsonable
 from ..laws import CURVE_LAWS, LAWS, load, make_law
 from ..laws.dcpt_cross import CrossDomainDCPTLaw
 from ..laws.ood import OODLaw
@@ -119,7 +120,7 @@ def select(args) -> int:
                       fit_options=dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler))
     out = sys.stderr if args.out == "-" else sys.stdout
     if args.json:
-        print(json.dumps(sel.record(), indent=1), file=out)
+        print(json.dumps(jsonable(sel.record()), indent=1, allow_nan=False), file=out)
     else:
         print("\n".join(selection_lines(sel)), file=out)
     save_fit(args, sel.law.result_)

@@ -70,6 +70,8 @@ def dcpt_plan(args) -> int:
 def pilots(args) -> int:
     """``cptlaw pilots``: the pilot kinds and what each pins down; with --data, which the runs cover; with --out, a
     sweep file that trains them (or only the missing ones)."""
+    if args.missing_only and not (args.data and args.out):
+        raise CptlawError("--missing-only writes the missing pilots to --out and needs --data (the runs you have)")
     cover = None
     if args.data:
         cover = coverage(read_data(args.data, args.schedules, args=args), runs_arg(args.runs))
@@ -82,8 +84,6 @@ def pilots(args) -> int:
     missing = [k for k, v in need.items() if v is None]
     if missing:
         raise CptlawError(f"--out writes a sweep file and needs {', '.join(missing)}")
-    if args.missing_only and cover is None:
-        raise CptlawError("--missing-only needs --data (the runs you have)")
     kinds = [k.key for k in KINDS if not (args.missing_only and cover[k.key])]
     if not kinds:
         print("your runs cover every pilot kind: nothing to train", file=sys.stderr)

@@ -22,7 +22,7 @@ from .metrics import metrics, overall, per_run_metrics
 from .problem import Model
 
 FORMAT = "cptlaw-fit"
-FORMAT_VERSION = 2  # v2 adds "diagnostics"; v1 files still load
+FORMAT_VERSION = 3  # v2 adds "diagnostics", v3 "pooled" and the CPT law's form options; v1, v2 files still load
 
 
 class ParamRecord(BaseModel):
@@ -104,7 +104,7 @@ class FitResult(BaseModel):
     runs: list[str]
     metrics: dict[str, Metrics]
     overall: Metrics  # the mean over runs of each run's metrics (each curve weighs the same; the MPL paper's)
-    pooled: Optional[Metrics] = None  # over every fitted row pooled (R²: the CPT paper's metric); fits before 0.2 lack it
+    pooled: Optional[Metrics] = None  # over every fitted row pooled (R²: the CPT paper's metric); v1-v2 files lack it
     starts: dict[str, Any]
     diagnostics: Diagnostics = Field(default_factory=Diagnostics)
     uncertainty: Optional[Uncertainty] = None  # the bootstrap, if asked for (saved as {} when not)

@@ -73,7 +73,8 @@ PT_CREDITS = ("lasting", "fading")
 # cptlaw's default form per role of the loss (CPTLaw.fit; docs/accuracy-forms.md has the cross-validation that
 # chose them): Eq. 4 for the general (PT-distribution) loss, where no form gains on every bundled set; for a CPT
 # domain's loss, the square-root clock, the fading PT credit and the PT-step weight, which gain on every set
-DEFAULT_FORMS = {"general": {"shift": "area", "pt_credit": "lasting", "pt_weight": False},
+EQ4_FORM = {"shift": "area", "pt_credit": "lasting", "pt_weight": False}  # the form options' values in Eq. 4
+DEFAULT_FORMS = {"general": dict(EQ4_FORM),
                  "domain": {"shift": "sqrt", "pt_credit": "fading", "pt_weight": True}}
 # the feature that drives the shift term, per ``shift`` (its name in designs and saved input ranges)
 CLOCKS = {"area": "S1cpt", "steps": "tcpt", "sqrt": "S1cpt_sqrt"}
@@ -136,8 +137,8 @@ class CPTLaw(AreaLaw):
         """Whether ``target`` is the general (PT-distribution) loss or a CPT domain's: ``loss:general`` by name;
         any other set by the sign of its change when CPT starts, the sign of the paper's B (positive for the
         D_pt loss, negative for the D_cpt loss, §3.1): the median over CPT runs of (mean of the first fifth of
-        its CPT evaluations) - (its last PT evaluation).  A rise is the general loss; a fall, or no run to
-        tell, a domain."""
+        its CPT evaluations) - (its last PT evaluation).  A fall is a domain; a rise, or no run with evaluations
+        on both sides of its transfer to tell, the general loss (whose default is the paper's Eq. 4)."""
         if target_column(target) == "loss:general":
             return "general"
         changes = []
@@ -149,7 +150,7 @@ class CPTLaw(AreaLaw):
             before, after = y[steps < run.transfer_step], y[steps >= run.transfer_step]
             if before.size and after.size:
                 changes.append(float(np.mean(after[: max(1, after.size // 5)]) - before[-1]))
-        return "general" if changes and float(np.median(changes)) > 0 else "domain"
+        return "domain" if changes and float(np.median(changes)) < 0 else "general"
 
     def default_form(self, role: str) -> dict:
         """cptlaw's default form for a loss of ``role`` (:data:`DEFAULT_FORMS`; Eq. 4 for an unknown PT)."""
@@ -159,13 +160,14 @@ class CPTLaw(AreaLaw):
     def form(self) -> dict:
         """The form in use: each given option, else the one :meth:`fit` chose for the loss's role (``form_``),
         else Eq. 4's (a law from given coefficients)."""
-        chosen = getattr(self, "form_", DEFAULT_FORMS["general"])
+        chosen = getattr(self, "form_", EQ4_FORM)
         given = {"shift": self.shift, "pt_credit": self.pt_credit, "pt_weight": self.pt_weight}
         return {k: chosen[k] if v is None else v for k, v in given.items()}
 
     def fit(self, runs, target: str, **fit_options) -> "CPTLaw":
         """:meth:`AreaLaw.fit`, with each form option left at None set to cptlaw's default for the loss's role
-        (:meth:`role_of`; the learned ``role_`` and ``form_``, recorded in the saved fit's options)."""
+        (:meth:`role_of`; the learned ``role_`` and ``form_``; the form in use is recorded in the saved fit's
+        options)."""
         runs = runs if isinstance(runs, RunSet) else RunSet(list(runs) if not isinstance(runs, Run) else [runs])
         names = fit_options.get("names")
         self.role_ = self.role_of(runs.select(names).with_target(target_column(target)), target)
@@ -192,15 +194,8 @@ class CPTLaw(AreaLaw):
 
     def options(self) -> dict:
         opts = {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit, "pt": self.pt}
-        # (recorded only where they differ from Eq. 4, so that Eq. 4 fits read as before)
-        form = self.form
-        if form["shift"] != "area":
-            opts["shift"] = form["shift"]
-        if form["pt_credit"] != "lasting":
-            opts["pt_credit"] = form["pt_credit"]
-        if form["pt_weight"]:
-            opts["pt_weight"] = True
-        return opts
+        # the form in use, always explicit (a fit saved before v3 lacks these keys and reads as Eq. 4)
+        return {**opts, **self.form}
 
     @property
     def shift_input(self) -> str:

@@ -45,7 +45,7 @@ def test_fit_result_records_everything_and_roundtrips(recovered, tmp_path):
     fit = law.result_
     assert fit.options == {"lam": 0.999, "warmup": "as_peak", "warmup_steps": None, "momentum": "carry",
                            "lr_index": "inclusive", "lr_units": "raw", "size": False, "replay": None, "n_unit": 1e6,
-                           "pt": "known"}
+                           "pt": "known", "shift": "area", "pt_credit": "lasting", "pt_weight": False}
     assert fit.data_hash.startswith("sha256:") and fit.cptlaw_version and fit.versions["numpy"]
     assert fit.starts["n_starts"] == 128 and fit.starts["seed"] == 0 and fit.starts["near_best"] >= 1
     assert set(fit.metrics) == {t[0] for t in TRAIN}

@@ -9,7 +9,8 @@ from cptlaw.data import Run
 from cptlaw.datasets.synthetic import published_law, simulate_cpt_runs
 from cptlaw.laws import CPTLaw
 from cptlaw.laws import load as load_fit
-from cptlaw.laws.cpt import DEFAULT_FORMS, cpt_part
+from cptlaw.laws import from_result
+from cptlaw.laws.cpt import DEFAULT_FORMS, EQ4_FORM, cpt_part
 from cptlaw.plan.features import candidate_design, exact_features
 from cptlaw.plan.space import parse_space
 from cptlaw.schedules import Constant, Continual, Cosine, Warmup, WSD
@@ -98,8 +99,11 @@ def test_options_are_recorded_saved_and_shown(tmp_path):
     again = load_fit(law.save(tmp_path / "f.json"))
     assert again.get_params() == law.get_params()
     np.testing.assert_array_equal(again.predict(runs["c"]), law.predict(runs["c"]))
-    eq4 = CPTLaw(shift="area", pt_credit="lasting", pt_weight=False).fit(runs, "domain", n_starts=8).result_.options
-    assert not {"shift", "pt_credit", "pt_weight"} & set(eq4)
+    eq4 = CPTLaw(shift="area", pt_credit="lasting", pt_weight=False).fit(runs, "domain", n_starts=8)
+    assert {k: eq4.result_.options[k] for k in ("shift", "pt_credit", "pt_weight")} == EQ4_FORM  # always recorded
+    old = eq4.result_.model_copy(update={"options": {k: v for k, v in eq4.result_.options.items()
+                                                     if k not in EQ4_FORM}})  # a fit saved before v3
+    assert from_result(old).form == EQ4_FORM
 
 
 def test_default_form_follows_the_role_of_the_loss():

@@ -115,4 +115,4 @@ def test_steps_driven_shift_is_the_area_one_at_a_constant_cpt_lr():
     a = area.predict(run, params=params)
     b = steps.predict(run, params={**params, "E": 300.0 * 2e-4})
     np.testing.assert_allclose(a, b, rtol=1e-9)
-    assert "shift" not in area.options() and steps.options()["shift"] == "steps"
+    assert area.options()["shift"] == "area" and steps.options()["shift"] == "steps"  # always recorded (v3)
