@@ -141,6 +141,7 @@ class CPTLaw(AreaLaw):
         on both sides of its transfer to tell, the general loss (whose default is the paper's Eq. 4)."""
         if target_column(target) == "loss:general":
             return "general"
+        runs = list(runs)
         changes = []
         for run in runs:
             if run.transfer_step is None:
@@ -148,6 +149,8 @@ class CPTLaw(AreaLaw):
             idx, y = run.observed(target)
             steps = run.steps[idx]
             before, after = y[steps < run.transfer_step], y[steps >= run.transfer_step]
+            if not before.size:  # a CPT log from its transfer on: the PT run it branches from, if given
+                before = _pt_before(runs, run, target)
             if before.size and after.size:
                 changes.append(float(np.mean(after[: max(1, after.size // 5)]) - before[-1]))
         return "domain" if changes and float(np.median(changes)) < 0 else "general"
@@ -409,6 +412,18 @@ class CPTLaw(AreaLaw):
             dfac = (r_cpt * np.exp(-p["a2"] * r_cpt)) if self.replay == "general" else r_cpt * np.exp(p["a2"] * r_cpt)
             cols["a2"] = p["B"] * shift * dfac
         return np.column_stack([cols[n] for n in self.param_names])
+
+
+def _pt_before(runs, run, target: str) -> np.ndarray:
+    """The observations of ``target`` before ``run``'s transfer in a PT-only run with the same LR up to it."""
+    t = run.transfer
+    for other in runs:
+        if other.transfer_step is None and other.lr.size >= t and np.array_equal(other.lr[:t], run.lr[:t]):
+            idx, y = other.observed(target)
+            y = y[other.steps[idx] < run.transfer_step]
+            if y.size:
+                return y
+    return np.zeros(0)
 
 
 def _shift_progress(E, beta, x):

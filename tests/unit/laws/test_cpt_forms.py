@@ -120,6 +120,15 @@ def test_default_form_follows_the_role_of_the_loss():
         for r in renamed:  # the same curves under a name that says nothing
             r.losses = {"loss:val": r.losses[col]}
         assert law.role_of(renamed, "loss:val") == role
+    # a CPT log from its transfer on: the PT run it branches from tells the change
+    cut = simulate_cpt_runs(specs + [("pt", "wsd", 3000, "constant", 0)], target="domain", n_eval=60)
+    for r in cut:
+        if r.transfer is not None:
+            idx, y = r.losses["loss:domain"]
+            keep = r.steps[idx] >= r.transfer_step
+            r.losses["loss:domain"] = (idx[keep], y[keep])
+    assert law.role_of([cut["a"]], "loss:domain") == "general"  # nothing to tell: Eq. 4's role
+    assert law.role_of(cut, "loss:domain") == "domain"
     fitted = CPTLaw().fit(domain, "domain", n_starts=4)
     assert fitted.role_ == "domain" and fitted.form == DEFAULT_FORMS["domain"] and "w" in fitted.params_
     assert {k: fitted.result_.options[k] for k in ("shift", "pt_credit", "pt_weight")} == DEFAULT_FORMS["domain"]
