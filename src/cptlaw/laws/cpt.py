@@ -95,7 +95,8 @@ def cpt_part(run: Run) -> Run:
 
 class CPTLaw(AreaLaw):
     name = "cpt"
-    INPUTS = ("S1", "S1cpt", "S2pt", "S2cpt", "lr_peak", "lr_peak_cpt", "S1_transfer", "N", "r_pt")
+    INPUTS = ("S1", "S1cpt", "S2pt", "S2cpt", "lr_peak", "lr_peak_cpt", "S1_transfer", "S1cpt_sqrt", "tcpt", "N",
+              "r_pt")  # (the shift's own clock, where the form has one)
     # defined on CPT rows only, their seen range is over those (fit diagnostics): the CPT peak LR, and the PT's
     # forward area at the transfer (a transfer point earlier or later than any fitted one is flagged)
     CPT_INPUTS = ("lr_peak_cpt", "S1_transfer")

@@ -58,8 +58,9 @@ from ..schedules.spec import load_yaml
 
 FAMILIES = CPT_FAMILIES
 # the law inputs (Law.INPUTS) that measure how far a knob takes a plan from the fits' data
-EXTRAPOLATION_INPUTS = {"replay": ("r_pt",), "peak_lr": ("lr_peak_cpt", "lr_peak"), "steps": ("S1cpt",),
-                        "transfer": ("S1", "S2pt"), "model_size": ("N",)}
+EXTRAPOLATION_INPUTS = {"replay": ("r_pt",), "peak_lr": ("lr_peak_cpt", "lr_peak"),
+                        "steps": ("S1cpt", "S1cpt_sqrt", "tcpt"), "transfer": ("S1", "S2pt", "S1_transfer"),
+                        "model_size": ("N",)}
 # knobs kept inside the range the fits saw unless constraints.allow_extrapolation names them: a fit does not
 # transfer across peak LRs (docs/accuracy-peak-lr.md: 1-5 % off at 1.5-2x its peaks, far more beyond, and the laws
 # always favour the higher peak), so the planner never recommends a peak LR the fits did not see
