@@ -3,12 +3,25 @@ target, fitting runs, held-out runs, score only CPT rows)."""
 
 from cptlaw.data import read_runs
 from cptlaw.datasets import load, load_mpl
-from cptlaw.datasets.splits import MPL_SPLIT, gpu_german_rest_split, pilot_split
+from cptlaw.datasets.splits import MPL_SPLIT, gpu_german_rest_split, gpu_german_split, pilot_split
 from cptlaw.laws import AnnealingLaw, CPTLaw, MultiPowerLaw
 
 from .harness import SHARED_DATA
 
 GERMAN = SHARED_DATA / "pilot-gpu-german" / "german.csv"
+# the bundled PT->CPT sets with the demo's five-pilot split: (dataset, sizes, domains, split of a size and domain)
+PILOT_SETS = [("pilot-gpu-german", ("s", "m", "l"), ("german",), gpu_german_split),
+              ("pilot-gpu-german-mix", ("s", "m"), ("german",), gpu_german_split),
+              ("pilot-v1", ("s", "m"), ("code", "legal"), pilot_split)]
+
+
+def five_pilot_splits():
+    """(dataset, its runs, size, domain, the five-pilot split narrowed to the runs present), in order."""
+    for ds, sizes, domains, split_of in PILOT_SETS:
+        runs = load(ds)
+        for m in sizes:
+            for d in domains:
+                yield ds, runs, m, d, split_of(m, d).present(runs)
 
 
 def pilot_cases(models=("s", "m"), domains=("code", "legal")):

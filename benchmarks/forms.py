@@ -30,25 +30,21 @@ from pathlib import Path
 import numpy as np
 
 from cptlaw.datasets import load
-from cptlaw.datasets.splits import gpu_german_split, pilot_split
+from cptlaw.datasets.splits import gpu_german_split
 from cptlaw.io import atomic_write_text
 from cptlaw.laws.cpt import DEFAULT_FORMS
 from cptlaw.pilots import kinds_of
 from cptlaw.laws import CPTLaw
 from cptlaw.select import EARLY_SHARE, FORMS, FormScore, choose, form_name, heldout_errors, preference, select
 
+from ._cases import PILOT_SETS
 from .harness import command, describe, page_parser, write_page
 
 CACHE = Path(__file__).resolve().parent / "results" / "forms.json"
 CACHE_FULL = Path(__file__).resolve().parent / "results" / "forms_full.json"
 CACHE_EARLY = Path(__file__).resolve().parent / "results" / "forms_early.json"
-SETS = [("pilot-gpu-german", ("s", "m", "l"), ("german",), gpu_german_split),
-        ("pilot-gpu-german-mix", ("s", "m"), ("german",), gpu_german_split),
-        ("pilot-v1", ("s", "m"), ("code", "legal"), pilot_split)]
-
-
 def cases():
-    for ds, sizes, doms, split_of in SETS:
+    for ds, sizes, doms, split_of in PILOT_SETS:
         for m in sizes:
             for d in doms:
                 for target in (f"loss:{d}", "loss:general"):

@@ -18,17 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from cptlaw.datasets import load
-from cptlaw.datasets.splits import gpu_german_split, pilot_split
 from cptlaw.evaluate import evaluate
 from cptlaw.laws import CPTLaw
 from cptlaw.pilots import kinds_of
 
+from ._cases import five_pilot_splits
 from .harness import command, describe, page_parser, timed, write_page
 
-SETS = [("pilot-gpu-german", ("s", "m", "l"), ("german",), gpu_german_split),
-        ("pilot-gpu-german-mix", ("s", "m"), ("german",), gpu_german_split),
-        ("pilot-v1", ("s", "m"), ("code", "legal"), pilot_split)]
 STEPS = ("5", "+annealed", "+rewarm", "+both")
 
 
@@ -42,24 +38,20 @@ def added(runs, held: list[str]) -> dict[str, str | None]:
 
 def experiment() -> list[dict]:
     rows = []
-    for ds, sizes, domains, split_of in SETS:
-        runs = load(ds)
-        for m in sizes:
-            for d in domains:
-                split = split_of(m, d).present(runs)
-                extra = added(runs, list(split.held_out))
-                scored = [n for n in split.held_out if n not in extra.values()]
-                for target in (f"loss:{d}", "loss:general"):
-                    row = {"set": ds, "size": m, "target": target, "added": extra, "scored": len(scored)}
-                    for step in STEPS:
-                        more = {"5": [], "+annealed": [extra["annealed"]], "+rewarm": [extra["rewarm"]],
-                                "+both": [extra["annealed"], extra["rewarm"]]}[step]
-                        if None in more:
-                            row[step] = None
-                            continue
-                        law = CPTLaw().fit(runs, target, names=list(split.fit) + more)
-                        row[step] = evaluate(law, runs, scored, cpt_only=True)["overall"]
-                    rows.append(row)
+    for ds, runs, m, d, split in five_pilot_splits():
+        extra = added(runs, list(split.held_out))
+        scored = [n for n in split.held_out if n not in extra.values()]
+        for target in (f"loss:{d}", "loss:general"):
+            row = {"set": ds, "size": m, "target": target, "added": extra, "scored": len(scored)}
+            for step in STEPS:
+                more = {"5": [], "+annealed": [extra["annealed"]], "+rewarm": [extra["rewarm"]],
+                        "+both": [extra["annealed"], extra["rewarm"]]}[step]
+                if None in more:
+                    row[step] = None
+                    continue
+                law = CPTLaw().fit(runs, target, names=list(split.fit) + more)
+                row[step] = evaluate(law, runs, scored, cpt_only=True)["overall"]
+            rows.append(row)
     return rows
 
 

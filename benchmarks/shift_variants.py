@@ -13,18 +13,16 @@ Writes docs/accuracy-shift.md and prints it.  Run: python -m benchmarks shift_va
 import numpy as np
 
 from cptlaw.datasets import load
-from cptlaw.datasets.splits import gpu_german_split, pilot_split
+from cptlaw.datasets.splits import gpu_german_split
 from cptlaw.evaluate import evaluate
 from cptlaw.laws import CPTLaw
 from cptlaw.laws.cpt import EQ4_FORM
 
+from ._cases import five_pilot_splits
 from .harness import command, describe, page_parser, timed, write_page
 
 EARLY = 75
 SHIFTS = ("area", "steps")
-SETS = [("pilot-gpu-german", ("s", "m", "l"), ("german",), gpu_german_split),
-        ("pilot-gpu-german-mix", ("s", "m"), ("german",), gpu_german_split),
-        ("pilot-v1", ("s", "m"), ("code", "legal"), pilot_split)]
 
 
 def split_errors(law, run, target):
@@ -49,18 +47,14 @@ def per_run(runs, sizes=("s", "m", "l")):
 
 def summary():
     rows = []
-    for ds, sizes, doms, split_of in SETS:
-        runs = load(ds)
-        for m in sizes:
-            for d in doms:
-                split = split_of(m, d).present(runs)
-                fit, held = list(split.fit), list(split.held_out)
-                for target in ("loss:general", f"loss:{d}"):
-                    row = {"set": f"{ds} ({d})" if len(doms) > 1 else ds, "size": m, "target": target}
-                    for s in SHIFTS:
-                        law = CPTLaw(**{**EQ4_FORM, "shift": s}).fit(runs, target, names=fit)
-                        row[s] = evaluate(law, runs, held, cpt_only=True)["overall"]
-                    rows.append(row)
+    for ds, runs, m, d, split in five_pilot_splits():
+        fit, held = list(split.fit), list(split.held_out)
+        for target in ("loss:general", f"loss:{d}"):
+            row = {"set": f"{ds} ({d})" if ds == "pilot-v1" else ds, "size": m, "target": target}
+            for s in SHIFTS:
+                law = CPTLaw(**{**EQ4_FORM, "shift": s}).fit(runs, target, names=fit)
+                row[s] = evaluate(law, runs, held, cpt_only=True)["overall"]
+            rows.append(row)
     return rows
 
 
