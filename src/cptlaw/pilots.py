@@ -120,6 +120,9 @@ def sweep(*, pt_steps: int, cpt_steps: int, peak_lr: float, domain: str, warmup:
         raise CptlawError(f"pilots: unknown kind(s) {', '.join(bad)}; kinds: {', '.join(k.key for k in KINDS)}")
     warmup = max(1, pt_steps // 20) if warmup is None else int(warmup)
     t = pt_steps // 2
+    if warmup >= t // 2:
+        raise CptlawError(f"pilots: the PT warmup ({warmup} steps) must end before the earlier transfer point, "
+                          f"step {t // 2} (a quarter of --pt-steps {pt_steps})")
     rewarm = max(1, cpt_steps // 10)
     floor = 0.1 * peak_lr
     pt = {"const": {"kind": "warmup", "steps": warmup, "schedule": {"kind": "constant", "lr": peak_lr}},

@@ -257,6 +257,8 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
     t0 = time.perf_counter()
     target = target_column(target)
     chosen_runs = runs.select(names).with_target(target)
+    if not len(chosen_runs):  # the law's own message: which loss columns there are
+        CPTLaw(**EQ4_FORM).design(list(runs.select(names)), target)
     names = list(chosen_runs.names)
     base = dict(base_options or {})
     known_pt = base.get("pt", "known") == "known"

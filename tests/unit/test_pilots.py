@@ -61,5 +61,9 @@ def test_missing_only_trains_what_the_runs_lack(german, tmp_path, run_cli, cli_e
     assert "needs --pt-steps" in cli_error(["pilots", "--out", str(tmp_path / "q.yaml")])
     assert "exists" in cli_error(["pilots", "--pt-steps", "1200", "--cpt-steps", "1000", "--peak-lr", "2e-3",
                                   "--domain", "german", "--out", str(out)])
+    assert "must end before the earlier transfer" in cli_error(
+        ["pilots", "--pt-steps", "100", "--cpt-steps", "100", "--peak-lr", "1e-3", "--warmup", "100", "--domain", "x",
+         "--out", str(tmp_path / "w.yaml")])
+    assert "needs --data" in cli_error(["pilots", "--missing-only", "--out", str(tmp_path / "m.yaml")])
     with pytest.raises(CptlawError, match="unknown kind"):
         sweep(pt_steps=100, cpt_steps=100, peak_lr=1e-3, domain="x", kinds=["bogus"])

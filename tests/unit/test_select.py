@@ -83,6 +83,10 @@ def test_cli_select_writes_the_chosen_fit_and_prints_the_table(sqrt_w_runs, tmp_
     assert "exists" in cli_error(["select", str(data), "--target", "domain", "--out", str(out)])
     assert "unknown form" in cli_error(["select", str(data), "--target", "domain", "--forms", "eq9",
                                         "--out", str(tmp_path / "x.json")])
+    assert "names no form" in cli_error(["select", str(data), "--target", "domain", "--forms", ",",
+                                         "--out", str(tmp_path / "x.json")])
+    assert "loss columns present: loss:domain" in cli_error(["select", str(data), "--target", "loss:nothing",
+                                                              "--out", str(tmp_path / "x.json")])
     np.testing.assert_array_equal(law.predict(sqrt_w_runs["b"]), load_fit(out).predict(sqrt_w_runs["b"]))
 
 

@@ -113,7 +113,9 @@ def select(args) -> int:
     every run and written with the table."""
     refuse_existing(args.out, args.force)
     base = {flag: getattr(args, flag) for flag in CONVENTIONS if getattr(args, flag, None) is not None}
-    forms = [f.strip() for f in args.forms.split(",") if f.strip()] if args.forms else None
+    forms = None if args.forms is None else [f.strip() for f in args.forms.split(",") if f.strip()]
+    if forms == []:
+        raise CptlawError("--forms names no form; give a comma-separated list, e.g. eq4,sqrt+fading+w")
     runs = read_data(args.data, args.schedules, args=args)
     sel = select_form(runs, args.target, names=runs_arg(args.runs), forms=forms, base_options=base,
                       refit=args.refit, tolerance=args.tolerance, n_jobs=args.jobs,
