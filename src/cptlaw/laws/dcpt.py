@@ -32,8 +32,19 @@ class DCPTLaw(Law):
         self.d_unit = d_unit
 
     def options(self) -> dict:
-        corpus = self.resolved_corpus(getattr(self, "_target", None)) if self.corpus == "auto" else self.corpus
+        corpus = getattr(self, "corpus_", "domain") if self.corpus == "auto" else self.corpus
         return {"corpus": corpus, "n_unit": self.n_unit, "d_unit": self.d_unit}
+
+    def fit(self, runs, target: str, **fit_options) -> "DCPTLaw":
+        """:meth:`Law.fit`; with ``corpus="auto"``, the corpus whose share r is, chosen by the target (the learned
+        ``corpus_``: the general loss's r is the replay ratio, a domain loss's r is 1 - replay)."""
+        if self.corpus == "auto":
+            self.corpus_ = self.resolved_corpus(target)
+        return super().fit(runs, target, **fit_options)
+
+    def _share_of(self) -> str:
+        """The corpus whose mixture share is r: the given one, or the fitted ``corpus_`` (a domain's when unfitted)."""
+        return getattr(self, "corpus_", "domain") if self.corpus == "auto" else self.resolved_corpus(None)
 
     def resolved_corpus(self, target: str | None) -> str:
         if self.corpus == "table":
@@ -55,11 +66,6 @@ class DCPTLaw(Law):
                 Parameter("gamma", 1e-4, 3.0, (0.05, 1.0), doc="mixture exponent"),
                 Parameter("epsilon", 1e-8, 10.0, (1e-3, 0.5), log=True, doc="keeps r = 0 finite")]
 
-    def design(self, runs, target=None, at=None):
-        if target is not None:
-            self._target = target  # resolves corpus="auto" (general loss -> r = replay ratio)
-        return super().design(runs, target, at)
-
     def _valid(self, run, index, prep):
         if run.transfer is None:
             raise DataError(f"run {run.name!r}: the D-CPT law needs CPT rows (phase 'cpt')")
@@ -68,7 +74,7 @@ class DCPTLaw(Law):
     def _features(self, run, index, prep):
         tokens = require_meta(run, "tokens_per_step", self.name)
         replay = require_meta(run, "replay_ratio", self.name)
-        r = replay if self.resolved_corpus(getattr(self, "_target", None)) == "general" else 1.0 - replay
+        r = replay if self._share_of() == "general" else 1.0 - replay
         d = (np.asarray(index) - run.transfer + 1) * tokens / self.d_unit
         n = require_meta(run, "model_size", self.name) / self.n_unit
         return {"N": np.full(index.size, n), "D": d.astype(float), "r": np.full(index.size, r)}

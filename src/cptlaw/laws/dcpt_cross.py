@@ -109,7 +109,6 @@ class CrossDomainDCPTLaw(DCPTLaw):
             raise DataError("no CPT points of any domain in the selected runs")
         if {run_domain(r) for r in runs} - set(self.k):
             self.measure(runs)
-        self._target = "loss:domain"
         return super().design(runs, "loss:domain", at)
 
     def _target_of(self, run, target):

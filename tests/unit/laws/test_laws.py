@@ -116,3 +116,14 @@ def test_steps_driven_shift_is_the_area_one_at_a_constant_cpt_lr():
     b = steps.predict(run, params={**params, "E": 300.0 * 2e-4})
     np.testing.assert_allclose(a, b, rtol=1e-9)
     assert area.options()["shift"] == "area" and steps.options()["shift"] == "steps"  # always recorded (v3)
+
+
+def test_dcpt_corpus_is_learned_by_fit_not_by_a_design():
+    """corpus='auto': fit learns which corpus's share r is (corpus_, from the target); a later design reads it and
+    changes nothing (a design used to reset a private attribute)."""
+    runs = random_runs()
+    law = DCPTLaw().fit(runs, "loss:general", n_starts=4)
+    assert law.corpus_ == "general" and law.options()["corpus"] == "general"
+    r_general = law.design([runs["a"]], "loss:general").features["r"][0]
+    assert r_general == pytest.approx(runs["a"].replay_ratio) and law.options()["corpus"] == "general"
+    assert DCPTLaw().options()["corpus"] == "domain"  # unfitted: a domain's share, as before
