@@ -59,6 +59,8 @@ def fit(args) -> int:
         runs = read_data(args.data, args.schedules, need_lr=law.USES_LR, args=args)
         suggest_if_unidentified(law.fit(runs, target, names=runs_arg(args.runs), **fit_opts), runs)
     save_fit(args, law.result_)
+    # the fitted equation: it names the form in use (e.g. the CPT law's default for a domain loss)
+    print(f"  equation: {law.equation()}", file=sys.stderr if args.out == "-" else sys.stdout)
     return 0
 
 
