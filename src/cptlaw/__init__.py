@@ -1,7 +1,8 @@
 """cptlaw: scaling laws of continual pre-training (CPT) -- fit pilot loss curves, predict, plan.
 
 Data flows one way: read logs (``cptlaw.ingest``) -> curves (``cptlaw.data``) -> fit a law (``cptlaw.laws`` on
-``cptlaw.fit``) -> predict / evaluate / plan (``cptlaw.predict``, ``cptlaw.evaluate``, ``cptlaw.plan``) -> plot
+``cptlaw.fit``; its form chosen by cross-validation: ``cptlaw.select``) -> predict / evaluate / plan
+(``cptlaw.predict``, ``cptlaw.evaluate``, ``cptlaw.plan``; which pilots to train: ``cptlaw.pilots``) -> plot
 / report (``cptlaw.plots``, ``cptlaw.report``).  The command line (``cptlaw.cli``) is a thin layer over this API.
 
 The names below are imported on first use (PEP 562), so ``import cptlaw.cli`` (and ``cptlaw --help``) does not
