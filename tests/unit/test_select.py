@@ -99,9 +99,9 @@ def test_forms_the_runs_cannot_tell_apart_go_by_preference():
     assert choose(same, prefer=("fading", "eq4"))[0] == "w"  # a real difference is not a tie
 
 
-def test_parallel_forms_give_the_same_selection(sqrt_w_runs):
-    one = select(sqrt_w_runs, "domain", forms=["eq4", "w"], fit_options={"n_starts": 4}, n_jobs=1)
-    two = select(sqrt_w_runs, "domain", forms=["eq4", "w"], fit_options={"n_starts": 4}, n_jobs=2)
+def test_parallel_forms_give_the_same_selection(small_runs):
+    one = select(small_runs, "domain", forms=["eq4", "w"], fit_options={"n_starts": 4}, n_jobs=1)
+    two = select(small_runs, "domain", forms=["eq4", "w"], fit_options={"n_starts": 4}, n_jobs=2)
     assert [s.row() for s in one.table] == [s.row() for s in two.table] and one.chosen == two.chosen
     assert one.law.params_ == two.law.params_
 
@@ -122,22 +122,29 @@ def test_a_fading_form_without_an_annealed_cpt_is_its_twin():
     assert "(= eq4" in "\n".join(selection_lines(sel))
 
 
-def test_open_source_mode_cross_validates_cpt_only_runs(sqrt_w_runs):
+@pytest.fixture(scope="module")
+def small_runs():
+    """Two PT and two CPT runs, short: enough for two folds."""
+    return simulate_cpt_runs(SPECS[:4], params=TRUTH, target="domain", n_eval=40, noise=1e-3, seed=1,
+                             law=CPTLaw(shift="sqrt", pt_weight=True))
+
+
+def test_open_source_mode_cross_validates_cpt_only_runs(small_runs):
     """pt='unknown': the runs are CPT-only (cut at their transfer), every one a CPT run; only the forms without
     PT terms are tried, and asking for one with them is a clear error."""
     from cptlaw.data import RunSet
     from cptlaw.laws.cpt import cpt_part
 
-    cpt = RunSet([cpt_part(r) for r in sqrt_w_runs if r.transfer])
+    cpt = RunSet([cpt_part(r) for r in small_runs if r.transfer])
     sel = select(cpt, "domain", base_options={"pt": "unknown"}, fit_options={"n_starts": 4}, n_jobs=1)
-    assert [s.form for s in sel.table] == ["eq4", "sqrt"] and len(sel.folds) == 4
+    assert [s.form for s in sel.table] == ["eq4", "sqrt"] and len(sel.folds) == 2
     assert sel.law.get_params()["pt"] == "unknown"
     with pytest.raises(CptlawError, match="need a known PT"):
         select(cpt, "domain", forms=["w"], base_options={"pt": "unknown"})
 
 
-def test_lam_fit_and_a_failing_fold(sqrt_w_runs, monkeypatch):
-    sel = select(sqrt_w_runs, "domain", forms=["eq4"], base_options={"lam": "fit"}, fit_options={"n_starts": 4},
+def test_lam_fit_and_a_failing_fold(small_runs, monkeypatch):
+    sel = select(small_runs, "domain", forms=["eq4"], base_options={"lam": "fit"}, fit_options={"n_starts": 4},
                  n_jobs=1)
     assert sel.law.lam_ in (0.95, 0.99, 0.995, 0.999, 0.9995)
     import cptlaw.select as s
@@ -147,4 +154,4 @@ def test_lam_fit_and_a_failing_fold(sqrt_w_runs, monkeypatch):
 
     monkeypatch.setattr(s, "heldout_errors", boom)
     with pytest.raises(CptlawError, match="no form could predict"):
-        select(sqrt_w_runs, "domain", forms=["eq4"], fit_options={"n_starts": 4}, n_jobs=1)
+        select(small_runs, "domain", forms=["eq4"], fit_options={"n_starts": 4}, n_jobs=1)
