@@ -93,7 +93,7 @@ def full_names(runs, m, d) -> list[str]:
             or (n.startswith(f"{m}_{d}_") and (n.endswith("_r25")))]
 
 
-def full_case(ds, m, d, target) -> dict:
+def full_case(ds, m, d, target, split_of=None) -> dict:
     """select's cross-validation over the whole bundled grid of the size (leave one CPT run out, leave one
     transfer point out): what the defaults are chosen on."""
     runs = load(ds)
@@ -104,19 +104,6 @@ def full_case(ds, m, d, target) -> dict:
             "forms": {s.form: {"cv": {k: getattr(s, k) for k in ("cv_pred_e", "cv_se", "cv_worst_e", "cv_early_e",
                                                                   "pooled_r2", "mean_run_r2", "n_params")},
                                "params": sel.laws[s.form].params_} for s in sel.table}}
-
-
-def compute_full(fresh: bool = False) -> list[dict]:
-    cache = {} if fresh or not CACHE_FULL.exists() else json.loads(CACHE_FULL.read_text())
-    out = []
-    for ds, m, d, target, _ in cases():
-        key = f"{ds}|{m}|{d}|{target}"
-        if key not in cache:
-            cache[key] = full_case(ds, m, d, target)
-            atomic_write_text(CACHE_FULL, json.dumps(cache, indent=1), force=True)
-            print(f"full {key}: chose {cache[key]['chosen']} ({cache[key]['select_s']:.0f} s)", flush=True)
-        out.append(cache[key])
-    return out
 
 
 def early_rewarm_case(ds, m, d, target, split_of) -> dict:
@@ -139,30 +126,36 @@ def early_rewarm_case(ds, m, d, target, split_of) -> dict:
     return out
 
 
-def compute_early(fresh: bool = False) -> dict:
-    cache = {} if fresh or not CACHE_EARLY.exists() else json.loads(CACHE_EARLY.read_text())
+def _key(ds, m, d, target) -> str:
+    return f"{ds}|{m}|{d}|{target}"
+
+
+def cached(path: Path, case, fresh: bool = False) -> dict[str, dict]:
+    """Per case of :func:`cases`, ``case(ds, m, d, target, split_of)``: read from the cache at ``path``, computed
+    where it lacks the case, and saved after each one (a long run resumes)."""
+    cache = {} if fresh or not path.exists() else json.loads(path.read_text())
     for ds, m, d, target, split_of in cases():
-        key = f"{ds}|{m}|{d}|{target}"
+        key = _key(ds, m, d, target)
         if key not in cache:
-            cache[key] = early_rewarm_case(ds, m, d, target, split_of)
-            atomic_write_text(CACHE_EARLY, json.dumps(cache, indent=1), force=True)
+            cache[key] = case(ds, m, d, target, split_of)
+            atomic_write_text(path, json.dumps(cache, indent=1), force=True)
+            print(f"{path.stem} {key}", flush=True)
     return cache
 
 
 def compute(fresh: bool = False) -> list[dict]:
-    cache = {} if fresh or not CACHE.exists() else json.loads(CACHE.read_text())
-    out = []
+    cache = cached(CACHE, run_case, fresh)
     for ds, m, d, target, split_of in cases():
-        key = f"{ds}|{m}|{d}|{target}"
-        if key not in cache:
-            cache[key] = run_case(ds, m, d, target, split_of)
+        case = cache[_key(ds, m, d, target)]
+        if "prefer" not in case:  # (cases cached before the preference order was recorded)
+            case["prefer"] = list(_prefer(load(ds), split_of(m, d).fit, target))
             atomic_write_text(CACHE, json.dumps(cache, indent=1), force=True)
-            print(f"{key}: chose {cache[key]['chosen']} ({cache[key]['select_s']:.0f} s)", flush=True)
-        if "prefer" not in cache[key]:  # (cases cached before the preference order was recorded)
-            cache[key]["prefer"] = list(_prefer(load(ds), split_of(m, d).fit, target))
-            atomic_write_text(CACHE, json.dumps(cache, indent=1), force=True)
-        out.append(cache[key])
-    return out
+    return [cache[_key(ds, m, d, target)] for ds, m, d, target, _ in cases()]
+
+
+def compute_full(fresh: bool = False) -> list[dict]:
+    cache = cached(CACHE_FULL, full_case, fresh)
+    return [cache[_key(ds, m, d, target)] for ds, m, d, target, _ in cases()]
 
 
 def pct(v) -> str:
@@ -317,5 +310,5 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fresh", action="store_true", help="recompute every case (ignore the cache)")
     ap.add_argument("--timing", action="store_true", help="also time select alone (run on an idle machine)")
     args = ap.parse_args(argv)
-    rows, full, early = compute(args.fresh), compute_full(args.fresh), compute_early(args.fresh)
+    rows, full, early = compute(args.fresh), compute_full(args.fresh), cached(CACHE_EARLY, early_rewarm_case, args.fresh)
     write_page(args.out, page(rows, full, time_select() if args.timing else None, early))
