@@ -41,6 +41,7 @@ from .data import RunSet, target_column
 from .errors import CptlawError, DataError
 from .evaluate import cpt_rows
 from .fit.bootstrap import warm_refit
+from .fit.metrics import metrics
 from .fit.problem import Problem
 from .laws import CPTLaw, from_result, make_law
 from .laws.cpt import EQ4_FORM
@@ -116,11 +117,11 @@ def heldout_errors(law, run, target: str) -> dict:
     if idx.size == 0:
         raise DataError(f"run {run.name!r} has no CPT rows of {target!r} to score")
     pred = law.predict(run, run.steps[idx])
-    rel = np.abs(pred - y) / y
     span = max(int(run.steps[-1] - start) + 1, 1)
     early = (run.steps[idx] - start) < EARLY_SHARE * span
-    return {"pred_e": float(np.mean(rel)), "worst_e": float(np.max(rel)),
-            "early_e": float(np.mean(rel[early])) if early.any() else None, "n": int(idx.size)}
+    m = metrics(y, pred)
+    return {"pred_e": m["pred_e"], "worst_e": m["worst_e"],
+            "early_e": metrics(y[early], pred[early])["pred_e"] if early.any() else None, "n": m["n"]}
 
 
 @dataclass

@@ -65,7 +65,7 @@ import numpy as np
 from ..data import Run, RunSet, target_column
 from ..errors import CptlawError, DataError
 from ..schedules import AreaOptions, Areas, compute_areas, cpt_cumsum
-from .base import AreaLaw, Design, Parameter, positive_log, require_meta, running_peak, signs
+from .base import AreaLaw, Design, Parameter, _as_runs, positive_log, require_meta, running_peak, signs
 
 PT_MODES = ("known", "unknown")
 SHIFTS = ("area", "steps", "sqrt")
@@ -172,7 +172,7 @@ class CPTLaw(AreaLaw):
         """:meth:`AreaLaw.fit`, with each form option left at None set to cptlaw's default for the loss's role
         (:meth:`role_of`; the learned ``role_`` and ``form_``; the form in use is recorded in the saved fit's
         options)."""
-        runs = runs if isinstance(runs, RunSet) else RunSet(list(runs) if not isinstance(runs, Run) else [runs])
+        runs = runs if isinstance(runs, RunSet) else RunSet(_as_runs(runs))
         names = fit_options.get("names")
         self.role_ = self.role_of(runs.select(names).with_target(target_column(target)), target)
         self.form_ = self.default_form(self.role_)
