@@ -304,21 +304,18 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
 
 
 def _fading_twins(forms: list[str], base: dict, runs: RunSet, target: str) -> dict[str, str]:
-    """Fading forms that predict exactly as their lasting twins on these runs, {fading form: twin}.  The fading
-    credit multiplies C1 * S2pt by (1 + E * x)^-beta, which is 1 on PT rows (x = 0); on CPT rows it matters only
-    where S2pt != 0, i.e. for a CPT from an annealed PT.  Without such a run, the two forms have the same objective
-    on every fit and fold, so the twin's fit is the fading form's too and is not computed twice."""
+    """Fading forms that predict exactly as their lasting twins on these runs, {fading form: twin}: where the law
+    says the fading credit cannot matter (:meth:`CPTLaw.fading_matters`: no CPT from an annealed PT), the two forms
+    have the same objective on every fit and fold, so the twin's fit is the fading form's too and is not computed
+    twice."""
     # (whether S2pt is zero does not depend on lambda: a fixed one stands in for lam="fit", chosen only by a fit)
-    design = CPTLaw(**{**base, "lam": 0.999 if base.get("lam") == "fit" else base.get("lam", 0.999)},
-                    **FORMS["eq4"]).design(list(runs), target)
-    F = design.features
-    if np.any((F["S2pt"] != 0) & (F["S1cpt"] > 0)):
-        return {}
+    base = {**base, "lam": 0.999 if base.get("lam") == "fit" else base.get("lam", 0.999)}
     twins = {}
     for form in forms:
         if FORMS[form]["pt_credit"] == "fading":
             twin = form_name({**FORMS[form], "pt_credit": "lasting"})
-            if twin in forms:
+            law = CPTLaw(**base, **FORMS[form])
+            if twin in forms and not law.fading_matters(law.design(list(runs), target)):
                 twins[form] = twin
     return twins
 

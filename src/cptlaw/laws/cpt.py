@@ -318,6 +318,13 @@ class CPTLaw(AreaLaw):
             out["r_pt"] = np.broadcast_to(np.asarray(replay_ratio, float), (n,)).copy()
         return out
 
+    def fading_matters(self, design: Design) -> bool:
+        """Whether ``pt_credit="fading"`` can change any prediction on ``design``: C1*S2pt*(1 + E*x)^-beta differs
+        from Eq. 4's C1*S2pt only where S2pt != 0 and the shift's clock x > 0, i.e. on the CPT rows of a CPT from
+        an annealed PT (:mod:`cptlaw.select` does not refit a fading form where it cannot)."""
+        F = design.features
+        return bool(np.any((F["S2pt"] != 0) & (F[self.shift_input] > 0)))
+
     def shift_progress(self, design: Design, params: dict | None = None) -> np.ndarray:
         """How far the distribution shift has come at each point of ``design``: ``1 - (1 + E*x)^(-beta)`` in
         [0, 1), x = S1cpt (Eq. 4) or the CPT step count (``shift="steps"``).  The planner's saturation."""
