@@ -43,14 +43,27 @@ class Start:
 
 
 def _solve(problem: Problem, x0: np.ndarray, delta: float, max_nfev: int | None) -> Start:
-    """least_squares in the full parameter space (the last polish after variable projection)."""
+    """least_squares in the full parameter space (the last polish after variable projection).
+
+    A parameter whose Jacobian column is exactly zero at ``x0`` (a term these data never switch on, e.g. C1 when
+    no PT anneals) is held where it is: the trust region has no curvature along it, so a solve would move it
+    by an arbitrary amount for no change of the objective."""
+    seen = np.any(problem.jac(x0) != 0, axis=0)
+    if not seen.any():
+        return Start(x0, x0, problem.objective(x0, delta), 0, True, 1)
+
+    def full(z):
+        x = x0.copy()
+        x[seen] = z
+        return x
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = least_squares(problem.residuals, x0, jac=problem.jac, bounds=(problem.lower, problem.upper),
-                            method="trf", loss="huber", f_scale=delta, x_scale="jac", max_nfev=max_nfev,
-                            ftol=1e-12, xtol=1e-12, gtol=1e-12)
+        res = least_squares(lambda z: problem.residuals(full(z)), x0[seen], jac=lambda z: problem.jac(full(z))[:, seen],
+                            bounds=(problem.lower[seen], problem.upper[seen]), method="trf", loss="huber",
+                            f_scale=delta, x_scale="jac", max_nfev=max_nfev, ftol=1e-12, xtol=1e-12, gtol=1e-12)
     # least_squares' cost, ½ Σ δ² ρ((r/δ)²), is exactly Σ Huber_δ(r) (module docstring)
-    return Start(x0, res.x, float(res.cost), int(res.nfev), True, int(res.status))
+    return Start(x0, full(res.x), float(res.cost), int(res.nfev), True, int(res.status))
 
 
 def _distinct(order: np.ndarray, curves: list[np.ndarray], k: int, tol: float = 1e-3) -> list[int]:

@@ -47,7 +47,7 @@ def huber(r: np.ndarray, delta: float) -> np.ndarray:
     return np.where(a <= delta, 0.5 * r * r, delta * a - 0.5 * delta * delta)
 
 
-def bounded_lstsq(M: np.ndarray, b: np.ndarray, sign: np.ndarray) -> np.ndarray:
+def bounded_lstsq(M: np.ndarray, b: np.ndarray, sign: np.ndarray, hint: np.ndarray | None = None) -> np.ndarray:
     """argmin ||M c - b|| with c_j >= 0 (sign +1), c_j <= 0 (sign -1) or c_j free (sign 0).
 
     M has few columns (the amplitudes, at most 6) and many rows, so the work is one pass to form the
@@ -55,12 +55,21 @@ def bounded_lstsq(M: np.ndarray, b: np.ndarray, sign: np.ndarray) -> np.ndarray:
     columns differ by many orders of magnitude) and the small systems are solved by a truncated
     eigendecomposition, so an unidentified direction gets the minimum-norm answer.  When the unconstrained
     solution breaks a sign, Lawson & Hanson's active-set method (1974, ch. 23) takes over.
+
+    ``hint`` (the nonzero pattern of a previous solution, e.g. the last IRLS iterate) warm-starts the active
+    set: if the solve on that set is feasible, the method continues from it, and usually stops after its KKT
+    check.  The answer is the same (the problem is convex); only the number of k x k solves changes.
     """
     k = M.shape[1]
     flip = np.where(sign < 0, -1.0, 1.0)
     norms = np.sqrt(np.einsum("ij,ij->j", M, M))
-    norms[norms == 0] = 1.0
+    # A column 1e-12 below the largest is rounding noise (e.g. S2pt of a constant PT whose logged LR wobbles in
+    # its last digit): scaled to unit norm it would fit noise, so it is dropped and its amplitude is 0, the
+    # minimum-norm answer for a direction the data do not see.
+    null = norms <= 1e-12 * norms.max(initial=0.0)
+    norms[null] = 1.0
     Ms = M * (flip / norms)
+    Ms[:, null] = 0.0
     G, g = Ms.T @ Ms, Ms.T @ b
     pos = sign != 0
 
@@ -72,11 +81,18 @@ def bounded_lstsq(M: np.ndarray, b: np.ndarray, sign: np.ndarray) -> np.ndarray:
             z[cols] = V[:, keep] @ ((V[:, keep].T @ g[cols]) / w[keep])
         return z
 
-    z = solve(np.ones(k, bool))
-    if not np.any(z[pos] < 0):
-        return z * flip / norms
-    passive = ~pos
-    x = solve(passive)
+    x = None
+    if hint is not None and not hint[pos].all():
+        passive = hint | ~pos
+        z = solve(passive)
+        if np.all(z[passive & pos] > 0):
+            x = z
+    if x is None:
+        z = solve(np.ones(k, bool))
+        if not np.any(z[pos] < 0):
+            return z * flip / norms
+        passive = ~pos
+        x = solve(passive)
     tol = 1e-12 * (1.0 + float(np.abs(g).max()))
     for _ in range(3 * k + 3):
         w = g - G @ x  # = Ms.T (b - Ms x)
@@ -152,7 +168,7 @@ class Separable:
                 r = np.log(pred) - self.log_y
             h = np.where(np.abs(r) <= self.delta, 1.0, self.delta / np.maximum(np.abs(r), 1e-300))
             sw = np.sqrt(h) / pred
-            step = bounded_lstsq(Phi * sw[:, None], sw * pred * (1.0 - r), self.sign) - c
+            step = bounded_lstsq(Phi * sw[:, None], sw * pred * (1.0 - r), self.sign, c != 0) - c
             t, f_new = 1.0, np.inf
             while t >= 1 / 64:
                 f_new = self.objective_c(Phi, c + t * step)
