@@ -22,7 +22,7 @@ import numpy as np
 from cptlaw.data import Run, RunSet
 from cptlaw.evaluate import evaluate
 from cptlaw.fit import fit_design
-from cptlaw.laws import MultiPowerLaw, from_result
+from cptlaw.laws import MultiPowerLaw, from_params
 from cptlaw.schedules import WSD, Constant, Cosine, Warmup
 
 from ._legacy_fit import legacy_fit
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         prev_obj, prev_theta = results[label]
         rows.append((label, prev_obj, dict(zip(law.param_names, prev_theta)), min(times[label])))
     for label, fit_obj, params, el in rows:
-        rep = evaluate(from_result(ours.model_copy(update={"params": {k: float(v) for k, v in params.items()}})), data, HELD)
+        rep = evaluate(from_params(ours.law_name, {k: float(v) for k, v in params.items()}, ours.target, **ours.law_options),
+                       data, HELD)
         print(f"| {label} | {el:.1f} s | {fit_obj:.6g} | {100 * rep['overall']['pred_e']:.3f}% | "
               f"{rep['overall']['r2']:.4f} |", flush=True)
     t_ours = rows[0][3]

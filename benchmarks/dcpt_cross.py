@@ -51,12 +51,9 @@ def experiment(runs=None, domains=None):
         t0 = time.perf_counter()
         law = CrossDomainDCPTLaw(probe_steps=PROBE_STEPS).fit(train)
         elapsed = time.perf_counter() - t0
-        fitted_k = dict(law.k)
-        probe = law.measure(RunSet(test))[held]
-        k_held = law.k[held]
-        cross = pred_e(law, test)
-        law.k[held] = tuple(np.mean([v for v in fitted_k.values()], axis=0))
-        no_probe = pred_e(law, test)
+        probe, k_held = law.probe(RunSet(test))[held]
+        cross = pred_e(law.with_domains(k={held: k_held}), test)
+        no_probe = pred_e(law.with_domains(k={held: tuple(np.mean(list(law.k_.values()), axis=0))}), test)
         own = DCPTLaw(corpus="domain").fit(RunSet(test), held)
         p = runs[probe]
         probe_cost = PROBE_STEPS * p.tokens_per_step * p.model_size

@@ -19,7 +19,7 @@ import numpy as np
 from cptlaw.io import atomic_write_text
 from cptlaw.evaluate import evaluate
 from cptlaw.fit import fit_design
-from cptlaw.laws import AnnealingLaw, MultiPowerLaw, from_result
+from cptlaw.laws import AnnealingLaw, MultiPowerLaw, from_params
 
 from ._cases import german_cases, mpl_cases, pilot_cases
 from ._legacy_fit import legacy_fit
@@ -33,7 +33,7 @@ def cases(skip_mpl_law: bool):
 
 
 def _with_params(result, params):
-    return from_result(result.model_copy(update={"params": {k: float(v) for k, v in params.items()}}))
+    return from_params(result.law_name, {k: float(v) for k, v in params.items()}, result.target, **result.law_options)
 
 
 def main(argv: list[str] | None = None) -> None:

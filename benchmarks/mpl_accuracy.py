@@ -13,7 +13,7 @@ from cptlaw.datasets import MPL_SIZES, load_mpl
 from cptlaw.datasets.splits import MPL_SPLIT
 from cptlaw.evaluate import evaluate
 from cptlaw.fit import Problem
-from cptlaw.laws import AnnealingLaw, MultiPowerLaw, from_result
+from cptlaw.laws import AnnealingLaw, MultiPowerLaw, from_params
 from cptlaw.laws.base import LAM_GRID
 
 from .harness import command, describe, page_parser, write_page
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             if law.name == "mpl":
                 problem = Problem(law, law.design(list(runs.select(MPL_TRAIN)), "loss:train"), law.parameters())
                 pub = problem.objective(problem.x_of(REPO_PARAMS[size]), law.result_.delta)
-                pub_test = evaluate(from_result(law.result_.model_copy(update={"params": dict(zip(law.param_names, REPO_PARAMS[size]))})),
+                pub_test = evaluate(from_params(law.name, dict(zip(law.param_names, REPO_PARAMS[size])), **law.options()),
                                     runs, MPL_TEST)["overall"]
                 gaps.append(pub_test["r2"] - o["r2"])
                 notes.append(f"| {size}M | {law.result_.objective:.3g} | {pub:.3g} | {o['r2']:.4f} | {pub_test['r2']:.4f} |")

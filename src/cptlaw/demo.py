@@ -66,7 +66,9 @@ def _cpt_part(out: Path, runs, fit_names, held, domain: str, stem: str, quick: b
               f"held-out CPT runs (CPT rows; R2 per run):")
         for line in fit.warnings:
             print(f"  (diagnostic: {line})")
-        tips = suggest_if_unidentified(law, runs)
+        law = suggest_if_unidentified(law, runs)
+        fit = law.result_
+        tips = fit.diagnostics.suggested_runs
         if tips:
             print(f"  (to pin these down, train next: {tips[0]['description']}; the near-equivalent fits "
                   f"disagree there by {100 * tips[0]['spread']:.1f}%)")

@@ -299,7 +299,7 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
     sel = Selection(table, pick, laws[pick], rule, fold_list, time.perf_counter() - t0, laws)
     record = sel.record()
     record["refit"] = refit
-    laws[pick].result_.diagnostics.selection = record
+    sel.law = laws[pick] = laws[pick].annotated(selection=record)  # the chosen fit's file keeps the table
     return sel
 
 

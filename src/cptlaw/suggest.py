@@ -156,11 +156,11 @@ def suggest_runs(law, runs: RunSet, top: int = 3, points: int = 40) -> list[dict
     return scored[:top]
 
 
-def suggest_if_unidentified(law, runs: RunSet) -> list[dict]:
-    """The suggested next runs of a fitted loss-curve law whose fit left parameters unidentified or degenerate,
-    recorded in its diagnostics (``suggested_runs``); none otherwise (and never for D-CPT fits)."""
+def suggest_if_unidentified(law, runs: RunSet):
+    """The fitted loss-curve ``law`` with its suggested next runs recorded (``diagnostics.suggested_runs``,
+    :meth:`Law.annotated`: a copy) where its fit left parameters unidentified or degenerate; the law itself
+    otherwise (and always for D-CPT fits).  The suggestions: ``result_.diagnostics.suggested_runs or []``."""
     fit = law.result_
     if not law.USES_LR or not (fit.degenerate or fit.diagnostics.unidentified):
-        return []
-    fit.diagnostics.suggested_runs = suggest_runs(law, runs)
-    return fit.diagnostics.suggested_runs
+        return law
+    return law.annotated(suggested_runs=suggest_runs(law, runs))

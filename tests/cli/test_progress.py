@@ -25,7 +25,7 @@ def data(tmp_path_factory):
 
 def fit_argv(data, out, *extra):
     return [sys.executable, "-m", "cptlaw.cli", "fit", str(data), "--law", "cpt", "--target", "loss:general",
-            "--n-starts", "8", "--bootstrap", "4", "--bootstrap-method", "residuals", "--out", str(out), *extra]
+            "--n-starts", "2", "--bootstrap", "2", "--bootstrap-method", "residuals", "--out", str(out), *extra]
 
 
 def run_on_a_terminal(argv) -> str:

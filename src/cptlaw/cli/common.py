@@ -107,7 +107,7 @@ def is_points(fit_or_law_name, data) -> bool:
 def refuse_cross(law, command: str) -> None:
     if law.name == "dcpt-cross":
         raise CptlawError(f"{command}: a cross-domain D-CPT fit predicts each run on its own domain, from the domain's "
-                          f"K; use the Python API (cptlaw.laws: law = load(path); law.measure(runs); "
+                          f"K; use the Python API (cptlaw.laws: law = load(path).with_domains(probe_runs); "
                           f"law.predict(run)), as benchmarks/dcpt_cross.py does")
 
 

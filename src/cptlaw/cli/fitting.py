@@ -57,7 +57,7 @@ def fit(args) -> int:
         law.fit_design(design, target=target, data_hash=pts.data_hash(), data_source=pts.source, **fit_opts)
     else:
         runs = read_data(args.data, args.schedules, need_lr=law.USES_LR, args=args)
-        suggest_if_unidentified(law.fit(runs, target, names=runs_arg(args.runs), **fit_opts), runs)
+        law = suggest_if_unidentified(law.fit(runs, target, names=runs_arg(args.runs), **fit_opts), runs)
     save_fit(args, law.result_)
     # the fitted equation: it names the form in use (e.g. the CPT law's default for a domain loss)
     print(f"  equation: {law.equation()}", file=sys.stderr if args.out == "-" else sys.stdout)
@@ -76,7 +76,7 @@ def _fit_cross(args, target) -> int:
             sampler=args.sampler)
     save_fit(args, law.result_)
     out = sys.stderr if args.out == "-" else sys.stdout
-    for domain, (k1, k2) in law.k.items():
+    for domain, (k1, k2) in law.k_.items():
         print(f"  K of {domain}: k1 = {k1:.4g}, k2 = {k2:.4g} (probe {law.result_.diagnostics.probes.get(domain)}, "
               f"first {law.probe_steps} CPT steps)", file=out)
     return 0

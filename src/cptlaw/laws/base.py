@@ -8,6 +8,7 @@ never refits.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Iterable, Sequence
@@ -209,6 +210,16 @@ class Law(ABC):
         self.result_ = fit_design(self, design, **fit_options)
         self.params_ = dict(self.result_.params)
         return self
+
+    def annotated(self, **diagnostics) -> "Law":
+        """A copy of this fitted law whose saved record also carries the given diagnostics blocks (e.g.
+        ``suggested_runs`` from :mod:`cptlaw.suggest`, ``selection`` from :mod:`cptlaw.select`): analyses made
+        after the fit travel with it into the file, and this law is left as ``fit`` made it."""
+        self._fitted()
+        new = copy.copy(self)  # parameters and options are shared read-only; only the record differs
+        new.result_ = self.result_.model_copy(
+            update={"diagnostics": self.result_.diagnostics.model_copy(update=diagnostics, deep=True)})
+        return new
 
     def save(self, path, force: bool = False):
         """Write the saved fit (JSON) atomically; :func:`cptlaw.laws.load` reads it back as a fitted law."""

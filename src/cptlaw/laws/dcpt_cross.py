@@ -22,6 +22,8 @@ r = the domain share).  A run's domain is its one validation loss other than ``l
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..data import RunSet, target_column
@@ -78,37 +80,54 @@ class CrossDomainDCPTLaw(DCPTLaw):
         self.probe_replay = float(probe_replay)
 
     def options(self) -> dict:
-        return {**super().options(), "k": {d: list(v) for d, v in self.k.items()}, "probe_steps": self.probe_steps,
-                "probe_replay": self.probe_replay}
+        return {**super().options(), "k": {d: list(v) for d, v in self.k_table().items()},
+                "probe_steps": self.probe_steps, "probe_replay": self.probe_replay}
 
-    def measure(self, runs) -> dict:
-        """k1, k2 of every domain of ``runs`` not yet known, each from its probe run (the smallest model at the
-        replay ratio ``probe_replay``); adds them to ``self.k`` and returns {domain: probe run name}."""
+    def k_table(self) -> dict[str, tuple[float, float]]:
+        """{domain: (k1, k2)}: the constructor's ``k`` plus, once fitted, the ``k_`` measured by ``fit`` (a loaded
+        fit's table comes back as ``k``)."""
+        return {**self.k, **getattr(self, "k_", {})}
+
+    def probe(self, runs, known=None) -> dict[str, tuple[str, tuple[float, float]]]:
+        """{domain: (probe run name, (k1, k2))} for every CPT domain of ``runs`` not in ``known`` (default: this
+        law's table), each from its probe run: the smallest model at the replay ratio ``probe_replay``.  Changes
+        nothing."""
+        known = self.k_table() if known is None else known
         by_domain: dict[str, list] = {}
         for run in runs:
             if run.transfer is not None:
                 by_domain.setdefault(run_domain(run), []).append(run)
-        probes = {}
+        out = {}
         for domain, rs in by_domain.items():
-            if domain in self.k:
+            if domain in known:
                 continue
             cands = [r for r in rs if r.replay_ratio is not None and abs(r.replay_ratio - self.probe_replay) < 1e-9]
             if not cands:
                 raise DataError(f"domain {domain}: no run at replay {self.probe_replay:g} to probe it (runs: "
                                 f"{', '.join(r.name for r in rs)}); set probe_replay")
             probe = min(cands, key=lambda r: (r.model_size or 0.0, r.name))
-            self.k[domain] = measure_k(probe, self.probe_steps, self.d_unit)
-            probes[domain] = probe.name
-        return probes
+            out[domain] = (probe.name, measure_k(probe, self.probe_steps, self.d_unit))
+        return out
+
+    def with_domains(self, runs=(), *, k: dict | None = None) -> "CrossDomainDCPTLaw":
+        """A copy of this law that also knows the domains of ``runs`` (each K measured from its probe run among
+        them) and those given in ``k`` ({domain: (k1, k2)}): the Cross-Domain usage, predicting a new domain from
+        a short probe.  This law is left as it is."""
+        new = copy.deepcopy(self)
+        table = self.k_table()
+        new.k_ = {**table, **{d: kk for d, (_, kk) in self.probe(runs, table).items()},
+                  **{d: tuple(map(float, v)) for d, v in (k or {}).items()}}
+        return new
 
     def design(self, runs, target=None, at=None):
         """The CPT points of every run, each on its own domain loss (``target`` is not used: a run's domain is
-        its one loss besides loss:general).  A domain without a K yet is measured from its probe among ``runs``."""
+        its one loss besides loss:general).  A domain without a K yet is measured from its probe among ``runs``
+        (for this design only: see :meth:`with_domains`)."""
         runs = [r for r in runs if r.transfer is not None]  # PT runs: no CPT rows
         if not runs:
             raise DataError("no CPT points of any domain in the selected runs")
-        if {run_domain(r) for r in runs} - set(self.k):
-            self.measure(runs)
+        if {run_domain(r) for r in runs} - set(self.k_table()):
+            return self.with_domains(runs).design(runs, target, at)
         return super().design(runs, "loss:domain", at)
 
     def _target_of(self, run, target):
@@ -116,7 +135,7 @@ class CrossDomainDCPTLaw(DCPTLaw):
 
     def _features(self, run, index, prep):
         f = super()._features(run, index, prep)
-        k1, k2 = self.k[run_domain(run)]
+        k1, k2 = self.k_table()[run_domain(run)]
         f["k1"], f["k2"] = np.full(index.size, k1), np.full(index.size, k2)
         return f
 
@@ -147,11 +166,13 @@ class CrossDomainDCPTLaw(DCPTLaw):
     def fit(self, runs, target: str = "loss:domain", *, names: list[str] | None = None,
             **fit_options) -> "CrossDomainDCPTLaw":
         """Fit on the CPT runs of several domains (each run's own domain loss; ``target`` must be
-        ``loss:domain``), measuring each domain's K from its probe run first; sets ``params_`` and ``result_``."""
+        ``loss:domain``), measuring each domain's K from its probe run first; sets ``k_`` (every domain's K),
+        ``params_`` and ``result_``."""
         if target_column(target) != "loss:domain":
             raise CptlawError("the cross-domain law fits each CPT run on its own domain loss: give the target domain")
         runs = (runs if isinstance(runs, RunSet) else RunSet(runs)).select(names)
-        probes = self.measure(runs)
+        probes = self.probe(runs, self.k)
+        self.k_ = {**self.k, **{d: kk for d, (_, kk) in probes.items()}}
         design = self.design(list(runs))
         counts, shares = {}, {}
         for i, name in enumerate(design.run_names):
@@ -168,5 +189,5 @@ class CrossDomainDCPTLaw(DCPTLaw):
             raise DataError(f"the cross-domain law is fitted on several domains; these runs cover only {', '.join(counts)}")
         self.fit_design(design, target="loss:domain", data_hash=runs.data_hash(), data_source=runs.source,
                         **fit_options)
-        self.result_.diagnostics.probes = probes
+        self.result_.diagnostics.probes = {d: name for d, (name, _) in probes.items()}
         return self

@@ -37,7 +37,9 @@ def test_saved_fit_keeps_k_and_predicts_the_same(cosine_runs, tmp_path):
     law.result_.save(tmp_path / "f.json")
     again = load_fit(tmp_path / "f.json")
     new = RunSet([r for r in cosine_runs if run_domain(r) == "loss:german"])
-    law.measure(new)
-    again.measure(new)
+    law_g, again_g = law.with_domains(new), again.with_domains(new)
+    assert "loss:german" in law_g.k_table() and "loss:german" not in law.k_table()  # a copy: the fit is unchanged
     run = new["m_german_const600_cosine_r50"]
-    np.testing.assert_allclose(again.predict(run), law.predict(run), rtol=1e-12)
+    np.testing.assert_allclose(again_g.predict(run), law_g.predict(run), rtol=1e-12)
+    with pytest.raises(DataError, match="no run at replay 0.25 to probe it"):  # one run, not its probe: no K
+        law.predict(run)
