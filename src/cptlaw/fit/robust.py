@@ -136,7 +136,7 @@ def multistart(problem: Problem, *, delta: float = 1e-3, n_starts: int = 128, se
     best = min(starts, key=lambda s: s.cost)
     escapes = 0
     for _ in range(2):  # leave plateaus: scan each nonlinear parameter over its bounds from the best solution
-        red = sep.scan(best.x[sep.nl], best.cost)
+        red = sep.scan(best.x[sep.nl], best.cost, c=best.x[sep.lin])
         if red is None:
             break
         escapes += 1

@@ -32,6 +32,12 @@ FLOOR = 1e-10  # predictions are clamped here before the log (laws.md pitfall 7)
 # law's beta -> 0, B -> inf) without changing the objective: on real MPL curves 1e-9 and 1e-12 end within
 # 1e-14 of each other at 2-3x fewer evaluations.  The final full-space polish keeps 1e-12.
 LOCAL_TOL = 1e-9
+# The inner Gauss-Newton step weighs the curvature of the points beyond δ by these factors times δ/|r|, the
+# first that lowers the objective wins.  1 is iteratively reweighted least squares, which converges only
+# linearly when many points lie beyond δ (noisy evaluation curves); 0 would be the exact (semi-smooth) Newton
+# Hessian of the Huber loss, whose steps are too long when few points lie within δ.  0.1 halved the inner
+# iterations on the bundled pilot fits at identical optima (benchmarks/fit_speed.py); 1 is the safe fallback.
+OUTLIER_WEIGHTS = (0.1, 1.0)
 
 
 def log_residuals(pred: np.ndarray, log_y: np.ndarray) -> np.ndarray:
@@ -155,7 +161,12 @@ class Separable:
         return float(np.sum(huber(log_residuals(Phi @ c, self.log_y), self.delta)))
 
     def amplitudes(self, Phi: np.ndarray, c0: np.ndarray | None = None, max_iter: int = 30) -> tuple[np.ndarray, float]:
-        """c*(theta_nl) for this basis: Gauss-Newton IRLS on the log-residual Huber objective."""
+        """c*(theta_nl) for this basis: damped Gauss-Newton on the log-residual Huber objective.
+
+        With J = Phi / L̂ (d log L̂ / dc) and r = log L̂ - log L, the gradient is Jᵀψ(r) (ψ = Huber's
+        derivative); the model Hessian is Jᵀ diag(w) J with w = 1 within δ and ε·δ/|r| beyond (ε from
+        ``OUTLIER_WEIGHTS``; ε = 1 is iteratively reweighted least squares).  Each step is solved under the
+        amplitudes' sign bounds, with backtracking."""
         y = self._y
         if c0 is not None and np.all(np.isfinite(c0)):
             c = c0  # warm start: the last solution, from a nearby theta_nl
@@ -166,15 +177,25 @@ class Separable:
             with np.errstate(all="ignore"):
                 pred = np.maximum(Phi @ c, 0.5 * y)  # linearise log around a positive prediction
                 r = np.log(pred) - self.log_y
-            h = np.where(np.abs(r) <= self.delta, 1.0, self.delta / np.maximum(np.abs(r), 1e-300))
-            sw = np.sqrt(h) / pred
-            step = bounded_lstsq(Phi * sw[:, None], sw * pred * (1.0 - r), self.sign, c != 0) - c
-            t, f_new = 1.0, np.inf
-            while t >= 1 / 64:
-                f_new = self.objective_c(Phi, c + t * step)
+            a = np.maximum(np.abs(r), 1e-300)
+            inside = a <= self.delta
+            psi = np.where(inside, r, self.delta * np.sign(r))
+            J = Phi / pred[:, None]
+            f_new = np.inf
+            for eps in OUTLIER_WEIGHTS:
+                w = np.where(inside, 1.0, eps * self.delta / a)
+                Jw = J * np.sqrt(w)[:, None]
+                # minimise the quadratic model ½ΔᵀHΔ + gradᵀΔ, H = Jᵀ diag(w) J, grad = Jᵀψ(r), under the signs:
+                # the least squares of Jw c against Jw c_now - ψ/√w
+                step = bounded_lstsq(Jw, Jw @ c - psi / np.sqrt(w), self.sign, c != 0) - c
+                t = 1.0
+                while t >= 1 / 64:
+                    f_new = self.objective_c(Phi, c + t * step)
+                    if f_new <= f:
+                        break
+                    t *= 0.5
                 if f_new <= f:
                     break
-                t *= 0.5
             if not f_new <= f:
                 break
             c, gain, f = c + t * step, f - f_new, f_new
@@ -242,17 +263,20 @@ class Separable:
         out.nfev, out.status = int(res.nfev), int(res.status)
         return out if out.cost <= start.cost else Reduced(start.x_nl, start.c, start.cost, out.nfev, out.status)
 
-    def scan(self, x_nl: np.ndarray, cost: float, levels: int = 16) -> Reduced | None:
+    def scan(self, x_nl: np.ndarray, cost: float, levels: int = 16, c: np.ndarray | None = None) -> Reduced | None:
         """One coordinate at a time, try ``levels`` values over the parameter's whole bounds with the others
         fixed; the best point that lowers the objective by more than 1e-6 relative, or None.  A local solve
-        cannot leave a plateau (an exponent whose amplitude is 0 has zero gradient); this can."""
+        cannot leave a plateau (an exponent whose amplitude is 0 has zero gradient); this can.  Each point's
+        amplitudes start from ``c`` (the amplitudes at ``x_nl``; cold when None), the same start for every point,
+        so the scan does not depend on its order."""
         lo, hi = self._range(use_bounds=True)
         best = None
         for j in range(x_nl.size):
             for v in np.linspace(lo[j], hi[j], levels):
                 x = x_nl.copy()
                 x[j] = v
-                red = self.cold().evaluate(x)
+                self._warm, self._cache = (None if c is None else c.copy()), None
+                red = self.evaluate(x)
                 if red.cost < cost * (1 - 1e-6) and (best is None or red.cost < best.cost):
                     best = red
         return best
