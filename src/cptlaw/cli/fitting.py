@@ -17,7 +17,7 @@ from .common import is_points, points_design, read_data, refuse_existing, runs_a
 
 
 # the convention flags of ``cptlaw fit``, each named after the law option it sets (None: not given)
-CONVENTIONS = ("lam", "warmup", "warmup_steps", "momentum", "lr_index", "size", "replay", "shift", "pt_credit",
+CONVENTIONS = ("lam", "warmup", "warmup_steps", "momentum", "lr_index", "size", "replay", "replay_factor", "shift", "pt_credit",
                "pt_weight", "pt", "n_unit", "d_unit", "corpus")
 
 

@@ -16,6 +16,15 @@ r_pt = replay ratio, r_cpt = 1 - r_pt::
     general: ... - C2 * S2cpt * exp(a1 * r_pt)  + B * (1 - (1 + E*S1cpt)^(-beta)) * (1 - exp(-a2 * r_cpt))
     domain:  ... - C2 * S2cpt * exp(a1 * r_cpt) + B * (1 - (1 + E*S1cpt)^(-beta)) * (exp(a2 * r_cpt) - 1)
 
+``replay_factor`` (cptlaw adds it, with ``replay``): the ratio factor g(r_cpt) of the shift term.
+
+* ``"exp"`` (Eq. 8, the default): 1 - exp(-a2 r_cpt) (general) and exp(a2 r_cpt) - 1 (domain).  The domain factor
+  is convex in the domain share for every a2 > 0: it forces the shift at share 0.9 to be at least 1.8x the shift at
+  share 0.5, where the bundled pilot sets show 1.03-1.27x (issue 21).
+* ``"power"``: g = r_cpt^a2 for both losses (g(1) = 1, so B is the shift without replay), concave for a2 < 1 and
+  convex above: the data choose.  cptlaw's form; ``benchmarks/replay_factor.py`` cross-validates it against Eq. 8
+  over held-out ratios on every bundled set with several ratios (docs/accuracy-replay.md).
+
 Open-source PT models (``pt="unknown"``; §6 and App. G, laws.md §3.4): the PT history is unknown, so S1pt is a
 fitted parameter, the PT is assumed annealed to an LR of 0 (its S2pt term folds into L0, so there is no C1) and
 the CPT LR re-warms from that 0 (the first CPT step's momentum starts from eta_pt_end = 0)::
@@ -70,6 +79,7 @@ from .base import AreaLaw, Design, Parameter, _as_runs, positive_log, require_me
 PT_MODES = ("known", "unknown")
 SHIFTS = ("area", "steps", "sqrt")
 PT_CREDITS = ("lasting", "fading")
+REPLAY_FACTORS = ("exp", "power")
 # cptlaw's default form per role of the loss (CPTLaw.fit; docs/accuracy-forms.md has the cross-validation that
 # chose them): Eq. 4 for the general (PT-distribution) loss, where no form gains on every bundled set; for a CPT
 # domain's loss, the square-root clock, the fading PT credit and the PT-step weight, which gain on every set
@@ -112,7 +122,7 @@ class CPTLaw(AreaLaw):
 
     def __init__(self, *, size: bool = False, replay: str | None = None, n_unit: float = 1e6, pt: str = "known",
                  shift: str | None = None, pt_credit: str | None = None, pt_weight: bool | None = None,
-                 **area_options):
+                 replay_factor: str = "exp", **area_options):
         super().__init__(**area_options)
         self.size = size
         self.replay = replay
@@ -120,6 +130,9 @@ class CPTLaw(AreaLaw):
         self.pt = pt
         if replay not in (None, "general", "domain"):
             raise ValueError("replay must be None, 'general' or 'domain'")
+        if replay_factor not in REPLAY_FACTORS:
+            raise ValueError(f"replay_factor must be one of {REPLAY_FACTORS}, got {replay_factor!r}")
+        self.replay_factor = replay_factor
         if pt not in PT_MODES:
             raise ValueError(f"pt must be one of {PT_MODES}, got {pt!r}")
         if shift not in (None, *SHIFTS):
@@ -188,7 +201,8 @@ class CPTLaw(AreaLaw):
         area = f"{p['A']}·(S1cpt + {p['S1pt']})^(−{p['alpha']})" if self.unknown else \
             f"{p['A']}·({s1pt} + S1cpt)^(−{p['alpha']}) − {p['C1']}·S2pt{'·N^' + p['gamma1'] if self.size else ''}{fade}"
         c2 = f"{p['C2']}·S2cpt" + (f"·N^{p['gamma2']}" if self.size else "") + (f"·exp({p['a1']}·r)" if self.replay else "")
-        shift = f"{p['B']}·(1 − (1 + {p['E']}·{x})^(−{p['beta']}))" + (" · g(r; a2)" if self.replay else "")
+        g = {"power": f"r_cpt^{p.get('a2')}", "exp": "g(r; a2)"}[self.replay_factor]
+        shift = f"{p['B']}·(1 − (1 + {p['E']}·{x})^(−{p['beta']}))" + (f" · {g}" if self.replay else "")
         size = f" + {p['F']}·N^(−{p['gamma3']})" if self.size else ""
         return signs(f"L = {p['L0']} + {area} − {c2} + {shift}{size}")
 
@@ -198,6 +212,8 @@ class CPTLaw(AreaLaw):
 
     def options(self) -> dict:
         opts = {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit, "pt": self.pt}
+        if self.replay:  # (recorded only where it acts; a fit without replay reads the same as before)
+            opts["replay_factor"] = self.replay_factor
         # the form in use, always explicit (a fit saved before v3 lacks these keys and reads as Eq. 4)
         return {**opts, **self.form}
 
@@ -254,8 +270,10 @@ class CPTLaw(AreaLaw):
                    Parameter("F", 0.0, np.inf, (0.1, 5.0), doc="model-size amplitude", linear=True),
                    Parameter("gamma3", 1e-4, 3.0, (0.05, 0.6), doc="model-size exponent")]
         if self.replay:
-            ps += [Parameter("a1", -20.0, 20.0, (-1.0, 1.0), doc="replay effect on CPT annealing"),
-                   Parameter("a2", 1e-6, 50.0, (0.5, 6.0), doc="replay effect on the distribution shift")]
+            a2 = (Parameter("a2", 1e-6, 20.0, (0.05, 2.0), doc="exponent of the domain share in the distribution shift")
+                  if self.replay_factor == "power" else
+                  Parameter("a2", 1e-6, 50.0, (0.5, 6.0), doc="replay effect on the distribution shift"))
+            ps += [Parameter("a1", -20.0, 20.0, (-1.0, 1.0), doc="replay effect on CPT annealing"), a2]
         return ps
 
     def rate_range(self, design=None) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -358,7 +376,7 @@ class CPTLaw(AreaLaw):
             r_cpt = 1.0 - r_pt
             r_anneal = r_pt if self.replay == "general" else r_cpt
             c2fac = np.exp(p["a1"] * r_anneal)
-            replay_fac = (1.0 - np.exp(-p["a2"] * r_cpt)) if self.replay == "general" else np.expm1(p["a2"] * r_cpt)
+            replay_fac = self._replay_factor(p["a2"], r_cpt)[0]
         # the forward area: S1cpt + the fitted S1pt (unknown PT), S1 (Eq. 4) or w * S1pt + S1cpt (pt_weight)
         if self.unknown:
             s1 = F["S1cpt"] + p["S1pt"]
@@ -368,6 +386,16 @@ class CPTLaw(AreaLaw):
             s1 = F["S1"]
         fade = u ** (-p["beta"]) if form["pt_credit"] == "fading" else 1.0  # the part of the shift still to come
         return p, x, u, shift, s1, n1, n2, c2fac, replay_fac, fade
+
+    def _replay_factor(self, a2: float, r_cpt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """g(r_cpt) of the shift term and dg/da2 (module docstring, ``replay_factor``)."""
+        if self.replay_factor == "power":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = np.where(r_cpt > 0, r_cpt ** a2, 0.0)
+                return g, np.where(r_cpt > 0, g * np.log(np.where(r_cpt > 0, r_cpt, 1.0)), 0.0)
+        if self.replay == "general":
+            return 1.0 - np.exp(-a2 * r_cpt), r_cpt * np.exp(-a2 * r_cpt)
+        return np.expm1(a2 * r_cpt), r_cpt * np.exp(a2 * r_cpt)
 
     def value(self, theta, d: Design):
         F = d.features
@@ -417,8 +445,7 @@ class CPTLaw(AreaLaw):
             r_cpt = 1.0 - r_pt
             r_anneal = r_pt if self.replay == "general" else r_cpt
             cols["a1"] = -p["C2"] * F["S2cpt"] * n2 * c2fac * r_anneal
-            dfac = (r_cpt * np.exp(-p["a2"] * r_cpt)) if self.replay == "general" else r_cpt * np.exp(p["a2"] * r_cpt)
-            cols["a2"] = p["B"] * shift * dfac
+            cols["a2"] = p["B"] * shift * self._replay_factor(p["a2"], r_cpt)[1]
         return np.column_stack([cols[n] for n in self.param_names])
 
 

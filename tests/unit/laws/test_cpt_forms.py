@@ -32,6 +32,7 @@ FORMS = [dict(shift="sqrt"), dict(pt_credit="fading"), dict(pt_weight=True),
          dict(shift="sqrt", pt_credit="fading", pt_weight=True),
          dict(shift="steps", pt_credit="fading", pt_weight=True),
          dict(shift="sqrt", pt_credit="fading", pt_weight=True, size=True, replay="domain"),
+         dict(replay="general", replay_factor="power"), dict(replay="domain", replay_factor="power", shift="sqrt"),
          dict(shift="sqrt", pt="unknown")]
 
 
@@ -191,3 +192,26 @@ def test_w_at_one_is_eq4_not_a_bound_warning():
     bounds = {b["param"]: b for b in law.result_.diagnostics.at_bound}
     assert bounds["w"].get("reference") is True
     assert not any(w.startswith("w = ") for w in law.result_.warnings)
+
+
+def test_power_replay_factor_is_the_domain_share_to_a2_and_is_recorded(tmp_path):
+    """replay_factor="power": the shift term is B·shift·r_cpt^a2 for either loss, so g(1) = 1 (no replay) and
+    g(0) = 0 (all replay); Eq. 8's exponential stays the default and is what a fit without the option records."""
+    runs = runs_with_meta()
+    p = {**P, "a1": 0.0, "a2": 0.5}
+    for role in ("general", "domain"):
+        law = CPTLaw(replay=role, replay_factor="power")
+        d = law.design(list(runs), "loss:general")
+        parts = dict(zip(law.param_names, law.jacobian(law.theta(p), d).T))
+        r_cpt = 1.0 - d.features["r_pt"]
+        without = CPTLaw(replay=role, replay_factor="power").jacobian(law.theta({**p, "a2": 1e-12}), d).T
+        # B's column is shift * g: with a2 -> 0 it is the bare shift (g = 1 wherever r_cpt > 0)
+        bare = dict(zip(law.param_names, without))["B"]
+        np.testing.assert_allclose(parts["B"], bare * r_cpt ** 0.5, rtol=1e-9, atol=1e-15)
+    assert CPTLaw(replay="domain").options()["replay_factor"] == "exp"
+    assert "replay_factor" not in CPTLaw().options()
+    law = CPTLaw(replay="domain", replay_factor="power").fit(runs, "loss:general", n_starts=2)
+    again = load_fit(law.save(tmp_path / "f.json"))
+    assert again.replay_factor == "power" and "r_cpt^" in again.equation()
+    with pytest.raises(ValueError, match="replay_factor must be one of"):
+        CPTLaw(replay="domain", replay_factor="linear")
