@@ -14,8 +14,10 @@ import warnings
 import numpy as np
 from scipy.optimize import minimize
 
+from cptlaw.datasets import load
+from cptlaw.datasets.splits import gpu_german_split
 from cptlaw.datasets.synthetic import simulate_cpt_runs
-from cptlaw.fit import Problem, fit_design
+from cptlaw.fit import Problem, fit_design, varpro
 from cptlaw.fit.bootstrap import bootstrap
 from cptlaw.laws import CPTLaw
 
@@ -63,6 +65,29 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{target}: {fit.n_points} points; ours {ours:.2f} s (objective {fit.objective:.7g}); previous "
               f"fitter {old:.2f} s ({old_obj:.7g}); L-BFGS-B+FD {ref:.1f} s ({ref_obj:.7g}) -> {ref / ours:.1f}x",
               flush=True)
+    # the inner amplitude step, side by side on real curves: the damped Gauss-Newton step against plain IRLS
+    # (varpro.OUTLIER_WEIGHTS = (1.0,)), the default fit of the German domain and general losses (bundled data)
+    german = load("pilot-gpu-german")
+    names = list(gpu_german_split("m", "german").present(german).fit)
+    out["inner_step"] = {}
+    for target in ("loss:general", "loss:german"):
+        row = {}
+        for label, weights in (("damped", varpro.OUTLIER_WEIGHTS), ("irls", (1.0,))):
+            saved, varpro.OUTLIER_WEIGHTS = varpro.OUTLIER_WEIGHTS, weights
+            try:
+                times = []
+                for _ in range(3):
+                    t = time.perf_counter()
+                    f = CPTLaw().fit(german, target, names=names).result_
+                    times.append(time.perf_counter() - t)
+            finally:
+                varpro.OUTLIER_WEIGHTS = saved
+            row[label] = {"seconds": min(times), "objective": f.objective}
+        out["inner_step"][target] = row
+        print(f"inner step, pilot-gpu-german m {target} ({len(names)} runs, default fit, best of 3): damped "
+              f"{row['damped']['seconds']:.2f} s (objective {row['damped']['objective']:.7g}), IRLS "
+              f"{row['irls']['seconds']:.2f} s ({row['irls']['objective']:.7g}) -> "
+              f"{row['irls']['seconds'] / row['damped']['seconds']:.2f}x", flush=True)
     # the bootstrap: 200 warm-started resamples, against naive refits from scratch (the full default multi-start
     # on the same resampled designs; a few of them, timed per resample)
     runs = simulate_cpt_runs(SPECS, target="general", noise=1e-3, seed=1, n_eval=500)

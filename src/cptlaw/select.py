@@ -67,13 +67,27 @@ FORMS: dict[str, dict] = {
 PREFERENCE: tuple[str, ...] = tuple(FORMS)
 
 
+POWER = "+power"  # a form's name with the replay factor r_cpt^a2 (CPTLaw replay_factor="power"; Eq. 8's otherwise)
+
+
 def form_name(options: dict) -> str:
-    """The name in :data:`FORMS` of a CPTLaw form, from its options (e.g. a law's ``get_params()``)."""
+    """The name in :data:`FORMS` of a CPTLaw form, from its options (e.g. a law's ``get_params()``); with
+    ``replay_factor="power"`` (and ``replay`` set) the name ends in ``+power``."""
     key = {k: options.get(k, v) for k, v in _EQ4.items()}
+    power = POWER if options.get("replay") and options.get("replay_factor") == "power" else ""
     for name, opts in FORMS.items():
         if opts == key:
-            return name
+            return name + power
     raise CptlawError(f"not a form of FORMS: {key}")
+
+
+def form_options(name: str) -> dict:
+    """The CPTLaw options of a form name (:func:`form_name`'s inverse)."""
+    base, power = (name[:-len(POWER)], True) if name.endswith(POWER) else (name, False)
+    if base not in FORMS:
+        raise CptlawError(f"unknown form {name!r}; choose among {', '.join(FORMS)} (with replay, each also with "
+                          f"{POWER})")
+    return {**FORMS[base], **({"replay_factor": "power"} if power else {})}
 
 
 @dataclass(frozen=True)
@@ -81,18 +95,26 @@ class Fold:
     """One cross-validation fold: the runs left out (the rest is fitted) and why."""
 
     held_out: tuple[str, ...]
-    kind: str  # "run" (leave one CPT run out) or "transfer" (leave one transfer point out)
+    kind: str  # "run", "transfer <step>" (one transfer point out) or "replay <ratio>" (one replay ratio out)
 
 
-def folds(runs: RunSet, names: list[str], cpt_only_runs: bool = False) -> list[Fold]:
+def folds(runs: RunSet, names: list[str], cpt_only_runs: bool = False, by_replay: bool = False) -> list[Fold]:
     """The folds over the CPT runs among ``names`` (PT-only runs are always fitted; with ``cpt_only_runs``, the
     open-source mode's CPT-only runs, every run is a CPT run).  A transfer point is a PT history and a step: runs
-    that branch from the same PT run at the same step.  Every fold leaves at least one CPT run in the fit."""
+    that branch from the same PT run at the same step.  With ``by_replay`` (a law with a replay factor) and three
+    or more replay ratios among the CPT runs, every ratio is also left out in turn (two stay fitted, so the factor
+    is identified).  Every fold leaves at least one CPT run in the fit."""
     cpt = [n for n in names if cpt_only_runs or runs[n].transfer is not None]
     if len(cpt) < 2:
         raise DataError(f"cross-validation needs at least 2 CPT runs (runs with a transfer); the selected runs have "
                         f"{len(cpt)}{': ' + ', '.join(cpt) if cpt else ''}")
     out = [Fold((n,), "run") for n in cpt]
+    if by_replay:
+        by_ratio: dict[float, list[str]] = {}
+        for n in cpt:
+            by_ratio.setdefault(float(runs[n].replay_ratio), []).append(n)
+        if len(by_ratio) >= 3:
+            out += [Fold(tuple(g), f"replay {r:g}") for r, g in sorted(by_ratio.items()) if len(g) > 1]
     if cpt_only_runs:
         return out
     by_transfer: dict[tuple[int, bytes], list[str]] = {}
@@ -164,7 +186,7 @@ def cross_validate(law: CPTLaw, runs: RunSet, target: str, names: list[str], fol
     pe = np.array([s["pred_e"] for s in scores])
     early = [s["early_e"] for s in scores if s["early_e"] is not None]
     pooled = law.result_.pooled.r2 if law.result_.pooled is not None else float("nan")
-    return FormScore(form=form_name(law.form), options=law.options(), n_params=len(law.params_),
+    return FormScore(form=form_name({**law.get_params(), **law.form}), options=law.options(), n_params=len(law.params_),
                      cv_pred_e=float(pe.mean()),
                      cv_se=float(pe.std(ddof=1) / math.sqrt(pe.size)) if pe.size > 1 and np.all(np.isfinite(pe)) else 0.0,
                      cv_worst_e=float(max(s["worst_e"] for s in scores)),
@@ -220,7 +242,9 @@ def preference(law: CPTLaw, runs: RunSet, target: str) -> tuple[str, ...]:
     """The order in which forms the runs cannot tell apart are preferred: cptlaw's default form for the loss's
     role (:meth:`CPTLaw.role_of`) first, then the forms that differ from it in fewer options."""
     default = law.default_form(law.role_of(runs, target))
-    return tuple(sorted(FORMS, key=lambda f: sum(FORMS[f][k] != default[k] for k in default)))
+    order = sorted(FORMS, key=lambda f: sum(FORMS[f][k] != default[k] for k in default))
+    # with replay: Eq. 8's factor before the power factor (the published form, when the runs cannot tell)
+    return tuple(order) + (tuple(f + POWER for f in order) if law.replay else ())
 
 
 def choose(table: list[FormScore], tolerance: float = 0.1, prefer: tuple[str, ...] | None = None) -> tuple[str, str]:
@@ -263,18 +287,25 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
     names = list(chosen_runs.names)
     base = dict(base_options or {})
     known_pt = base.get("pt", "known") == "known"
-    forms = list(forms or [f for f in FORMS if known_pt or not (FORMS[f]["pt_credit"] == "fading"
-                                                                  or FORMS[f]["pt_weight"])])
-    unknown = [f for f in forms if f not in FORMS]
-    if unknown:
-        raise CptlawError(f"unknown form(s) {', '.join(unknown)}; choose among {', '.join(FORMS)}")
+    # the replay factor is part of each form (a name ending in +power); a base replay_factor narrows the default
+    # candidates to that factor
+    factor = base.pop("replay_factor", None)
+    if factor is not None and not base.get("replay"):
+        raise CptlawError("replay_factor needs replay ('general' or 'domain')")
+    suffixes = ({"exp": ("",), "power": (POWER,)}[factor] if factor in ("exp", "power") else ("", POWER)) \
+        if base.get("replay") else ("",)
+    forms = list(forms or [f + p for p in suffixes for f in FORMS
+                           if known_pt or not (FORMS[f]["pt_credit"] == "fading" or FORMS[f]["pt_weight"])])
+    opts = {f: form_options(f) for f in forms}  # (an unknown name: a clear error)
+    if not base.get("replay") and any(f.endswith(POWER) for f in forms):
+        raise CptlawError(f"forms ending in {POWER} set the replay factor: they need replay ('general' or 'domain')")
     if not known_pt:
-        bad = [f for f in forms if FORMS[f]["pt_credit"] == "fading" or FORMS[f]["pt_weight"]]
+        bad = [f for f in forms if opts[f]["pt_credit"] == "fading" or opts[f]["pt_weight"]]
         if bad:
             raise CptlawError(f"form(s) {', '.join(bad)}: the PT credit and the PT weight need a known PT "
                               f"(pt='unknown' has neither)")
     make_law("cpt", **base)  # options that do not go together: a clear error before any fit
-    fold_list = folds(chosen_runs, names, cpt_only_runs=not known_pt)
+    fold_list = folds(chosen_runs, names, cpt_only_runs=not known_pt, by_replay=bool(base.get("replay")))
     clash = sorted(set(base) & set(_EQ4))
     if clash:
         raise CptlawError(f"{', '.join(clash)}: set by each form, not by the base options")
@@ -312,9 +343,10 @@ def _fading_twins(forms: list[str], base: dict, runs: RunSet, target: str) -> di
     base = {**base, "lam": 0.999 if base.get("lam") == "fit" else base.get("lam", 0.999)}
     twins = {}
     for form in forms:
-        if FORMS[form]["pt_credit"] == "fading":
-            twin = form_name({**FORMS[form], "pt_credit": "lasting"})
-            law = CPTLaw(**base, **FORMS[form])
+        options = form_options(form)
+        if options["pt_credit"] == "fading":
+            twin = form_name({**base, **options, "pt_credit": "lasting"})
+            law = CPTLaw(**base, **options)
             if twin in forms and not law.fading_matters(law.design(list(runs), target)):
                 twins[form] = twin
     return twins
@@ -323,7 +355,7 @@ def _fading_twins(forms: list[str], base: dict, runs: RunSet, target: str) -> di
 def _score_form(task) -> tuple[CPTLaw, FormScore]:
     """One form: fitted on every run, then cross-validated (a task of :func:`select`, run in a worker process)."""
     form, base, runs, target, names, fold_list, refit, fit_options = task
-    law = CPTLaw(**base, **FORMS[form]).fit(runs, target, **(fit_options or {}))
+    law = CPTLaw(**base, **form_options(form)).fit(runs, target, **(fit_options or {}))
     return law, cross_validate(law, runs, target, names, fold_list, refit=refit, fit_options=fit_options)
 
 

@@ -72,3 +72,19 @@ def test_forms_doc_default_and_eq4_rows_are_what_the_laws_give():
     assert float(m.group(1)) == pytest.approx(100 * now["eq4"], rel=0.02, abs=0.01)
     assert float(m.group(2)) == pytest.approx(100 * now["default"], rel=0.02, abs=0.01)
     assert now["default"] < 0.7 * now["eq4"]  # the reason for the default
+
+
+def test_replay_factor_page_is_its_cache_and_one_fold_is_recomputed():
+    """docs/accuracy-replay.md is the table of benchmarks/results/replay_factor.json, and one fold of that cache
+    (pilot-gpu-german s, the German loss, fitted on replay 0.1 and 0.5) is what the script computes now."""
+    import json
+
+    from benchmarks import replay_factor as bench
+
+    results = json.loads(bench.CACHE.read_text())
+    assert bench.table(results) in (ROOT / "docs" / "accuracy-replay.md").read_text()
+    fold = next(f for f in bench.folds() if f[:5] == ("pilot-gpu-german", "s", "german", "loss:german", (0.1, 0.5)))
+    for factor in bench.FACTORS:
+        k, got = bench.run_fold((*fold, factor))
+        for ratio, e in results[k]["held"].items():
+            assert got["held"][ratio] == pytest.approx(e, rel=0.02, abs=2e-4), (k, ratio)

@@ -155,3 +155,34 @@ def test_lam_fit_and_a_failing_fold(small_runs, monkeypatch):
     monkeypatch.setattr(s, "heldout_errors", boom)
     with pytest.raises(CptlawError, match="no form could predict"):
         select(small_runs, "domain", forms=["eq4"], fit_options={"n_starts": 4}, n_jobs=1)
+
+
+def test_replay_forms_and_folds_choose_the_factor_that_made_the_curves():
+    """With replay, every form is tried with Eq. 8's factor and with r_cpt^a2 (+power), and each replay ratio is
+    left out in turn: on curves made with the power factor (a2 = 0.3) at four ratios, select picks it."""
+    truth = CPTLaw(replay="domain", replay_factor="power", **FORMS["eq4"])
+    params = {**CPT_FIG3["domain"], "a1": 0.0, "a2": 0.3}
+    specs = [("pt", "constant", 12000, "constant", 0)] + [
+        (f"r{int(100 * r)}{k}", "constant", 8000, k, 4000) for r, k in
+        ((0.1, "cosine"), (0.25, "cosine"), (0.25, "constant"), (0.5, "cosine"), (0.75, "cosine"))]
+    runs = simulate_cpt_runs(specs, target="domain", n_eval=60)
+    rng = np.random.default_rng(3)
+    for run in runs:
+        if run.transfer is not None:
+            run.replay_ratio = float(run.name[1:].rstrip("cosinetal")) / 100
+            idx, _ = run.observed("loss:domain")
+            run.losses["loss:domain"] = (idx, truth.predict(run, run.steps[idx], params=params)
+                                         * np.exp(rng.normal(0, 1e-3, idx.size)))
+    kinds = [f.kind for f in folds(runs, runs.names, by_replay=True)]
+    assert kinds.count("run") == 5 and kinds[5:] == ["replay 0.25"]
+    assert "replay 0.25" not in [f.kind for f in folds(runs, runs.names)]  # without a replay factor: no such fold
+    sel = select(runs, "domain", forms=["eq4", "eq4+power"], base_options={"replay": "domain"},
+                 fit_options={"n_starts": 8}, n_jobs=1)
+    scores = {s.form: s for s in sel.table}
+    assert sel.chosen == "eq4+power" and sel.law.replay_factor == "power"
+    assert scores["eq4+power"].cv_pred_e < 0.5 * scores["eq4"].cv_pred_e
+    assert sel.law.params_["a2"] == pytest.approx(0.3, rel=0.2)
+    with pytest.raises(CptlawError, match="need replay"):
+        select(runs, "domain", forms=["eq4+power"])
+    with pytest.raises(CptlawError, match="unknown form"):
+        select(runs, "domain", forms=["eq4+cubic"], base_options={"replay": "domain"})

@@ -218,7 +218,9 @@ def _select_parser(sub) -> None:
     sp.add_argument("data", nargs="+", help="native-format data file(s) or logs, with two or more CPT runs")
     sp.add_argument("--target", required=True, help="validation set, e.g. loss:german")
     sp.add_argument("--forms", help="comma-separated forms to try (default: all; see docs/accuracy-forms.md): "
-                                    "eq4, sqrt, fading, w, sqrt+fading, sqrt+w, fading+w, sqrt+fading+w")
+                                    "eq4, sqrt, fading, w, sqrt+fading, sqrt+w, fading+w, sqrt+fading+w; with --replay, "
+                                    "each also with the power replay factor, e.g. eq4+power (default: both factors, "
+                                    "or the one --replay-factor names)")
     sp.add_argument("--refit", choices=["warm", "full"], default="warm",
                     help="fold fits: local solves from the all-runs fit (default, fast) or full multi-starts")
     sp.add_argument("--tolerance", type=_number(float, 0, 10), default=0.1,
