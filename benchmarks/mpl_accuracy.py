@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
             if law.name == "mpl":
                 problem = Problem(law, law.design(list(runs.select(MPL_TRAIN)), "loss:train"), law.parameters())
                 pub = problem.objective(problem.x_of(REPO_PARAMS[size]), law.result_.delta)
-                pub_test = evaluate(from_params(law.name, dict(zip(law.param_names, REPO_PARAMS[size])), **law.options()),
+                pub_test = evaluate(from_params(law.name, dict(zip(law.param_names, REPO_PARAMS[size])), law.result_.target,
+                                                **law.result_.law_options),
                                     runs, MPL_TEST)["overall"]
                 gaps.append(pub_test["r2"] - o["r2"])
                 notes.append(f"| {size}M | {law.result_.objective:.3g} | {pub:.3g} | {o['r2']:.4f} | {pub_test['r2']:.4f} |")

@@ -15,6 +15,7 @@ benchmarks/results/replay_factor.json, so an interrupted run resumes).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -34,6 +35,10 @@ SETS = {"pilot-gpu-german": (("s", "m"), ("german",)), "pilot-gpu-german-mix": (
         "pilot-gpu-domains": (("s", "m"), ("code", "legal", "bio", "german")),
         "pilot-v1": (("s", "m"), ("code", "legal"))}
 FACTORS = ("exp", "power")
+# the power form's bounds against others: C2's ratio exponent a1 (cptlaw: ±2; Eq. 8's ±20, or no factor, a1 = 0)
+# and the shift's exponent a2 (cptlaw: (0, 5]; or (0, 20])
+VARIANTS = {"power, a1 within ±20": {"a1": (-20.0, 20.0)}, "power, no C2 factor": {"a1": None},
+            "power, a2 up to 20": {"a2": (1e-6, 20.0)}}
 CACHE = RESULTS / "replay_factor.json"
 N_STARTS = 32
 
@@ -68,6 +73,31 @@ def key(ds, size, domain, target, pair, factor) -> str:
     return f"{ds}|{size}|{domain}|{target}|{pair[0]:g},{pair[1]:g}|{factor}"
 
 
+class Variant(CPTLaw):
+    """The power form with other bounds on a1 or a2 ({name: (lower, upper)}, None: fixed at 0); a benchmark's
+    variant, not an option of the law."""
+
+    def __init__(self, *, bounds=None, **options):
+        super().__init__(**options)
+        self.bounds = dict(bounds or {})
+
+    def parameters(self, y=None, design=None):
+        out = []
+        for p in super().parameters(y, design):
+            if p.name in self.bounds:
+                b = self.bounds[p.name]
+                p = (dataclasses.replace(p, lower=-1e-12, upper=1e-12, init=(-1e-13, 1e-13)) if b is None else
+                     dataclasses.replace(p, lower=b[0], upper=b[1]))
+            out.append(p)
+        return out
+
+
+def make(role: str, factor: str) -> CPTLaw:
+    if factor in VARIANTS:
+        return Variant(replay=role, replay_factor="power", bounds=VARIANTS[factor])
+    return CPTLaw(replay=role, replay_factor=factor)
+
+
 def run_fold(args):
     ds, size, domain, target, pair, sw, pts, factor = args
     runs = load(ds)
@@ -76,7 +106,7 @@ def run_fold(args):
     held = {r: n for r, n in sw.items() if r not in pair}
     t0 = time.perf_counter()
     try:
-        law = CPTLaw(replay=role, replay_factor=factor).fit(runs, target, names=fit, n_starts=N_STARTS)
+        law = make(role, factor).fit(runs, target, names=fit, n_starts=N_STARTS)
         rep = evaluate(law, runs, list(held.values()), cpt_only=True)["runs"]
         scores = {f"{r:g}": float(rep[n]["pred_e"]) for r, n in held.items()}
         a2 = float(law.params_["a2"])
@@ -85,11 +115,47 @@ def run_fold(args):
     return key(ds, size, domain, target, pair, factor), {"held": scores, "a2": a2, "s": time.perf_counter() - t0}
 
 
+def _row(ds, loss, kind, e, p) -> str:
+    """One table row; the lower mean in bold; the count of each factor's scored runs (they differ only where a
+    fold failed)."""
+    me, mp = float(np.nanmean(e)), float(np.nanmean(p))
+    n = f"{len(e)}" if len(e) == len(p) else f"{len(e)} / {len(p)}"
+    cell = [f"{100 * me:.2f}%", f"{100 * mp:.2f}%"]
+    cell[int(mp < me)] = f"**{cell[int(mp < me)]}**"
+    return (f"| {ds} | {loss} | {kind} | {n} | {cell[0]} | {100 * np.nanmax(e):.2f}% | {cell[1]} | "
+            f"{100 * np.nanmax(p):.2f}% |")
+
+
+def a1_table(results: dict) -> str:
+    """The power form's bounds against other bounds, over the size-s folds without replay 0: mean (worst) PredE."""
+    agg: dict[tuple, list] = {}
+    for k, v in results.items():
+        ds, size, domain, target, pair, factor = k.split("|")
+        lo, hi = map(float, pair.split(","))
+        if size != "s":  # the variants' folds
+            continue
+        for r, e in v.get("held", {}).items():
+            if 0.0 not in (lo, float(r)):
+                kind = "interpolated" if lo < float(r) < hi else "extrapolated"
+                agg.setdefault((target == "loss:general", kind, factor), []).append(e)
+    variants = ["power", *VARIANTS]
+    out = ["| loss | held-out ratio | " + " | ".join(f"{v}: mean (worst) PredE" for v in variants) + " |",
+           "|---|---|" + "---|" * len(variants)]
+    for general in (True, False):
+        for kind in ("interpolated", "extrapolated"):
+            cells = [agg.get((general, kind, v)) for v in variants]
+            out.append(f"| {'general' if general else 'domain'} | {kind} | " + " | ".join(
+                "-" if not c else f"{100 * np.mean(c):.2f}% ({100 * np.max(c):.1f}%)" for c in cells) + " |")
+    return "\n".join(out)
+
+
 def table(results: dict) -> str:
     rows = []
     groups: dict[tuple, dict] = {}
     for k, v in results.items():
         ds, size, domain, target, pair, factor = k.split("|")
+        if factor not in FACTORS:
+            continue
         lo, hi = map(float, pair.split(","))
         for r, e in v.get("held", {}).items():
             kind = "interpolated" if lo < float(r) < hi else "extrapolated"
@@ -101,15 +167,13 @@ def table(results: dict) -> str:
            "|---|---|---|---|---|---|---|---|"]
     for (ds, loss, kind), by in sorted(groups.items()):
         e, p = np.array(by.get("exp", [np.nan])), np.array(by.get("power", [np.nan]))
-        out.append(f"| {ds} | {loss} | {kind} | {len(e)} | {100 * e.mean():.2f}% | {100 * e.max():.2f}% | "
-                   f"**{100 * p.mean():.2f}%** | {100 * p.max():.2f}% |")
+        out.append(_row(ds, loss, kind, e, p))
         rows.append((ds, loss, kind, e, p))
     for loss in ("general", "domain"):  # the folds without replay 0
         for kind in ("interpolated", "extrapolated"):
             e = np.concatenate([r[3] for r in rows if r[1] == loss and r[2] == kind] or [np.array([np.nan])])
             p = np.concatenate([r[4] for r in rows if r[1] == loss and r[2] == kind] or [np.array([np.nan])])
-            out.append(f"| **all sets, replay > 0** | {loss} | {kind} | {len(e)} | {100 * np.nanmean(e):.2f}% | "
-                       f"{100 * np.nanmax(e):.2f}% | **{100 * np.nanmean(p):.2f}%** | {100 * np.nanmax(p):.2f}% |")
+            out.append(_row("**all sets, replay > 0**", loss, kind, e, p))
     errors = [f"- {k}: {v['error']}" for k, v in sorted(results.items()) if "error" in v]
     return "\n".join(out) + ("\n\nFolds that failed (scored as missing):\n" + "\n".join(errors) if errors else "")
 
@@ -120,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     results = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     todo = [(*f, factor) for f in folds() for factor in FACTORS if key(*f[:5], factor) not in results]
+    # the C2 factor's bound: on the size-s folds without replay 0 (every fold's ratios are positive)
+    todo += [(*f, v) for f in folds() for v in VARIANTS
+             if f[1] == "s" and 0.0 not in f[4] and key(*f[:5], v) not in results]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         for i, (k, v) in enumerate(pool.map(run_fold, todo), 1):
@@ -129,7 +196,11 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{i}/{len(todo)} folds ({time.perf_counter() - t0:.0f} s)", flush=True)
     text = (f"# Replay ratios the fit never saw\n\nGenerated by `{command('replay_factor')}` on {describe()}; "
             f"{len(results)} fits ({N_STARTS} starts each).\n\n" + (__doc__ or "").split("\n\n", 1)[1].split("\nRun:")[0]
-            + "\n\n" + table(results) + "\n")
+            + "\n\n" + table(results) + "\n\n## The power form's bounds\n\nThe power form keeps Eq. 8's "
+            "annealing factor exp(a1 r) with a1 within ±2, and its shift exponent a2 in (0, 5]. Beside it: Eq. 8's "
+            "bound ±20 on a1, no C2 factor at all (a1 = 0), and a2 up to 20, on the size-s folds without replay 0 "
+            "(every set's model s), held-out CPT rows:\n\n" + a1_table(results)
+            + "\n")
     write_page(args.out, text)
 
 

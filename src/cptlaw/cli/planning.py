@@ -64,6 +64,8 @@ def dcpt_plan(args) -> int:
         sys.stdout.write(text)
     if out.get("domain_ratio") is not None and math.isnan(out["domain_ratio"]):
         print("cptlaw dcpt-plan: warning: no ratio meets the general-loss cap", file=sys.stderr)
+    for x in out["extrapolation"]:  # the law is not known to hold there
+        print(f"cptlaw dcpt-plan: warning: extrapolation: {dcpt.describe_extrapolation(x)}", file=sys.stderr)
     return 0
 
 

@@ -45,10 +45,16 @@ class Start:
 def _solve(problem: Problem, x0: np.ndarray, delta: float, max_nfev: int | None) -> Start:
     """least_squares in the full parameter space (the last polish after variable projection).
 
-    A parameter whose Jacobian column is exactly zero at ``x0`` (a term these data never switch on, e.g. C1 when
-    no PT anneals) is held where it is: the trust region has no curvature along it, so a solve would move it
-    by an arbitrary amount for no change of the objective."""
+    Held where they are: an amplitude whose term these data never switch on (its basis column 1e-12 below the
+    largest, the rule of :func:`cptlaw.fit.varpro.bounded_lstsq`, e.g. C1 when no PT anneals), and any parameter
+    whose Jacobian column is exactly zero at ``x0`` (e.g. an exponent whose amplitude is 0).  The trust region has
+    no curvature along them, so a solve would move them by an arbitrary amount for no change of the objective."""
     seen = np.any(problem.jac(x0) != 0, axis=0)
+    with np.errstate(all="ignore"):
+        phi = problem.law.basis(problem.theta(x0), problem.design)
+    norms = np.sqrt(np.sum(np.where(np.isfinite(phi), phi, 0.0) ** 2, axis=0))
+    linear = np.flatnonzero([p.linear for p in problem.params])
+    seen[linear[norms <= 1e-12 * norms.max(initial=0.0)]] = False
     if not seen.any():
         return Start(x0, x0, problem.objective(x0, delta), 0, True, 1)
 

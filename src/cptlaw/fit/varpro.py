@@ -8,8 +8,9 @@ with ``Phi``'s columns the law's Jacobian columns of the linear parameters (``Pa
 minimises the same objective as everywhere in cptlaw, ``sum Huber_delta(log L_hat - log L)``, in two levels:
 
 * inner: for fixed ``theta_nl``, the amplitudes ``c*(theta_nl)`` minimise the objective under their sign
-  bounds, by Gauss-Newton iteratively reweighted least squares (Huber weights ``min(1, delta/|r|)``) with a
-  sign-bounded linear solve (Lawson & Hanson's active set) and backtracking, warm-started;
+  bounds, by damped Gauss-Newton (the curvature of points beyond delta weighted ``0.1 delta/|r|``, with
+  iteratively reweighted least squares, weight ``delta/|r|``, as the fallback; :meth:`Separable.amplitudes`)
+  with a sign-bounded linear solve (Lawson & Hanson's active set) and backtracking, warm-started;
 * outer: ``theta_nl`` minimises the *profiled* objective, whose residuals are ``log(Phi c*) - log y``, with
   ``least_squares(loss="huber")`` and Kaufman's Jacobian ``P_perp dr/dtheta_nl`` (the derivative through
   ``c*`` projected out).
@@ -36,7 +37,8 @@ LOCAL_TOL = 1e-9
 # first that lowers the objective wins.  1 is iteratively reweighted least squares, which converges only
 # linearly when many points lie beyond δ (noisy evaluation curves); 0 would be the exact (semi-smooth) Newton
 # Hessian of the Huber loss, whose steps are too long when few points lie within δ.  0.1 halved the inner
-# iterations on the bundled pilot fits at identical optima (benchmarks/fit_speed.py); 1 is the safe fallback.
+# iterations on the bundled pilot fits at identical optima (``python -m benchmarks bench_fit`` times both side by
+# side); 1 is the safe fallback.
 OUTLIER_WEIGHTS = (0.1, 1.0)
 
 
@@ -64,7 +66,8 @@ def bounded_lstsq(M: np.ndarray, b: np.ndarray, sign: np.ndarray, hint: np.ndarr
 
     ``hint`` (the nonzero pattern of a previous solution, e.g. the last IRLS iterate) warm-starts the active
     set: if the solve on that set is feasible, the method continues from it, and usually stops after its KKT
-    check.  The answer is the same (the problem is convex); only the number of k x k solves changes.
+    check.  The objective reached is the same (the problem is convex); where the Gram matrix is singular, the
+    minimiser found may be another of the equal-objective ones than a cold start's minimum-norm answer.
     """
     k = M.shape[1]
     flip = np.where(sign < 0, -1.0, 1.0)
@@ -182,7 +185,7 @@ class Separable:
             psi = np.where(inside, r, self.delta * np.sign(r))
             J = Phi / pred[:, None]
             f_new = np.inf
-            for eps in OUTLIER_WEIGHTS:
+            for eps in OUTLIER_WEIGHTS if not inside.all() else OUTLIER_WEIGHTS[-1:]:  # (all within δ: one step)
                 w = np.where(inside, 1.0, eps * self.delta / a)
                 Jw = J * np.sqrt(w)[:, None]
                 # minimise the quadratic model ½ΔᵀHΔ + gradᵀΔ, H = Jᵀ diag(w) J, grad = Jᵀψ(r), under the signs:

@@ -113,10 +113,14 @@ class CrossDomainDCPTLaw(DCPTLaw):
         """A copy of this law that also knows the domains of ``runs`` (each K measured from its probe run among
         them) and those given in ``k`` ({domain: (k1, k2)}): the Cross-Domain usage, predicting a new domain from
         a short probe.  This law is left as it is."""
-        new = copy.deepcopy(self)
+        new = copy.copy(self)  # the fit is shared, read-only; only the table differs
         table = self.k_table()
-        new.k_ = {**table, **{d: kk for d, (_, kk) in self.probe(runs, table).items()},
-                  **{d: tuple(map(float, v)) for d, v in (k or {}).items()}}
+        table = {**table, **{d: kk for d, (_, kk) in self.probe(runs, table).items()},
+                 **{d: tuple(map(float, v)) for d, v in (k or {}).items()}}
+        if hasattr(self, "params_"):
+            new.k_ = table
+        else:  # an unfitted law learns nothing here: the table is its given K
+            new.k = table
         return new
 
     def design(self, runs, target=None, at=None):
@@ -172,8 +176,10 @@ class CrossDomainDCPTLaw(DCPTLaw):
             raise CptlawError("the cross-domain law fits each CPT run on its own domain loss: give the target domain")
         runs = (runs if isinstance(runs, RunSet) else RunSet(runs)).select(names)
         probes = self.probe(runs, self.k)
-        self.k_ = {**self.k, **{d: kk for d, (_, kk) in probes.items()}}
-        design = self.design(list(runs))
+        table = {**self.k, **{d: kk for d, (_, kk) in probes.items()}}
+        measured = copy.copy(self)
+        measured.k_ = table
+        design = measured.design(list(runs))  # (self is changed only once the checks below pass)
         counts, shares = {}, {}
         for i, name in enumerate(design.run_names):
             run = runs[name]
@@ -187,6 +193,7 @@ class CrossDomainDCPTLaw(DCPTLaw):
                             f"each domain needs runs at two or more domain shares and at least 12 points")
         if len(counts) < 2:
             raise DataError(f"the cross-domain law is fitted on several domains; these runs cover only {', '.join(counts)}")
+        self.k_ = table
         self.fit_design(design, target="loss:domain", data_hash=runs.data_hash(), data_source=runs.source,
                         **fit_options)
         self.result_.diagnostics.probes = {d: name for d, (name, _) in probes.items()}

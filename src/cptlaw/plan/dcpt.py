@@ -15,6 +15,10 @@ The formalisations are from secondary sources (laws.md marks them [D]); the sear
 vectorised grid (10^4 ratios, or 2,000 log-spaced model sizes) refined once around the best point, so no
 smoothness or convexity is assumed.  Units: raw parameters and tokens (each fit's ``n_unit``/``d_unit``
 is applied by :meth:`DCPTLaw.design_points`).
+
+Every answer carries ``extrapolation``: the inputs (model size, tokens, ratio) of its recommended point that lie
+outside what a fit used there saw, with how far (:func:`extrapolation`), so a recommendation for a model 280 times
+the fitted sizes says so.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CptlawError
+from ..predict import extrapolation_detail
+
+INPUT_NAMES = {"N": "model size", "D": "tokens", "r": "ratio"}
 
 
 def _check(law, share: str):
@@ -39,6 +46,29 @@ def _loss(law, share: str, N, D, r) -> np.ndarray:
     law = _check(law, share)
     with np.errstate(all="ignore"):
         return law.value(law.theta(), law.design_points(N, D, r))
+
+
+def extrapolation(law, share: str, N, D, r) -> list[dict]:
+    """Where the point (N, D, r) (raw units) lies outside the ranges the fit saw: one entry per input outside,
+    ``{fit, input, value, seen: [min, max], side, by}`` in raw units (``by``: how many times beyond the range,
+    :func:`cptlaw.predict.extrapolation_detail`).  Nothing for a point inside, or for a fit with no ranges."""
+    law = _check(law, share)
+    design = law.design_points(N, D, r)
+    scale = {"N": law.n_unit, "D": law.d_unit, "r": 1.0}
+    out = []
+    for x in extrapolation_detail(law, design):
+        k = scale[x["input"]]
+        out.append({"fit": share, "input": INPUT_NAMES[x["input"]], "value": x["value"] * k,
+                    "seen": [v * k for v in x["seen"]], "side": x["side"], "by": x["by"]})
+    return out
+
+
+def describe_extrapolation(x: dict) -> str:
+    """One line for a user: e.g. 'model size 1.2e+11 is 280x above the largest the domain fit saw (4.3e+08)'."""
+    lo, hi = x["seen"]
+    edge = f"the {'largest' if x['side'] == 'above' else 'smallest'} the {x['fit']} fit saw ({hi if x['side'] == 'above' else lo:.3g})"
+    how = f"{x['by']:.3g}x {x['side']}" if x["by"] is not None else x["side"]
+    return f"{x['input']} {x['value']:.3g} is {how} {edge}"
 
 
 def _refined_argmin(f, lo: float, hi: float, n: int = 10_001, log: bool = False):
@@ -73,6 +103,9 @@ def ratio_under_general_cap(general, domain, model_size: float, tokens: float, g
     if np.isfinite(rd):
         out["general_loss"] = float(_loss(general, "general", model_size, tokens, 1.0 - rd)[0])
         out["general_increase_relative"] = out["general_loss"] / general_before - 1.0
+    out["extrapolation"] = ([] if not np.isfinite(rd) else
+                            extrapolation(domain, "domain", model_size, tokens, rd)
+                            + extrapolation(general, "general", model_size, tokens, 1.0 - rd))
     return out
 
 
@@ -96,9 +129,14 @@ def ratio_limited_domain(domain, model_size: float, domain_tokens: float, epochs
         return ld
 
     rd, ld = _refined_argmin(objective, r_min, r_max)
+    far = []
+    if np.isfinite(rd):
+        far = extrapolation(domain, "domain", model_size, seen / rd, rd)
+        if cap is not None:
+            far += extrapolation(general, "general", model_size, seen / rd, 1.0 - rd)
     return {"usage": "ratio with limited domain data", "model_size": model_size, "domain_tokens": domain_tokens,
             "epochs": epochs, "domain_ratio": rd, "domain_loss": ld,
-            "tokens": seen / rd if np.isfinite(rd) else np.nan, "general_cap": cap}
+            "tokens": seen / rd if np.isfinite(rd) else np.nan, "general_cap": cap, "extrapolation": far}
 
 
 def compute_split(law, compute: float, ratio: float, share: str = "domain", n_min: float = 1e6,
@@ -109,6 +147,7 @@ def compute_split(law, compute: float, ratio: float, share: str = "domain", n_mi
     n, loss = _refined_argmin(lambda N: _loss(law, share, N, compute / (6.0 * N), ratio), n_min, n_max,
                               n=2001, log=True)
     edge = np.isfinite(n) and (n <= n_min * 1.01 or n >= n_max / 1.01)
+    tokens = compute / (6.0 * n) if np.isfinite(n) else np.nan
     return {"usage": "compute split", "compute": compute, "ratio": ratio, "model_size": n,
-            "tokens": compute / (6.0 * n) if np.isfinite(n) else np.nan, "loss": loss,
-            "at_search_bound": bool(edge)}
+            "tokens": tokens, "loss": loss, "at_search_bound": bool(edge),
+            "extrapolation": extrapolation(law, share, n, tokens, ratio) if np.isfinite(n) else []}

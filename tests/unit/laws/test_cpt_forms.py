@@ -215,3 +215,5 @@ def test_power_replay_factor_is_the_domain_share_to_a2_and_is_recorded(tmp_path)
     assert again.replay_factor == "power" and "r_cpt^" in again.equation()
     with pytest.raises(ValueError, match="replay_factor must be one of"):
         CPTLaw(replay="domain", replay_factor="linear")
+    with pytest.raises(ValueError, match="needs replay"):  # never silently ignored
+        CPTLaw(replay_factor="power")

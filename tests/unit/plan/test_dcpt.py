@@ -103,3 +103,12 @@ def test_cli_usages(tmp_path, run_cli):
                             "--model-size", "1.8e9", "--tokens", "1e10", "--general-before", "2.38",
                             "--max-general-increase", "0.005"])
     assert code == 2 and "--corpus general" in err and "Traceback" not in err
+    assert got["extrapolation"] == []  # 1.8e9 parameters and 1e10 tokens: inside what both fits saw
+    # a model 125 times the largest fitted one: the answer says so, in the JSON and on standard error
+    code, stdout, err = run_cli(["dcpt-plan", "ratio", "--general", str(paths["general"]), "--domain",
+                                 str(paths["domain"]), "--model-size", "5e11", "--tokens", "1e10",
+                                 "--general-before", "2.38", "--max-general-increase", "0.005"])
+    far = json.loads(stdout)["extrapolation"]
+    assert code == 0 and {(x["fit"], x["input"]) for x in far} >= {("domain", "model size"), ("general", "model size")}
+    assert next(x for x in far if x["fit"] == "domain")["by"] == pytest.approx(5e11 / 4e9, rel=1e-6)
+    assert "extrapolation: model size 5e+11 is 125x above the largest the domain fit saw (4e+09)" in err
