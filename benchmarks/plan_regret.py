@@ -9,8 +9,8 @@ Two grids per size:
 * ``r25``: the runs with replay 0.25 (schedules, re-warmup peaks, transfers, PT annealing), with cptlaw's
   default forms (Eq. 4 for the general loss; the square-root clock, fading PT credit and PT weight for the
   domain loss: docs/accuracy-forms.md);
-* ``all``: every run, replay 0 / 0.1 / 0.25 / 0.5 included, with Eq. 8 (replay) fits of the same forms, for s
-  and m (l has no replay variants).
+* ``all``: every run, replay 0 / 0.1 / 0.25 / 0.5 included, with replay fits of the same forms (cptlaw's default
+  replay factor, r_cpt^a2: docs/accuracy-replay.md), for s and m (l has no replay variants).
 
 Writes docs/regret.md (the table, the machine, the command) and prints it; tests/docs/test_regret.py
 recomputes the table and compares.  Run: python -m benchmarks plan_regret [--out docs/regret.md]
@@ -53,7 +53,7 @@ def experiment(runs=None, dataset="pilot-gpu-german", sizes=("s", "m", "l"),
             domain = CPTLaw(**opts).fit(runs, "loss:german", names=names)
             sp = space(size, kind.endswith("+guard"), allow_peak=kind.endswith("unguarded"))
             for r in regret_rows(general, domain, runs, sp, grid, "loss:german"):
-                rows.append({"size": size, "grid_kind": kind, "law": "default" if kind.startswith("r25") else "Eq. 8",
+                rows.append({"size": size, "grid_kind": kind, "law": "default" if kind.startswith("r25") else "default + replay",
                              "elapsed_s": time.perf_counter() - t0, **r})
     return rows
 
@@ -93,7 +93,8 @@ run's at every step, so the planner predicts exactly what was trained.
 - **r25** grids hold the replay-0.25 runs (6 CPT schedules incl. re-warmup peaks 0.5×/1×/1.5×, transfers at
   300/600/1200 of a constant PT and at the end of an annealed PT) and use the default forms (law `default`:
   Eq. 4 for the general loss, sqrt+fading+w for the German loss, docs/accuracy-forms.md). **all** grids add the replay
-  0 / 0.1 / 0.5 runs and use Eq. 8 fits (replay 0.1, 0.25 and 0.5 among the fit runs). **all+guard** is the
+  0 / 0.1 / 0.5 runs and use replay fits (law `default + replay`: the same forms with cptlaw's default replay
+  factor, r_cpt^a2 on the shift term, docs/accuracy-replay.md; replay 0.1, 0.25 and 0.5 among the fit runs). **all+guard** is the
   same with the plan constraint `no_extrapolation: [replay]`: the planner may pick only runs whose replay
   ratio lies in the range the fits saw (0.1–0.5), so not replay 0.
 - **The CPT peak LR is guarded by default**: the planner picks only among runs whose CPT peak the fits saw (the

@@ -87,7 +87,7 @@ def form_options(name: str) -> dict:
     if base not in FORMS:
         raise CptlawError(f"unknown form {name!r}; choose among {', '.join(FORMS)} (with replay, each also with "
                           f"{POWER})")
-    return {**FORMS[base], **({"replay_factor": "power"} if power else {})}
+    return {**FORMS[base], "replay_factor": "power" if power else "exp"}  # (Eq. 8's "exp" has no effect without replay)
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def cross_validate(law: CPTLaw, runs: RunSet, target: str, names: list[str], fol
     pe = np.array([s["pred_e"] for s in scores])
     early = [s["early_e"] for s in scores if s["early_e"] is not None]
     pooled = law.result_.pooled.r2 if law.result_.pooled is not None else float("nan")
-    return FormScore(form=form_name({**law.get_params(), **law.form}), options=law.options(), n_params=len(law.params_),
+    return FormScore(form=form_name(law.options()), options=law.options(), n_params=len(law.params_),
                      cv_pred_e=float(pe.mean()),
                      cv_se=float(pe.std(ddof=1) / math.sqrt(pe.size)) if pe.size > 1 and np.all(np.isfinite(pe)) else 0.0,
                      cv_worst_e=float(max(s["worst_e"] for s in scores)),
@@ -197,7 +197,7 @@ def cross_validate(law: CPTLaw, runs: RunSet, target: str, names: list[str], fol
 
 def _fold_fit(law: CPTLaw, runs: RunSet, target: str, train: list[str], refit: str, fit_options: dict) -> CPTLaw:
     """The form fitted on ``train``: a fresh multi-start fit, or local solves from the all-runs fit."""
-    options = {**law.get_params(), **law.form}
+    options = {**law.get_params(), **law.form, "replay_factor": law.replay_form if law.replay else None}
     if options.get("lam") == "fit":  # the fold keeps the λ the all-runs fit chose
         options["lam"] = law.lam_
     fresh = CPTLaw(**options)
@@ -243,8 +243,8 @@ def preference(law: CPTLaw, runs: RunSet, target: str) -> tuple[str, ...]:
     role (:meth:`CPTLaw.role_of`) first, then the forms that differ from it in fewer options."""
     default = law.default_form(law.role_of(runs, target))
     order = sorted(FORMS, key=lambda f: sum(FORMS[f][k] != default[k] for k in default))
-    # with replay: Eq. 8's factor before the power factor (the published form, when the runs cannot tell)
-    return tuple(order) + (tuple(f + POWER for f in order) if law.replay else ())
+    # with replay: cptlaw's default replay factor (the power one) first, then Eq. 8's
+    return (tuple(f + POWER for f in order) + tuple(order)) if law.replay else tuple(order)
 
 
 def choose(table: list[FormScore], tolerance: float = 0.1, prefer: tuple[str, ...] | None = None) -> tuple[str, str]:

@@ -183,8 +183,8 @@ def _cpt_options(g, forms: bool) -> None:
                    help="model-size variant (needs model_size)")
     g.add_argument("--replay", choices=["general", "domain"], help="replay-ratio variant of the CPT law (Eq. 8)")
     g.add_argument("--replay-factor", choices=["exp", "power"], default=None,
-                   help="with --replay: the domain-share factor of the shift term, Eq. 8's exponential (default) or "
-                        "the power r_cpt^a2 (docs/accuracy-replay.md)")
+                   help="with --replay: the domain-share factor of the shift term, the power r_cpt^a2 (default) or "
+                        "Eq. 8's exponential (docs/accuracy-replay.md)")
     if forms:
         g.add_argument("--shift", choices=["area", "steps", "sqrt"], default=None,
                        help="cpt law: the clock of the distribution-shift term: the CPT forward area S1cpt (Eq. 4, "

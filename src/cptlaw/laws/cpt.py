@@ -18,10 +18,11 @@ r_pt = replay ratio, r_cpt = 1 - r_pt::
 
 ``replay_factor`` (cptlaw adds it, with ``replay``): the ratio factor g(r_cpt) of the shift term.
 
-* ``"exp"`` (Eq. 8, the default): 1 - exp(-a2 r_cpt) (general) and exp(a2 r_cpt) - 1 (domain).  The domain factor
+* ``"exp"`` (Eq. 8): 1 - exp(-a2 r_cpt) (general) and exp(a2 r_cpt) - 1 (domain); by name, and what a law from
+  given coefficients or a fit saved before the option existed uses.  The domain factor
   is convex in the domain share for every a2 > 0: it forces the shift at share 0.9 to be at least 1.8x the shift at
   share 0.5, where the bundled pilot sets show 1.03-1.27x (issue 21).
-* ``"power"``: g = r_cpt^a2 for both losses (g(1) = 1, so B is the shift without replay), concave for a2 < 1 and
+* ``"power"`` (cptlaw's default for a fit, :data:`DEFAULT_REPLAY_FACTOR`): g = r_cpt^a2 for both losses (g(1) = 1, so B is the shift without replay), concave for a2 < 1 and
   convex above: the data choose, with a2 in (0, 5].  C2's factor exp(a1 r) stays, with a1 within ±2 instead of
   ±20 (two fitted ratios otherwise trade a huge C2 or B against an exponent at its bound; docs/accuracy-replay.md
   compares the bounds).  cptlaw's form; ``benchmarks/replay_factor.py`` cross-validates it against Eq. 8
@@ -82,6 +83,9 @@ PT_MODES = ("known", "unknown")
 SHIFTS = ("area", "steps", "sqrt")
 PT_CREDITS = ("lasting", "fading")
 REPLAY_FACTORS = ("exp", "power")
+# cptlaw's default replay factor for a fit (CPTLaw.fit): the power factor beat Eq. 8's on every bundled set with a
+# replay sweep, for both losses, interpolated and extrapolated (docs/accuracy-replay.md)
+DEFAULT_REPLAY_FACTOR = "power"
 # cptlaw's default form per role of the loss (CPTLaw.fit; docs/accuracy-forms.md has the cross-validation that
 # chose them): Eq. 4 for the general (PT-distribution) loss, where no form gains on every bundled set; for a CPT
 # domain's loss, the square-root clock, the fading PT credit and the PT-step weight, which gain on every set
@@ -124,7 +128,7 @@ class CPTLaw(AreaLaw):
 
     def __init__(self, *, size: bool = False, replay: str | None = None, n_unit: float = 1e6, pt: str = "known",
                  shift: str | None = None, pt_credit: str | None = None, pt_weight: bool | None = None,
-                 replay_factor: str = "exp", **area_options):
+                 replay_factor: str | None = None, **area_options):
         super().__init__(**area_options)
         self.size = size
         self.replay = replay
@@ -132,9 +136,10 @@ class CPTLaw(AreaLaw):
         self.pt = pt
         if replay not in (None, "general", "domain"):
             raise ValueError("replay must be None, 'general' or 'domain'")
-        if replay_factor not in REPLAY_FACTORS:
-            raise ValueError(f"replay_factor must be one of {REPLAY_FACTORS}, got {replay_factor!r}")
-        if replay_factor != "exp" and not replay:
+        if replay_factor not in (None, *REPLAY_FACTORS):
+            raise ValueError(f"replay_factor must be one of {REPLAY_FACTORS} (or None: the default), got "
+                             f"{replay_factor!r}")
+        if replay_factor not in (None, "exp") and not replay:
             raise ValueError(f"replay_factor={replay_factor!r} scales the replay term: it needs replay ('general' or "
                              f"'domain')")
         self.replay_factor = replay_factor
@@ -194,7 +199,15 @@ class CPTLaw(AreaLaw):
         names = fit_options.get("names")
         self.role_ = self.role_of(runs.select(names).with_target(target_column(target)), target)
         self.form_ = self.default_form(self.role_)
+        self.replay_factor_ = self.replay_factor or DEFAULT_REPLAY_FACTOR
         return super().fit(runs, target, **fit_options)
+
+    @property
+    def replay_form(self) -> str:
+        """The replay factor in use: the given one, else the one :meth:`fit` used (``replay_factor_``: cptlaw's
+        default, :data:`DEFAULT_REPLAY_FACTOR`), else Eq. 8's (a law from given coefficients, or a fit saved
+        before the option existed)."""
+        return self.replay_factor or getattr(self, "replay_factor_", "exp")
 
     def equation(self, params: dict | None = None) -> str:
         """Eq. 4 (or its open-source / step-shift form) with the numbers; Eq. 7 and 8 factors are named."""
@@ -206,7 +219,7 @@ class CPTLaw(AreaLaw):
         area = f"{p['A']}·(S1cpt + {p['S1pt']})^(−{p['alpha']})" if self.unknown else \
             f"{p['A']}·({s1pt} + S1cpt)^(−{p['alpha']}) − {p['C1']}·S2pt{'·N^' + p['gamma1'] if self.size else ''}{fade}"
         c2 = f"{p['C2']}·S2cpt" + (f"·N^{p['gamma2']}" if self.size else "") + (f"·exp({p['a1']}·r)" if self.replay else "")
-        g = {"power": f"r_cpt^{p.get('a2')}", "exp": "g(r; a2)"}[self.replay_factor]
+        g = {"power": f"r_cpt^{p.get('a2')}", "exp": "g(r; a2)"}[self.replay_form]
         shift = f"{p['B']}·(1 − (1 + {p['E']}·{x})^(−{p['beta']}))" + (f" · {g}" if self.replay else "")
         size = f" + {p['F']}·N^(−{p['gamma3']})" if self.size else ""
         return signs(f"L = {p['L0']} + {area} − {c2} + {shift}{size}")
@@ -218,7 +231,7 @@ class CPTLaw(AreaLaw):
     def options(self) -> dict:
         opts = {**super().options(), "size": self.size, "replay": self.replay, "n_unit": self.n_unit, "pt": self.pt}
         if self.replay:  # (recorded only where it acts; a fit without replay reads the same as before)
-            opts["replay_factor"] = self.replay_factor
+            opts["replay_factor"] = self.replay_form
         # the form in use, always explicit (a fit saved before v3 lacks these keys and reads as Eq. 4)
         return {**opts, **self.form}
 
@@ -275,7 +288,7 @@ class CPTLaw(AreaLaw):
                    Parameter("F", 0.0, np.inf, (0.1, 5.0), doc="model-size amplitude", linear=True),
                    Parameter("gamma3", 1e-4, 3.0, (0.05, 0.6), doc="model-size exponent")]
         if self.replay:
-            if self.replay_factor == "power":
+            if self.replay_form == "power":
                 # a1 within ±2 (C2's factor at most e^2 apart over the whole share range): with Eq. 8's ±20, two
                 # fitted ratios let a huge C2 trade against a1 at its bound (pilot-gpu-domains m legal: C2 = 3.9e5,
                 # a1 = -20), which explodes at any other ratio; ±2 and no factor at all were cross-validated against
@@ -403,7 +416,7 @@ class CPTLaw(AreaLaw):
 
     def _replay_factor(self, a2: float, r_cpt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """g(r_cpt) of the shift term and dg/da2 (module docstring, ``replay_factor``)."""
-        if self.replay_factor == "power":
+        if self.replay_form == "power":
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = np.where(r_cpt > 0, r_cpt ** a2, 0.0)
                 return g, np.where(r_cpt > 0, g * np.log(np.where(r_cpt > 0, r_cpt, 1.0)), 0.0)

@@ -196,7 +196,8 @@ def test_w_at_one_is_eq4_not_a_bound_warning():
 
 def test_power_replay_factor_is_the_domain_share_to_a2_and_is_recorded(tmp_path):
     """replay_factor="power": the shift term is B·shift·r_cpt^a2 for either loss, so g(1) = 1 (no replay) and
-    g(0) = 0 (all replay); Eq. 8's exponential stays the default and is what a fit without the option records."""
+    g(0) = 0 (all replay); it is what a fit without the option uses and records, while a law from given
+    coefficients (and a fit saved before the option) is Eq. 8's exponential."""
     runs = runs_with_meta()
     p = {**P, "a1": 0.0, "a2": 0.5}
     for role in ("general", "domain"):
@@ -208,8 +209,18 @@ def test_power_replay_factor_is_the_domain_share_to_a2_and_is_recorded(tmp_path)
         # B's column is shift * g: with a2 -> 0 it is the bare shift (g = 1 wherever r_cpt > 0)
         bare = dict(zip(law.param_names, without))["B"]
         np.testing.assert_allclose(parts["B"], bare * r_cpt ** 0.5, rtol=1e-9, atol=1e-15)
-    assert CPTLaw(replay="domain").options()["replay_factor"] == "exp"
+    assert CPTLaw(replay="domain").options()["replay_factor"] == "exp"  # unfitted (e.g. published coefficients)
     assert "replay_factor" not in CPTLaw().options()
+    default = CPTLaw(replay="domain").fit(runs, "loss:general", n_starts=2)
+    assert default.replay_factor is None and default.replay_form == "power"
+    assert default.options()["replay_factor"] == "power" and "r_cpt^" in default.equation()
+    # a fit saved before the option existed has no replay_factor: it was Eq. 8's, and loads as such
+    import json
+    saved = json.loads(CPTLaw(replay="domain", replay_factor="exp").fit(runs, "loss:general", n_starts=2)
+                       .save(tmp_path / "exp.json").read_text())
+    del saved["options"]["replay_factor"]
+    (tmp_path / "old.json").write_text(json.dumps(saved))
+    assert load_fit(tmp_path / "old.json").replay_form == "exp"
     law = CPTLaw(replay="domain", replay_factor="power").fit(runs, "loss:general", n_starts=2)
     again = load_fit(law.save(tmp_path / "f.json"))
     assert again.replay_factor == "power" and "r_cpt^" in again.equation()
