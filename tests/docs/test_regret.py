@@ -10,7 +10,7 @@ from tests.helpers import ROOT
 
 from benchmarks import plan_regret
 
-ROW = re.compile(r"^\| (\w) \| ([\w+ ]+?) \| (?:default|Eq\. 8) \| ([\d.]+) \| (\d+) / (\d+) \((\d+)\) \| (\w+) \| (\d+) \| "
+ROW = re.compile(r"^\| (\w) \| ([\w+ ]+?) \| (?:default|default \+ replay) \| ([\d.]+) \| (\d+) / (\d+) \((\d+)\) \| (\w+) \| (\d+) \| "
                  r"([\d.]+)% \| ([\d.]+)% \| (\w+) \| (\d+)% \|$")
 
 
