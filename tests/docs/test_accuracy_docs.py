@@ -88,3 +88,19 @@ def test_replay_factor_page_is_its_cache_and_one_fold_is_recomputed():
         k, got = bench.run_fold((*fold, factor))
         for ratio, e in results[k]["held"].items():
             assert got["held"][ratio] == pytest.approx(e, rel=0.02, abs=2e-4), (k, ratio)
+
+
+def test_dcpt_mixing_page_is_what_the_script_computes(shared_dir):
+    """docs/accuracy-dcpt-mixing.md: the D-CPT law beside linear interpolation on the mixing-laws CPT runs,
+    every fold recomputed (benchmarks/dcpt_mixing.py)."""
+    from benchmarks import dcpt_mixing as bench
+
+    got = [line.split("|")[1:-1] for line in bench.table(bench.experiment()).splitlines()[2:]]
+    doc = (ROOT / "docs" / "accuracy-dcpt-mixing.md").read_text()
+    want = [line.split("|")[1:-1] for line in doc.splitlines() if line.startswith("| python |")
+            or line.startswith("| general |")]
+    assert len(got) == len(want) == 6
+    for g, w in zip(got, want):
+        assert g[:3] == w[:3] and g[-1] == w[-1], (g, w)  # loss, shares, runs; which is better
+        for a, b in zip(g[3:7], w[3:7]):
+            assert float(a.strip(" %")) == pytest.approx(float(b.strip(" %")), rel=0.02, abs=0.002)
