@@ -12,7 +12,7 @@ from .errors import DataError
 from .fit.metrics import METRIC_KEYS, metrics, overall, per_run_metrics
 
 __all__ = ["METRIC_KEYS", "cpt_rows", "evaluate", "evaluate_design", "heldout_cpt_only", "metrics", "overall",
-           "per_run_metrics", "score_lines"]
+           "per_run_metrics", "ratio_interpolation", "score_lines"]
 
 
 def heldout_cpt_only(law) -> bool:
@@ -53,7 +53,13 @@ def evaluate(law, runs: RunSet, names: list[str] | None = None, target: str | No
             keep[mine] = cpt_rows(design.steps[mine], subset[n].transfer_step)
         y, yhat, run_index = y[keep], yhat[keep], run_index[keep]
     per_run = per_run_metrics(design.run_names, run_index, y, yhat)
-    return {"target": target, "runs": per_run, "overall": overall(per_run), "pooled": _pooled(y, yhat)}
+    report = {"target": target, "runs": per_run, "overall": overall(per_run), "pooled": _pooled(y, yhat)}
+    if "r" in law.INPUTS:  # a mixture law: the baseline it must beat, over the held-out runs' points
+        fitted = list(law.result_.runs)
+        if fitted and all(n in subset for n in fitted):
+            report["interpolation"] = ratio_interpolation(law, law.design(list(subset.select(fitted)), target),
+                                                          design, [n for n in design.run_names if n not in fitted])
+    return report
 
 
 def _pooled(y, yhat) -> dict:
@@ -72,8 +78,46 @@ def evaluate_design(law, design, names: list[str] | None = None) -> dict:
             raise DataError(f"no points labelled {', '.join(missing)}; labels: {', '.join(per_run)}")
         per_run = {n: per_run[n] for n in names}
         keep = np.isin(np.asarray(design.run_names)[design.run_index], names)
-    return {"target": law.result_.target, "runs": per_run, "overall": overall(per_run),
-            "pooled": _pooled(design.y[keep], yhat[keep])}
+    report = {"target": law.result_.target, "runs": per_run, "overall": overall(per_run),
+              "pooled": _pooled(design.y[keep], yhat[keep])}
+    if "r" in law.INPUTS:
+        fitted = [n for n in law.result_.runs if n in design.run_names]
+        if fitted:
+            held = [n for n in (names or design.run_names) if n not in fitted]
+            report["interpolation"] = ratio_interpolation(law, design.select_runs(fitted), design, held)
+    return report
+
+
+def ratio_interpolation(law, fitted, design, held: list[str]) -> dict | None:
+    """The baseline a mixture law must beat on runs it did not see: each point of the runs ``held`` in ``design``
+    predicted by linear interpolation in the ratio r between the points of the fitted design ``fitted`` that have the
+    same other inputs (model size N and tokens D, to 1e-9), extrapolated linearly from the two nearest ratios
+    beyond them; a point with fewer than two fitted ratios there has no baseline.  Over the points that have one:
+    ``{"n", "law": metrics, "interpolation": metrics, "law_loses": bool}`` (by mean relative error), or None when no
+    point has one (e.g. the held-out runs differ in N or D from every fitted one)."""
+    others = [k for k in law.INPUTS if k != "r"]
+    table: dict[tuple, dict[float, list[float]]] = {}
+    for i in range(fitted.n):
+        key = tuple(round(float(fitted.features[k][i]), 9) for k in others)
+        table.setdefault(key, {}).setdefault(float(fitted.features["r"][i]), []).append(float(fitted.y[i]))
+    labels = np.asarray(design.run_names)[design.run_index]
+    y, base, at = [], [], []
+    for i in np.flatnonzero(np.isin(labels, held)):
+        by_r = table.get(tuple(round(float(design.features[k][i]), 9) for k in others), {})
+        if len(by_r) < 2:
+            continue
+        xs = np.array(sorted(by_r))
+        ys = np.array([np.mean(by_r[x]) for x in xs])
+        r = float(design.features["r"][i])
+        j = int(np.clip(np.searchsorted(xs, r), 1, xs.size - 1))
+        base.append(ys[j - 1] + (r - xs[j - 1]) / (xs[j] - xs[j - 1]) * (ys[j] - ys[j - 1]))
+        y.append(float(design.y[i]))
+        at.append(i)
+    if not at:
+        return None
+    pred = law.value(law.theta(), design)[np.array(at)]
+    ours, theirs = metrics(np.array(y), pred), metrics(np.array(y), np.array(base))
+    return {"n": len(at), "law": ours, "interpolation": theirs, "law_loses": theirs["pred_e"] < ours["pred_e"]}
 
 
 def score_lines(report: dict, law) -> list[str]:
@@ -88,4 +132,12 @@ def score_lines(report: dict, law) -> list[str]:
         r2 = "nan" if m["r2"] is None or not math.isfinite(m["r2"]) else f"{m['r2']:8.5f}"
         lines.append(f"  {name:<24s} {r2:>8s} {m['mae']:8.5f} {m['rmse']:8.5f} {100 * m['pred_e']:8.4f} "
                      f"{100 * m['worst_e']:8.4f} {m['n']:6d}")
+    base = report.get("interpolation")
+    if base:
+        lines.append(f"  baseline on the {base['n']} held-out point(s) it can predict (linear interpolation in the "
+                     f"ratio between the fitted runs at the same N and D): PredE {100 * base['interpolation']['pred_e']:.4f}% "
+                     f"against the law's {100 * base['law']['pred_e']:.4f}%")
+        if base["law_loses"]:
+            lines.append("  warning: the law predicts these held-out ratios worse than interpolating between the fitted "
+                         "runs does; do not let it drive a ratio decision inside the fitted range")
     return lines

@@ -55,7 +55,8 @@ def evaluate(args) -> int:
         report = score(law, read_data(args.data, args.schedules, args=args), runs_arg(args.runs),
                        cpt_only=args.cpt_only)
     if args.json:
-        print(json.dumps(jsonable({k: report[k] for k in ("runs", "overall", "pooled")}), indent=2, allow_nan=False))
+        print(json.dumps(jsonable({k: report[k] for k in ("runs", "overall", "pooled", "interpolation") if k in report}),
+                         indent=2, allow_nan=False))
     else:
         print("\n".join(score_lines(report, law)))
     return 0

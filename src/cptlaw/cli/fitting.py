@@ -54,6 +54,7 @@ def fit(args) -> int:
     refuse_existing(args.out, args.force)
     if points:
         pts, design = points_design(law, args.data[0], need_loss=True)
+        design = design.select_runs(runs_arg(args.runs))  # the points of the runs given (the table's run column)
         law.fit_design(design, target=target, data_hash=pts.data_hash(), data_source=pts.source, **fit_opts)
     else:
         runs = read_data(args.data, args.schedules, need_lr=law.USES_LR, args=args)

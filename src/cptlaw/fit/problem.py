@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import DataError
 from .varpro import FLOOR, huber, log_residuals
 
 
@@ -58,6 +59,22 @@ class Design:
     @property
     def n(self) -> int:
         return int(self.steps.size)
+
+    def select_runs(self, names) -> "Design":
+        """The points of the runs ``names`` (in this design's order; None: all), per-point feature arrays sliced
+        alike (other features kept as they are); an unknown name is a :class:`~cptlaw.errors.DataError` that lists the runs there are."""
+        if names is None:
+            return self
+        missing = [n for n in names if n not in self.run_names]
+        if missing:
+            raise DataError(f"no points of run(s) {', '.join(missing)}; runs: {', '.join(self.run_names)}")
+        chosen = [n for n in self.run_names if n in set(names)]
+        keep = np.isin(self.run_index, [self.run_names.index(n) for n in chosen])
+        remap = {self.run_names.index(n): i for i, n in enumerate(chosen)}
+        feats = {k: (v[keep] if isinstance(v, np.ndarray) and v.ndim == 1 and v.size == self.n else v)
+                 for k, v in self.features.items()}
+        return Design(chosen, np.array([remap[int(i)] for i in self.run_index[keep]], np.int64), self.steps[keep],
+                      None if self.y is None else self.y[keep], feats)
 
 
 class Model(Protocol):
