@@ -15,6 +15,9 @@ in every fit, see :func:`measure_k`):
 * k2: ``(k1 - L_probe) / (probe tokens / d_unit)``, L_probe the probe run's first evaluation at least
   ``probe_steps`` CPT steps after the transfer: nats per ``d_unit`` tokens over the probe.
 
+``k_form="k1"`` (cptlaw's check of the k2 term, not from a source): K = 1/k1 alone, no w2.
+``benchmarks/dcpt_cross.py`` compares both with the same law without any K term (docs/accuracy-dcpt-cross.md).
+
 The probe of a domain is one CPT run (by default: the smallest model, the replay ratio ``probe_replay``), of
 which only the first ``probe_steps`` steps are used.  The rest is the D-CPT law L3 (:mod:`cptlaw.laws.dcpt`,
 r = the domain share).  A run's domain is its one validation loss other than ``loss:general``.
@@ -30,6 +33,9 @@ from ..data import RunSet, target_column
 from ..errors import CptlawError, DataError
 from .base import Design, Parameter
 from .dcpt import DCPTLaw
+
+
+K_FORMS = ("k1+k2", "k1")  # K = 1/k1 + w2·k2 (the secondary source's, unconfirmed) or 1/k1 alone (cptlaw's check)
 
 
 def run_domain(run) -> str:
@@ -70,10 +76,17 @@ class CrossDomainDCPTLaw(DCPTLaw):
     citation = ("Que et al. (2024), D-CPT Law, NeurIPS 2024, arXiv:2406.01375, Cross-Domain D-CPT law "
                 "(K = w1/k1 + w2*k2 from a secondary source; unconfirmed)")
 
+    def equation(self, params: dict | None = None) -> str:
+        text = super().equation(params if self.k_form == "k1+k2" else {**(params or self._fitted()), "w2": 0})
+        return text if self.k_form == "k1+k2" else text.split(",  K =")[0] + ",  K = 1/k1"
+
     def __init__(self, *, k: dict | None = None, probe_steps: int = 50, probe_replay: float = 0.25,
-                 n_unit: float = 1e6, d_unit: float = 1e9, corpus: str = "domain"):
+                 n_unit: float = 1e6, d_unit: float = 1e9, corpus: str = "domain", k_form: str = "k1+k2"):
         if corpus != "domain":
             raise DataError("the cross-domain D-CPT law models domain losses (corpus 'domain')")
+        if k_form not in K_FORMS:
+            raise ValueError(f"k_form must be one of {K_FORMS}, got {k_form!r}")
+        self.k_form = k_form
         super().__init__(corpus="domain", n_unit=n_unit, d_unit=d_unit)
         self.k = {d: tuple(map(float, v)) for d, v in (k or {}).items()}  # domain -> (k1, k2)
         self.probe_steps = int(probe_steps)
@@ -81,7 +94,7 @@ class CrossDomainDCPTLaw(DCPTLaw):
 
     def options(self) -> dict:
         return {**super().options(), "k": {d: list(v) for d, v in self.k_table().items()},
-                "probe_steps": self.probe_steps, "probe_replay": self.probe_replay}
+                "probe_steps": self.probe_steps, "probe_replay": self.probe_replay, "k_form": self.k_form}
 
     def k_table(self) -> dict[str, tuple[float, float]]:
         """{domain: (k1, k2)}: the constructor's ``k`` plus, once fitted, the ``k_`` measured by ``fit`` (a loaded
@@ -146,26 +159,31 @@ class CrossDomainDCPTLaw(DCPTLaw):
     def parameters(self, y=None, design=None):
         k2 = None if design is None else design.features.get("k2")
         scale = float(np.median(np.abs(k2))) if k2 is not None and np.any(k2) else 1.0
-        return super().parameters(y, design) + [
+        ps = super().parameters(y, design) + [
             Parameter("F", 0.0, np.inf, (0.01, 5.0), doc="domain-learnability amplitude", linear=True),
-            Parameter("mu", 1e-4, 5.0, (0.05, 2.0), doc="domain-learnability exponent"),
-            Parameter("w2", 1e-6 / scale, 1e6 / scale, (0.01 / scale, 10.0 / scale), log=True,
-                      doc="weight of the early decline k2 in K = 1/k1 + w2*k2")]
+            Parameter("mu", 1e-4, 5.0, (0.05, 2.0), doc="domain-learnability exponent")]
+        if self.k_form == "k1+k2":
+            ps.append(Parameter("w2", 1e-6 / scale, 1e6 / scale, (0.01 / scale, 10.0 / scale), log=True,
+                                doc="weight of the early decline k2 in K = 1/k1 + w2*k2"))
+        return ps
 
-    def _K(self, w2, F):
-        return 1.0 / F["k1"] + w2 * F["k2"]
+    def _K(self, theta, F):
+        """K per point: 1/k1 + w2·k2 (the secondary source's form) or 1/k1 alone (``k_form="k1"``)."""
+        return 1.0 / F["k1"] + (theta[11] * F["k2"] if self.k_form == "k1+k2" else 0.0)
 
     def value(self, theta, d: Design):
-        F, mu, w2 = theta[9:]
-        K = self._K(w2, d.features)
+        F, mu = theta[9:11]
+        K = self._K(theta, d.features)
         return super().value(theta[:9], d) + F * K ** (-mu)
 
     def jacobian(self, theta, d: Design):
-        F, mu, w2 = theta[9:]
-        K = self._K(w2, d.features)
+        F, mu = theta[9:11]
+        K = self._K(theta, d.features)
         Kmu = K ** (-mu)
-        return np.column_stack([super().jacobian(theta[:9], d), Kmu, -F * Kmu * np.log(K),
-                                -mu * F * K ** (-mu - 1) * d.features["k2"]])
+        cols = [super().jacobian(theta[:9], d), Kmu, -F * Kmu * np.log(K)]
+        if self.k_form == "k1+k2":
+            cols.append(-mu * F * K ** (-mu - 1) * d.features["k2"])
+        return np.column_stack(cols)
 
     def fit(self, runs, target: str = "loss:domain", *, names: list[str] | None = None,
             **fit_options) -> "CrossDomainDCPTLaw":

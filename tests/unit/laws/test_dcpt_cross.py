@@ -21,9 +21,11 @@ def test_k_is_measured_from_the_first_probe_steps(cosine_runs):
         measure_k(run, 5000)
 
 
-def test_jacobian_matches_finite_differences(cosine_runs):
-    law = CrossDomainDCPTLaw()
+@pytest.mark.parametrize("k_form", ["k1+k2", "k1"])
+def test_jacobian_matches_finite_differences(cosine_runs, k_form):
+    law = CrossDomainDCPTLaw(k_form=k_form)
     design = law.design(list(cosine_runs))
+    assert ("w2" in law.param_names) == (k_form == "k1+k2")  # K = 1/k1 alone has no weight for k2
     rng = np.random.default_rng(1)
     theta = np.array([np.exp(rng.uniform(*np.log(p.init))) if p.log else rng.uniform(*p.init)
                       for p in law.parameters(design.y, design)])
@@ -43,3 +45,12 @@ def test_saved_fit_keeps_k_and_predicts_the_same(cosine_runs, tmp_path):
     np.testing.assert_allclose(again_g.predict(run), law_g.predict(run), rtol=1e-12)
     with pytest.raises(DataError, match="no run at replay 0.25 to probe it"):  # one run, not its probe: no K
         law.predict(run)
+
+
+def test_k_form_is_recorded_and_shown(cosine_runs, tmp_path):
+    train = RunSet([r for r in cosine_runs if run_domain(r) in ("loss:code", "loss:legal", "loss:bio")])
+    law = CrossDomainDCPTLaw(k_form="k1").fit(train, n_starts=4)
+    again = load_fit(law.save(tmp_path / "k1.json"))
+    assert again.k_form == "k1" and again.equation().endswith("K = 1/k1") and "w2" not in again.params_
+    with pytest.raises(ValueError, match="k_form must be one of"):
+        CrossDomainDCPTLaw(k_form="k2")
