@@ -105,3 +105,17 @@ def test_dcpt_mixing_page_is_what_the_script_computes(shared_dir):
         assert g[:3] == w[:3] and g[-1] == w[-1], (g, w)  # loss, shares, runs; which is better
         for a, b in zip(g[3:7], w[3:7]):
             assert float(a.strip(" %")) == pytest.approx(float(b.strip(" %")), rel=0.02, abs=0.002)
+
+
+def test_dcpt_usages_page_is_what_the_script_computes():
+    """docs/accuracy-dcpt-usages.md: the D-CPT ratio usage against the real replay sweeps, recomputed."""
+    from benchmarks import dcpt_usages as bench
+
+    rows = bench.experiment()
+    doc = (ROOT / "docs" / "accuracy-dcpt-usages.md").read_text()
+    number = re.compile(r"-?\d+\.?\d*")
+    got = bench.table(rows) + "".join(bench.summary(rows, s) for s in ("fitted", "wide"))
+    want = doc[doc.index("| domain |"):]
+    assert number.sub("#", got.replace("\n", "")) in number.sub("#", want.replace("\n- ", "").replace("\n", ""))
+    np.testing.assert_allclose([float(x) for x in number.findall(got)],
+                               [float(x) for x in number.findall(want)][:len(number.findall(got))], rtol=0.02, atol=0.011)

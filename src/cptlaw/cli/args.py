@@ -309,6 +309,8 @@ def _dcpt_plan_parser(sub) -> None:
     dp.add_argument("--general-before", type=POSITIVE, help="the general loss before CPT")
     dp.add_argument("--max-general-increase", type=POSITIVE, help="cap on the general-loss rise (default: relative)")
     dp.add_argument("--absolute", action="store_true", help="the cap is in nats, not a fraction")
+    dp.add_argument("--allow-extrapolation", action="store_true",
+                    help="ratio, limited: search every domain share in (0, 1], not only the shares the fits saw")
     dp.add_argument("--compute", type=POSITIVE, help="training FLOPs, C = 6 N D (compute)")
     dp.add_argument("--ratio", type=_number(float, 0, 1), help="domain share of the mixture (compute)")
     dp.add_argument("--out", help="JSON to write (default: stdout)")

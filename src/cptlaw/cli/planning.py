@@ -48,6 +48,8 @@ def dcpt_plan(args) -> int:
     general = load(args.general) if args.general else None
     domain = load(args.domain)
     cap = dict(max_increase=args.max_general_increase, relative=not args.absolute)
+    if args.allow_extrapolation:
+        cap.update(r_min=1e-3 if args.usage == "limited" else 0.0, r_max=1.0)
     if args.usage == "ratio":
         if general is None or args.general_before is None or args.max_general_increase is None:
             raise CptlawError("ratio needs --general, --general-before and --max-general-increase")

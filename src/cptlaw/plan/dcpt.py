@@ -71,6 +71,25 @@ def describe_extrapolation(x: dict) -> str:
     return f"{x['input']} {x['value']:.3g} is {how} {edge}"
 
 
+def fitted_share_range(domain, general=None) -> tuple[float, float]:
+    """The domain shares both fits saw: the domain fit's r range, intersected with 1 - the general fit's (its r is
+    the general share); (0, 1) for fits with no recorded ranges (e.g. published coefficients).  Usages 1 and 2
+    search this range by default: the law's ratio terms (C/(r + epsilon)^gamma) can turn over outside it (on the
+    bundled domain sweeps a fit on shares 0.25-0.9 predicts a lower domain loss at share 0 than at 0.9)."""
+    lo, hi = 0.0, 1.0
+    seen = _check(domain, "domain").result_.diagnostics.input_ranges.get("r")
+    if seen:
+        lo, hi = max(lo, seen[0]), min(hi, seen[1])
+    if general is not None:
+        seen = _check(general, "general").result_.diagnostics.input_ranges.get("r")
+        if seen:
+            lo, hi = max(lo, 1.0 - seen[1]), min(hi, 1.0 - seen[0])
+    if lo > hi:
+        raise CptlawError(f"the two fits saw no domain share in common (domain fit {lo:.3g}.., general fit ..{hi:.3g}); "
+                          f"search a range explicitly (r_min, r_max; --allow-extrapolation)")
+    return lo, hi
+
+
 def _refined_argmin(f, lo: float, hi: float, n: int = 10_001, log: bool = False):
     """argmin of a vectorised f on a dense grid over [lo, hi], then on a dense grid between the neighbours of
     the best point; returns (x, f(x)) or (nan, nan) when f is nowhere finite."""
@@ -87,10 +106,14 @@ def _refined_argmin(f, lo: float, hi: float, n: int = 10_001, log: bool = False)
 
 
 def ratio_under_general_cap(general, domain, model_size: float, tokens: float, general_before: float,
-                            max_increase: float, relative: bool = True, r_min: float = 0.0, r_max: float = 1.0) -> dict:
+                            max_increase: float, relative: bool = True, r_min: float | None = None,
+                            r_max: float | None = None) -> dict:
     """Usage 1: the domain share that minimises the domain loss while the general loss rises by at most
-    ``max_increase`` (a fraction of ``general_before`` when ``relative``, else nats)."""
+    ``max_increase`` (a fraction of ``general_before`` when ``relative``, else nats), searched over
+    [``r_min``, ``r_max``] (default: the shares both fits saw, :func:`fitted_share_range`)."""
     cap = general_before * (1 + max_increase) if relative else general_before + max_increase
+    lo, hi = fitted_share_range(domain, general)
+    r_min, r_max = (lo if r_min is None else r_min), (hi if r_max is None else r_max)
 
     def objective(rd):
         ld = _loss(domain, "domain", model_size, tokens, rd)
@@ -99,7 +122,8 @@ def ratio_under_general_cap(general, domain, model_size: float, tokens: float, g
 
     rd, ld = _refined_argmin(objective, r_min, r_max)
     out = {"usage": "ratio under a general-loss cap", "model_size": model_size, "tokens": tokens,
-           "general_before": general_before, "general_cap": cap, "domain_ratio": rd, "domain_loss": ld}
+           "general_before": general_before, "general_cap": cap, "domain_ratio": rd, "domain_loss": ld,
+           "searched": [r_min, r_max]}
     if np.isfinite(rd):
         out["general_loss"] = float(_loss(general, "general", model_size, tokens, 1.0 - rd)[0])
         out["general_increase_relative"] = out["general_loss"] / general_before - 1.0
@@ -111,10 +135,13 @@ def ratio_under_general_cap(general, domain, model_size: float, tokens: float, g
 
 def ratio_limited_domain(domain, model_size: float, domain_tokens: float, epochs: float = 1.0, general=None,
                          general_before: float | None = None, max_increase: float | None = None,
-                         relative: bool = True, r_min: float = 1e-3, r_max: float = 1.0) -> dict:
+                         relative: bool = True, r_min: float | None = None, r_max: float | None = None) -> dict:
     """Usage 2: with ``domain_tokens`` seen ``epochs`` times, the domain share minimising the domain loss
     (the CPT then has ``epochs * domain_tokens / r_d`` tokens); with ``general``/``general_before``/
-    ``max_increase``, under usage 1's cap as well."""
+    ``max_increase``, under usage 1's cap as well.  Searched over [``r_min``, ``r_max``] (default: the shares the
+    fits saw, :func:`fitted_share_range`, and at least 1e-3)."""
+    lo, hi = fitted_share_range(domain, general if max_increase is not None else None)
+    r_min, r_max = (max(lo, 1e-3) if r_min is None else r_min), (hi if r_max is None else r_max)
     seen = epochs * domain_tokens
     cap = None
     if max_increase is not None:
@@ -136,7 +163,8 @@ def ratio_limited_domain(domain, model_size: float, domain_tokens: float, epochs
             far += extrapolation(general, "general", model_size, seen / rd, 1.0 - rd)
     return {"usage": "ratio with limited domain data", "model_size": model_size, "domain_tokens": domain_tokens,
             "epochs": epochs, "domain_ratio": rd, "domain_loss": ld,
-            "tokens": seen / rd if np.isfinite(rd) else np.nan, "general_cap": cap, "extrapolation": far}
+            "tokens": seen / rd if np.isfinite(rd) else np.nan, "general_cap": cap, "extrapolation": far,
+            "searched": [r_min, r_max]}
 
 
 def compute_split(law, compute: float, ratio: float, share: str = "domain", n_min: float = 1e6,
