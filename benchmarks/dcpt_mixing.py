@@ -60,23 +60,35 @@ def interpolate(fitted: dict[float, np.ndarray], share: float) -> np.ndarray:
     return ys[j - 1] + t * (ys[j] - ys[j - 1])
 
 
+TARGETS = (("python", "domain"), ("general", "general"))  # (loss, the corpus whose share is the law's r)
+
+
+def share_r(corpus: str, python_share: float) -> float:
+    """The law's r of a run: the Python share for the Python loss, the Pile share for the general loss."""
+    return python_share if corpus == "domain" else 1.0 - python_share
+
+
+def fit(data: dict, target: str, corpus: str, shares) -> tuple[DCPTLaw, object]:
+    """The D-CPT law fitted on the points of ``shares``; (the law, its design)."""
+    law = DCPTLaw(corpus=corpus)
+    D = np.concatenate([data[s][0] for s in shares])
+    r = np.concatenate([np.full(data[s][0].size, share_r(corpus, s)) for s in shares])
+    design = law.design_points(N_PARAMS, D, r, np.concatenate([data[s][1] for s in shares]))
+    return law.fit_design(design, target=f"loss:{target}", n_starts=N_STARTS), design
+
+
 def experiment() -> list[dict]:
     pts = load_points()
     shares = sorted(pts["python"])
     rows = []
     for fit_shares in itertools.combinations(shares, 3):
         held = [s for s in shares if s not in fit_shares]
-        for target, corpus in (("python", "domain"), ("general", "general")):
+        for target, corpus in TARGETS:
             data = pts[target]
-            r_of = (lambda s: s) if corpus == "domain" else (lambda s: 1.0 - s)
-            law = DCPTLaw(corpus=corpus)
-            D = np.concatenate([data[s][0] for s in fit_shares])
-            r = np.concatenate([np.full(data[s][0].size, r_of(s)) for s in fit_shares])
-            y = np.concatenate([data[s][1] for s in fit_shares])
-            law.fit_design(law.design_points(N_PARAMS, D, r, y), target=f"loss:{target}", n_starts=N_STARTS)
+            law, _ = fit(data, target, corpus, fit_shares)
             for s in held:
                 tokens, truth = data[s]
-                pred = law.value(law.theta(), law.design_points(N_PARAMS, tokens, np.full(tokens.size, r_of(s))))
+                pred = law.value(law.theta(), law.design_points(N_PARAMS, tokens, np.full(tokens.size, share_r(corpus, s))))
                 base = interpolate({f: data[f][1] for f in fit_shares}, s)
                 kind = "interpolated" if min(fit_shares) < s < max(fit_shares) else "extrapolated"
                 rows.append({"fit": fit_shares, "held": s, "target": target, "kind": kind,
@@ -91,16 +103,10 @@ def common_mode() -> dict[str, tuple[float, float]]:
     cannot."""
     pts = load_points()
     out = {}
-    for target, corpus in (("python", "domain"), ("general", "general")):
-        data = pts[target]
-        shares = sorted(data)
-        r_of = (lambda s: s) if corpus == "domain" else (lambda s: 1.0 - s)
-        law = DCPTLaw(corpus=corpus)
-        D = np.concatenate([data[s][0] for s in shares])
-        r = np.concatenate([np.full(data[s][0].size, r_of(s)) for s in shares])
-        y = np.concatenate([data[s][1] for s in shares])
-        law.fit_design(law.design_points(N_PARAMS, D, r, y), target=f"loss:{target}", n_starts=N_STARTS)
-        res = ((law.value(law.theta(), law.design_points(N_PARAMS, D, r)) - y) / y).reshape(len(shares), -1)
+    for target, corpus in TARGETS:
+        shares = sorted(pts[target])
+        law, design = fit(pts[target], target, corpus, shares)
+        res = ((law.value(law.theta(), design) - design.y) / design.y).reshape(len(shares), -1)
         out[target] = (float(np.sqrt(np.mean(res ** 2))), float(np.sqrt(np.mean(res.mean(axis=0) ** 2))))
     return out
 
