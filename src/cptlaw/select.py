@@ -102,8 +102,9 @@ def folds(runs: RunSet, names: list[str], cpt_only_runs: bool = False, by_replay
     """The folds over the CPT runs among ``names`` (PT-only runs are always fitted; with ``cpt_only_runs``, the
     open-source mode's CPT-only runs, every run is a CPT run).  A transfer point is a PT history and a step: runs
     that branch from the same PT run at the same step.  With ``by_replay`` (a law with a replay factor) and three
-    or more replay ratios among the CPT runs, every ratio is also left out in turn (two stay fitted, so the factor
-    is identified).  Every fold leaves at least one CPT run in the fit."""
+    or more replay ratios among the CPT runs, every ratio is also left out in turn, and no fold leaves fewer than
+    two ratios in the fit (the factor would not be identified).  Every fold leaves at least one CPT run in the
+    fit."""
     cpt = [n for n in names if cpt_only_runs or runs[n].transfer is not None]
     if len(cpt) < 2:
         raise DataError(f"cross-validation needs at least 2 CPT runs (runs with a transfer); the selected runs have "
@@ -126,6 +127,8 @@ def folds(runs: RunSet, names: list[str], cpt_only_runs: bool = False, by_replay
         for (step, _), group in sorted(by_transfer.items(), key=lambda kv: (kv[0][0], kv[1][0])):
             if 1 < len(group) < len(cpt):
                 out.append(Fold(tuple(group), f"transfer {step}"))
+    if by_replay:  # a fit must keep two replay ratios, or its replay factor is not identified and predicts nonsense
+        out = [f for f in out if len({float(runs[n].replay_ratio) for n in cpt if n not in f.held_out}) >= 2]
     return out
 
 
@@ -361,15 +364,16 @@ def _score_form(task) -> tuple[CPTLaw, FormScore]:
 
 def selection_lines(sel: Selection) -> list[str]:
     """The selection table as text: form, parameters, CV PredE (mean ± SE, worst, early), in-sample R²."""
+    w = max([16] + [len(s.form) for s in sel.table])
     lines = [f"cross-validation over {len(sel.folds)} fold(s) of the CPT runs "
              f"({', '.join(f.kind + ': ' + '+'.join(f.held_out) for f in sel.folds)}); held-out CPT rows only",
-             f"  {'form':<16s} {'params':>6s} {'CV PredE%':>10s} {'±SE':>7s} {'CV WorstE%':>10s} {'CV early%':>9s} "
+             f"  {'form':<{w}s} {'params':>6s} {'CV PredE%':>10s} {'±SE':>7s} {'CV WorstE%':>10s} {'CV early%':>9s} "
              f"{'pooled R²':>9s} {'run R²':>8s}"]
     for s in sel.table:
         early = "-" if s.cv_early_e is None else f"{100 * s.cv_early_e:9.3f}"
         mark = ("  <- chosen" if s.form == sel.chosen else "") + (f"  (= {s.same_as}: no CPT from an annealed PT)"
                                                                    if s.same_as else "")
-        lines.append(f"  {s.form:<16s} {s.n_params:6d} {100 * s.cv_pred_e:10.3f} {100 * s.cv_se:7.3f} "
+        lines.append(f"  {s.form:<{w}s} {s.n_params:6d} {100 * s.cv_pred_e:10.3f} {100 * s.cv_se:7.3f} "
                      f"{100 * s.cv_worst_e:10.3f} {early:>9s} {s.pooled_r2:9.5f} {s.mean_run_r2:8.5f}{mark}")
     lines.append(f"  rule: {sel.rule}")
     return lines

@@ -186,3 +186,15 @@ def test_replay_forms_and_folds_choose_the_factor_that_made_the_curves():
         select(runs, "domain", forms=["eq4+power"])
     with pytest.raises(CptlawError, match="unknown form"):
         select(runs, "domain", forms=["eq4+cubic"], base_options={"replay": "domain"})
+
+
+def test_replay_folds_keep_two_ratios_in_every_fit():
+    """With a replay factor, a fold that would leave one replay ratio in the fit is not made (the factor would not
+    be identified): here leaving out the transfer point at 8000 would leave only t4, at replay 0.25."""
+    runs = simulate_cpt_runs([("pt", "constant", 12000, "constant", 0), ("a", "constant", 8000, "cosine", 4000),
+                              ("b", "constant", 8000, "constant", 4000), ("t4", "constant", 4000, "cosine", 8000)],
+                             target="domain", n_eval=20)
+    for run, ratio in zip(runs, (None, 0.1, 0.5, 0.25)):
+        run.replay_ratio = ratio
+    assert ("a", "b") in [f.held_out for f in folds(runs, runs.names)]
+    assert ("a", "b") not in [f.held_out for f in folds(runs, runs.names, by_replay=True)]
