@@ -8,22 +8,9 @@ import termios
 import subprocess
 import sys
 
-import pytest
-
-from cptlaw.data import write_runs
-from cptlaw.datasets import load
-from tests.helpers import GERMAN_FIT
-
-RUNS = ",".join(GERMAN_FIT)
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    d = tmp_path_factory.mktemp("progress")
-    return write_runs(load("pilot-gpu-german").select(RUNS.split(",")), d / "german.csv")
-
 
 def fit_argv(data, out, *extra):
+    """A small fit with a bootstrap: the CLI tests' simulated runs (tests/cli/conftest.py ``data``), 2 starts."""
     return [sys.executable, "-m", "cptlaw.cli", "fit", str(data), "--law", "cpt", "--target", "loss:general",
             "--n-starts", "2", "--bootstrap", "2", "--bootstrap-method", "residuals", "--out", str(out), *extra]
 
