@@ -33,6 +33,7 @@ FORMS = [dict(shift="sqrt"), dict(pt_credit="fading"), dict(pt_weight=True),
          dict(shift="steps", pt_credit="fading", pt_weight=True),
          dict(shift="sqrt", pt_credit="fading", pt_weight=True, size=True, replay="domain"),
          dict(replay="general", replay_factor="power"), dict(replay="domain", replay_factor="power", shift="sqrt"),
+         dict(replay="domain", cpt_share=True, pt_weight=True), dict(replay="domain", cpt_share=True, pt="unknown"),
          dict(shift="sqrt", pt="unknown")]
 
 
@@ -228,3 +229,21 @@ def test_power_replay_factor_is_the_domain_share_to_a2_and_is_recorded(tmp_path)
         CPTLaw(replay="domain", replay_factor="linear")
     with pytest.raises(ValueError, match="needs replay"):  # never silently ignored
         CPTLaw(replay_factor="power")
+
+
+def test_cpt_share_counts_cpt_steps_by_the_domain_share():
+    """cpt_share: A·(S1pt + r_cpt·S1cpt)^−α; on by default in a replay="domain" fit, off for a law from given
+    coefficients (Eq. 8), recorded and shown; only with replay="domain"."""
+    runs = runs_with_meta()
+    law = CPTLaw(replay="domain", cpt_share=True)
+    d = law.design(list(runs), "loss:general")
+    p = {**P, "a1": 0.0, "a2": 0.5}
+    area = dict(zip(law.param_names, law.jacobian(law.theta(p), d).T))["A"]  # A's column: s1^-alpha
+    s1 = d.features["S1"] - d.features["r_pt"] * d.features["S1cpt"]
+    np.testing.assert_allclose(area, s1 ** -P["alpha"], rtol=1e-12)
+    assert CPTLaw(replay="domain").share_area is False and CPTLaw(replay="domain").options()["cpt_share"] is False
+    fitted = CPTLaw(replay="domain").fit(runs, "loss:general", n_starts=2)
+    assert fitted.share_area and fitted.options()["cpt_share"] is True and "r_cpt·S1cpt" in fitted.equation()
+    assert "cpt_share" not in CPTLaw(replay="general").fit(runs, "loss:general", n_starts=2).options()
+    with pytest.raises(ValueError, match="needs replay='domain'"):
+        CPTLaw(replay="general", cpt_share=True)
