@@ -20,7 +20,9 @@ r_pt = replay ratio, r_cpt = 1 - r_pt::
 step by the domain's share of its batch, A * (S1pt + r_cpt * S1cpt)^(-alpha) (w * S1pt with ``pt_weight``), no new
 parameter.  The same finding as ``pt_weight``'s (a PT step teaches a domain that is 5% of its batch about as much as
 0.04-0.12 of a CPT step): on the bundled replay sweeps it took the domain loss's held-out-ratio error from 1.40% to
-0.91% (interpolated) and 2.74% to 1.60% (extrapolated) on the size-s folds (docs/accuracy-replay.md).
+0.91% (interpolated) and 2.74% to 1.60% (extrapolated) on the size-s folds (docs/accuracy-replay.md); by set, it
+gains on pilot-gpu-domains and -german-mix, changes nothing on pilot-gpu-german (no German in its PT: the area term
+fits to 0) and is 0.03-0.04 points worse on pilot-v1 (within 5%: a tie by select's rule).
 
 ``replay_factor`` (cptlaw adds it, with ``replay``): the ratio factor g(r_cpt) of the shift term.
 
@@ -127,7 +129,7 @@ class CPTLaw(AreaLaw):
     # in the LR sequence, so affine in the CPT peak LR of a parametric family; these are the highest LR applied
     # over the whole run and over its CPT phase; every other feature does not depend on the peak
     AREA_FEATURES = ("S1", "S1pt", "S1cpt", "S2pt", "S2cpt", "S1_transfer")
-    FORM_OPTIONS = ("shift", "pt_credit", "pt_weight")
+    FORM_OPTIONS = ("shift", "pt_credit", "pt_weight", "replay_factor", "cpt_share")  # may differ between two fits
     PEAK_FEATURES = {"lr_peak": "run", "lr_peak_cpt": "cpt"}
     citation = ("Wang, Tissue et al. (2025), Learning Dynamics in Continual Pre-Training for Large Language "
                 "Models, ICML 2025, arXiv:2505.07796, Eq. 4 / 7 / 8")
