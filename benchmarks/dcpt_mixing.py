@@ -20,6 +20,7 @@ import json
 
 import numpy as np
 
+from cptlaw.evaluate import interpolate
 from cptlaw.fit.metrics import metrics
 from cptlaw.laws import DCPTLaw
 
@@ -48,16 +49,6 @@ def load_points() -> dict[str, dict[float, tuple[np.ndarray, np.ndarray]]]:
                 g[step] = g.get(step, 0.0) + weights[dom] * loss
     return {t: {s: (np.array(sorted(v)) * float(TOKENS_PER_STEP), np.array([v[k] for k in sorted(v)]))
                 for s, v in by.items()} for t, by in acc.items()}
-
-
-def interpolate(fitted: dict[float, np.ndarray], share: float) -> np.ndarray:
-    """Per step, the loss at ``share`` linearly interpolated between the fitted shares' losses at that step
-    (extrapolated linearly from the two nearest beyond them)."""
-    xs = np.array(sorted(fitted))
-    ys = np.array([fitted[x] for x in xs])
-    j = int(np.clip(np.searchsorted(xs, share), 1, xs.size - 1))
-    t = (share - xs[j - 1]) / (xs[j] - xs[j - 1])
-    return ys[j - 1] + t * (ys[j] - ys[j - 1])
 
 
 TARGETS = (("python", "domain"), ("general", "general"))  # (loss, the corpus whose share is the law's r)
@@ -89,7 +80,8 @@ def experiment() -> list[dict]:
             for s in held:
                 tokens, truth = data[s]
                 pred = law.value(law.theta(), law.design_points(N_PARAMS, tokens, np.full(tokens.size, share_r(corpus, s))))
-                base = interpolate({f: data[f][1] for f in fit_shares}, s)
+                xs = np.array(sorted(fit_shares))  # per step, linearly in the share between the fitted ones
+                base = interpolate(xs, np.array([data[f][1] for f in xs]), s)
                 kind = "interpolated" if min(fit_shares) < s < max(fit_shares) else "extrapolated"
                 rows.append({"fit": fit_shares, "held": s, "target": target, "kind": kind,
                              "law": metrics(truth, pred), "interp": metrics(truth, base)})

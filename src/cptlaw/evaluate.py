@@ -54,11 +54,11 @@ def evaluate(law, runs: RunSet, names: list[str] | None = None, target: str | No
         y, yhat, run_index = y[keep], yhat[keep], run_index[keep]
     per_run = per_run_metrics(design.run_names, run_index, y, yhat)
     report = {"target": target, "runs": per_run, "overall": overall(per_run), "pooled": _pooled(y, yhat)}
-    if "r" in law.INPUTS:  # a mixture law: the baseline it must beat, over the held-out runs' points
-        fitted = list(law.result_.runs)
-        if fitted and all(n in subset for n in fitted):
-            report["interpolation"] = ratio_interpolation(law, law.design(list(subset.select(fitted)), target),
-                                                          design, [n for n in design.run_names if n not in fitted])
+    fitted = runs.with_target(target)
+    if "r" in law.INPUTS and law.result_.runs and all(n in fitted for n in law.result_.runs):
+        # a mixture law: the baseline it must beat, from the fitted runs (wherever they are in ``runs``)
+        report["interpolation"] = ratio_interpolation(law, law.design(list(fitted.select(law.result_.runs)), target),
+                                                      design, [n for n in design.run_names if n not in law.result_.runs])
     return report
 
 
@@ -88,6 +88,13 @@ def evaluate_design(law, design, names: list[str] | None = None) -> dict:
     return report
 
 
+def interpolate(xs: np.ndarray, ys: np.ndarray, x: float) -> np.ndarray:
+    """Linear interpolation at ``x`` between the sorted ``xs`` (two or more) and their values ``ys`` (a row per x),
+    extrapolated linearly from the two nearest beyond them."""
+    j = int(np.clip(np.searchsorted(xs, x), 1, xs.size - 1))
+    return ys[j - 1] + (x - xs[j - 1]) / (xs[j] - xs[j - 1]) * (ys[j] - ys[j - 1])
+
+
 def ratio_interpolation(law, fitted, design, held: list[str]) -> dict | None:
     """The baseline a mixture law must beat on runs it did not see: each point of the runs ``held`` in ``design``
     predicted by linear interpolation in the ratio r between the points of the fitted design ``fitted`` that have the
@@ -107,10 +114,7 @@ def ratio_interpolation(law, fitted, design, held: list[str]) -> dict | None:
         if len(by_r) < 2:
             continue
         xs = np.array(sorted(by_r))
-        ys = np.array([np.mean(by_r[x]) for x in xs])
-        r = float(design.features["r"][i])
-        j = int(np.clip(np.searchsorted(xs, r), 1, xs.size - 1))
-        base.append(ys[j - 1] + (r - xs[j - 1]) / (xs[j] - xs[j - 1]) * (ys[j] - ys[j - 1]))
+        base.append(float(interpolate(xs, np.array([np.mean(by_r[x]) for x in xs]), float(design.features["r"][i]))))
         y.append(float(design.y[i]))
         at.append(i)
     if not at:

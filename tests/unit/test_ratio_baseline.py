@@ -56,3 +56,21 @@ def test_cptlaw_says_so_when_interpolation_wins(tmp_path, run_cli):
                                  lambda r, d, i: (2.0 - 0.3 * r + 0.5 * (d / 1e9) ** -0.3) * (1 + 0.01 * (-1) ** i))
     assert base["law_loses"] and base["interpolation"]["pred_e"] < base["law"]["pred_e"]
     assert "warning: the law predicts these held-out ratios worse than interpolating" in out
+
+
+def test_runs_held_out_alone_still_get_the_baseline_from_the_fitted_runs(tmp_path, run_cli):
+    """``evaluate --runs HELD`` on native runs: the fitted runs are read from the same data for the baseline."""
+    from cptlaw.data import write_runs
+    from cptlaw.datasets import load
+
+    runs = load("pilot-gpu-domains")
+    data = write_runs(runs.select([n for n in runs.names if n.startswith("s_code_const600_cosine")]),
+                      tmp_path / "code.csv")
+    fit = tmp_path / "fit.json"
+    code, _, _ = run_cli(["fit", str(data), "--law", "dcpt", "--target", "loss:code", "--n-starts", "4", "--runs",
+                          "s_code_const600_cosine_r10,s_code_const600_cosine_r25,s_code_const600_cosine_r75",
+                          "--out", str(fit)])
+    assert code == 0
+    _, js, _ = run_cli(["evaluate", str(fit), "--data", str(data), "--runs", "s_code_const600_cosine_r50", "--json"])
+    base = json.loads(js)["interpolation"]
+    assert base["n"] == json.loads(js)["runs"]["s_code_const600_cosine_r50"]["n"] > 0
