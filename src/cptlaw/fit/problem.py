@@ -62,7 +62,8 @@ class Design:
 
     def select_runs(self, names) -> "Design":
         """The points of the runs ``names`` (in this design's order; None: all), per-point feature arrays sliced
-        alike (other features kept as they are); an unknown name is a :class:`~cptlaw.errors.DataError` that lists the runs there are."""
+        alike (other features kept as they are); an unknown name is a :class:`~cptlaw.errors.DataError` that lists
+        the runs there are."""
         if names is None:
             return self
         missing = [n for n in names if n not in self.run_names]

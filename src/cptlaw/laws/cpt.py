@@ -30,10 +30,10 @@ fits to 0) and is 0.03-0.04 points worse on pilot-v1 (within 5%: a tie by select
   given coefficients or a fit saved before the option existed uses.  The domain factor
   is convex in the domain share for every a2 > 0: it forces the shift at share 0.9 to be at least 1.8x the shift at
   share 0.5, where the bundled pilot sets show 1.03-1.27x (issue 21).
-* ``"power"`` (cptlaw's default for a fit, :data:`DEFAULT_REPLAY_FACTOR`): g = r_cpt^a2 for both losses (g(1) = 1, so B is the shift without replay), concave for a2 < 1 and
-  convex above: the data choose, with a2 in (0, 5].  C2's factor exp(a1 r) stays, with a1 within ±2 instead of
-  ±20 (two fitted ratios otherwise trade a huge C2 or B against an exponent at its bound; docs/accuracy-replay.md
-  compares the bounds).  cptlaw's form; ``benchmarks/replay_factor.py`` cross-validates it against Eq. 8
+* ``"power"`` (cptlaw's default for a fit, :data:`DEFAULT_REPLAY_FACTOR`): g = r_cpt^a2 for both losses (g(1) = 1,
+  so B is the shift without replay), concave for a2 < 1 and convex above: the data choose, with a2 in (0, 5].
+  C2's factor exp(a1 r) stays, with a1 within ±2 instead of ±20 (two fitted ratios otherwise trade a huge C2 or B
+  against an exponent at its bound; docs/accuracy-replay.md compares the bounds).  cptlaw's form; ``benchmarks/replay_factor.py`` cross-validates it against Eq. 8
   over held-out ratios on every bundled set with several ratios (docs/accuracy-replay.md).
 
 Open-source PT models (``pt="unknown"``; §6 and App. G, laws.md §3.4): the PT history is unknown, so S1pt is a
@@ -219,14 +219,20 @@ class CPTLaw(AreaLaw):
         """Whether the forward area counts each CPT step by the domain's share of its batch (``cpt_share``): the
         given option, else what :meth:`fit` used (``cpt_share_``: on for ``replay="domain"``), else off (Eq. 8's
         form: a law from given coefficients, or a fit saved before the option existed)."""
-        return self.cpt_share if self.cpt_share is not None else getattr(self, "cpt_share_", False)
+        return self._given_or_fitted("cpt_share", False)
 
     @property
     def replay_form(self) -> str:
         """The replay factor in use: the given one, else the one :meth:`fit` used (``replay_factor_``: cptlaw's
         default, :data:`DEFAULT_REPLAY_FACTOR`), else Eq. 8's (a law from given coefficients, or a fit saved
         before the option existed)."""
-        return self.replay_factor or getattr(self, "replay_factor_", "exp")
+        return self._given_or_fitted("replay_factor", "exp")
+
+    def _given_or_fitted(self, option: str, published):
+        """An option's value in use: as given, else as :meth:`fit` resolved it (``<option>_``), else the published
+        form's (``published``: a law from given coefficients, or a fit saved before the option existed)."""
+        given = getattr(self, option)
+        return given if given is not None else getattr(self, option + "_", published)
 
     def equation(self, params: dict | None = None) -> str:
         """Eq. 4 (or its open-source / step-shift form) with the numbers; Eq. 7 and 8 factors are named."""
