@@ -116,17 +116,16 @@ def folds(runs: RunSet, names: list[str], cpt_only_runs: bool = False, by_replay
             by_ratio.setdefault(float(runs[n].replay_ratio), []).append(n)
         if len(by_ratio) >= 3:
             out += [Fold(tuple(g), f"replay {r:g}") for r, g in sorted(by_ratio.items()) if len(g) > 1]
-    if cpt_only_runs:
-        return out
-    by_transfer: dict[tuple[int, bytes], list[str]] = {}
-    for n in cpt:
-        run = runs[n]
-        prefix = np.ascontiguousarray(run.lr[:run.transfer], dtype=np.float64).tobytes()
-        by_transfer.setdefault((int(run.transfer_step), prefix), []).append(n)
-    if len(by_transfer) >= 2:
-        for (step, _), group in sorted(by_transfer.items(), key=lambda kv: (kv[0][0], kv[1][0])):
-            if 1 < len(group) < len(cpt):
-                out.append(Fold(tuple(group), f"transfer {step}"))
+    if not cpt_only_runs:
+        by_transfer: dict[tuple[int, bytes], list[str]] = {}
+        for n in cpt:
+            run = runs[n]
+            prefix = np.ascontiguousarray(run.lr[:run.transfer], dtype=np.float64).tobytes()
+            by_transfer.setdefault((int(run.transfer_step), prefix), []).append(n)
+        if len(by_transfer) >= 2:
+            for (step, _), group in sorted(by_transfer.items(), key=lambda kv: (kv[0][0], kv[1][0])):
+                if 1 < len(group) < len(cpt):
+                    out.append(Fold(tuple(group), f"transfer {step}"))
     if by_replay:  # a fit must keep two replay ratios, or its replay factor is not identified and predicts nonsense
         out = [f for f in out if len({float(runs[n].replay_ratio) for n in cpt if n not in f.held_out}) >= 2]
     return out
@@ -200,7 +199,8 @@ def cross_validate(law: CPTLaw, runs: RunSet, target: str, names: list[str], fol
 
 def _fold_fit(law: CPTLaw, runs: RunSet, target: str, train: list[str], refit: str, fit_options: dict) -> CPTLaw:
     """The form fitted on ``train``: a fresh multi-start fit, or local solves from the all-runs fit."""
-    options = {**law.get_params(), **law.form, "replay_factor": law.replay_form if law.replay else None}
+    # the form the all-runs fit used, every form option resolved (a fresh law would not resolve them without a fit)
+    options = {**law.get_params(), **{k: v for k, v in law.options().items() if k in law.FORM_OPTIONS}}
     if options.get("lam") == "fit":  # the fold keeps the λ the all-runs fit chose
         options["lam"] = law.lam_
     fresh = CPTLaw(**options)
@@ -295,8 +295,7 @@ def select(runs: RunSet, target: str, *, names: list[str] | None = None, forms: 
     factor = base.pop("replay_factor", None)
     if factor is not None and not base.get("replay"):
         raise CptlawError("replay_factor needs replay ('general' or 'domain')")
-    suffixes = ({"exp": ("",), "power": (POWER,)}[factor] if factor in ("exp", "power") else ("", POWER)) \
-        if base.get("replay") else ("",)
+    suffixes = {None: ("", POWER), "exp": ("",), "power": (POWER,)}[factor] if base.get("replay") else ("",)
     forms = list(forms or [f + p for p in suffixes for f in FORMS
                            if known_pt or not (FORMS[f]["pt_credit"] == "fading" or FORMS[f]["pt_weight"])])
     opts = {f: form_options(f) for f in forms}  # (an unknown name: a clear error)

@@ -182,6 +182,10 @@ def test_replay_forms_and_folds_choose_the_factor_that_made_the_curves():
     assert sel.chosen == "eq4+power" and sel.law.replay_factor == "power"
     assert scores["eq4+power"].cv_pred_e < 0.5 * scores["eq4"].cv_pred_e
     assert sel.law.params_["a2"] == pytest.approx(0.3, rel=0.2)
+    # a warm-started fold refits the form the all-runs fit resolved (power factor, CPT steps by the domain share)
+    from cptlaw.select import _fold_fit
+    fold = _fold_fit(sel.law, runs, "loss:domain", [n for n in runs.names if n != "r50cosine"], "warm", {})
+    assert fold.replay_form == "power" and fold.share_area
     with pytest.raises(CptlawError, match="need replay"):
         select(runs, "domain", forms=["eq4+power"])
     with pytest.raises(CptlawError, match="unknown form"):
