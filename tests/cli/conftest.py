@@ -1,13 +1,12 @@
 """Fixtures of the CLI tests: one synthetic data file and one saved fit of it, made once for the session (the
-tests only read them), and the bundled pilot-gpu-german fits that ``cptlaw plan`` and the OOD fit start from."""
+tests only read them); the bundled pilot-gpu-german fits that ``cptlaw plan`` starts from are
+``german_fits`` in tests/conftest.py."""
 
 import pytest
 
 from cptlaw.cli import main
 from cptlaw.data import write_runs
-from cptlaw.datasets import load
 from cptlaw.datasets.synthetic import simulate_cpt_runs
-from tests.helpers import GERMAN_FIT, GERMAN_HELD
 
 # four simulated PT->CPT runs; "c3" is held out of the fit
 SPECS = [("pt", "constant", 6000, "constant", 0), ("c1", "constant", 4000, "cosine", 2000),
@@ -28,18 +27,4 @@ def fitted(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("fit") / "fit.json"
     assert main(["fit", str(data), "--law", "cpt", "--target", "loss:general", "--runs", "pt,c1,c2",
                  "--n-starts", "8", "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture(scope="session")
-def german_fits(tmp_path_factory):
-    """``cptlaw fit --law cpt`` (16 starts) of loss:general and loss:german on the GERMAN_FIT runs of
-    pilot-gpu-german; the data file also holds the held-out run GERMAN_HELD.  {"data", "general", "domain"}."""
-    d = tmp_path_factory.mktemp("german_fits")
-    data = write_runs(load("pilot-gpu-german").select(GERMAN_FIT + [GERMAN_HELD]), d / "german.csv")
-    out = {"data": data}
-    for label, target in (("general", "loss:general"), ("domain", "loss:german")):
-        out[label] = d / f"{label}.json"
-        assert main(["fit", str(data), "--law", "cpt", "--target", target, "--runs", ",".join(GERMAN_FIT),
-                     "--n-starts", "16", "--out", str(out[label])]) == 0
     return out

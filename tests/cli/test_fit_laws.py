@@ -79,7 +79,7 @@ def test_cli_pt_unknown_with_drop_pt(tmp_path, capsys):
     write_runs(runs, tmp_path / "runs.csv")
     out = tmp_path / "fit.json"
     base = ["fit", str(tmp_path / "runs.csv"), "--law", "cpt", "--target", "loss:german", "--pt", "unknown",
-            "--n-starts", "16", "--out", str(out)]
+            "--n-starts", "4", "--out", str(out)]
     assert main(base) == 2
     assert "takes CPT-only runs" in capsys.readouterr().err
     assert main(base + ["--drop-pt"]) == 0

@@ -87,7 +87,7 @@ def test_runs_with_a_pt_prefix_are_refused_and_cpt_part_cuts_them(tmp_path):
     assert part.transfer is None and part.steps[0] == run.transfer_step and part.lr.size == run.lr.size - run.transfer
     idx, y = part.observed("german")
     np.testing.assert_array_equal(part.steps[idx], run.steps[run.observed("german")[0]][-idx.size:])
-    law = CPTLaw(pt="unknown").fit([part], "loss:german", n_starts=16)
+    law = CPTLaw(pt="unknown").fit([part], "loss:german", n_starts=4)  # the round trip, not the fit, is tested
     assert law.result_.options["pt"] == "unknown" and "S1pt" in law.params_ and "C1" not in law.params_
     law.result_.save(tmp_path / "fit.json")
     again = load_fit(tmp_path / "fit.json")

@@ -72,3 +72,21 @@ def test_exclusive_lr_index_shifts_by_one_step():
     assert exc.s1[0] == 0.0
 
 
+
+
+def test_momentum_is_lfilter_bit_for_bit():
+    """The banded solve does lfilter's arithmetic exactly (m_i = d_i - (-lam) m_{i-1}), reset or not."""
+    from scipy.signal import lfilter
+
+    from cptlaw.schedules.areas import lr_drops, momentum
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 5000):
+        lr = np.abs(rng.normal(size=n)) * 1e-3
+        d = lr_drops(lr)
+        for lam in (0.0, 0.5, 0.999, 1.0):
+            assert np.array_equal(momentum(lr, lam), lfilter([1.0], [1.0, -lam], d))
+            if n > 2:
+                k = n // 2
+                want = np.r_[lfilter([1.0], [1.0, -lam], d[:k]), lfilter([1.0], [1.0, -lam], d[k:])]
+                assert np.array_equal(momentum(lr, lam, reset_at=k), want)
