@@ -27,3 +27,15 @@ class DataError(CptlawError, ValueError):
 
 class FitFileError(CptlawError, ValueError):
     """A saved fit (JSON) cannot be read or does not match this law."""
+
+
+def validation_message(exc, limit: int = 3) -> str:
+    """A pydantic ``ValidationError`` as short ``field.path: message`` items (its own text carries the input
+    repeated and a documentation link, which help no user)."""
+    items = []
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        items.append(f"{loc}: {msg}" if loc else msg)
+    more = len(exc.errors()) - limit
+    return "; ".join(items) + (f"; and {more} more" if more > 0 else "")

@@ -3,11 +3,12 @@ rename), and no overwrite of an existing file unless ``force``.  Every file cptl
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 
 def default_file_mode() -> int:
@@ -49,3 +50,22 @@ def atomic_write_text(path: str | Path, text: str, force: bool = False) -> Path:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
     return Path(path)
+
+
+def read_json(path: str | Path, error: type[Exception], what: str = "valid JSON") -> Any:
+    """The JSON value in ``path`` (UTF-8, a byte-order mark allowed); any failure is ``error`` naming the file,
+    and for a syntax error its line and column.  Nesting deeper than Python's recursion limit (about 1000
+    levels, far beyond any real file) is refused instead of overflowing the stack."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text (expected {what})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}:{exc.lineno}:{exc.colno}: not {what}: {exc.msg}") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply for {what}") from None

@@ -162,6 +162,9 @@ def schedule_run(spec_path: str | Path, steps: int) -> Run:
     if steps < 1:
         raise DataError("--steps must be >= 1")
     sched = from_spec(data, str(spec_path))
+    if sched.transfer_step is not None and sched.transfer_step >= steps:
+        raise SpecError(f"{spec_path}: the schedule's transfer (step {sched.transfer_step}) lies after the end of "
+                        f"the run (--steps {steps}: steps 0 to {steps - 1}); the run would have no CPT step")
     run = Run.from_schedule(name, sched, steps, **meta)
     lr = run.lr
     if not np.all(np.isfinite(lr)) or np.any(lr < 0):

@@ -36,6 +36,9 @@ from .fit.bootstrap import prediction_interval
 BAND_WIDTH = 3.0  # half-width of the band, in units of the fit's training PredE
 
 
+MAX_EVERY = 86400.0  # seconds between reads: a day at most (inf or 1e300 would overflow the sleep)
+
+
 def parse_every(text: str) -> float:
     """'60', '60s', '2m', '1h' -> seconds."""
     t = str(text).strip().lower()
@@ -44,8 +47,8 @@ def parse_every(text: str) -> float:
         value = float(t[:-1] if scale else t) * (scale or 1.0)
     except ValueError:
         raise DataError(f"--every {text!r}: give seconds, e.g. 60, 60s, 2m") from None
-    if not value > 0:
-        raise DataError(f"--every {text!r}: must be positive")
+    if not 0 < value <= MAX_EVERY:
+        raise DataError(f"--every {text!r}: give a positive number of seconds, at most {MAX_EVERY:g} (a day)")
     return value
 
 
@@ -80,6 +83,9 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
         names = text(table.data["run"]) if "run" in table.columns else np.full(table.n, None, object)
         chosen = run or next((n for n in names if n is not None), None)
         keep = names == chosen if "run" in table.columns else np.ones(table.n, bool)
+        if run and "run" in table.columns and table.n and not keep.any():
+            raise DataError(f"{log}: no run named {run!r} (--run); the log holds: "
+                            f"{', '.join(sorted({str(n) for n in names if n is not None})[:20])}")
         steps, _ = numeric(table.data["step"])
         lr = numeric(table.data["lr"])[0] if "lr" in table.columns else np.full(table.n, np.nan)
         k = _offset(log, steps[keep], lr[keep], planned)
@@ -102,6 +108,8 @@ def observations(log: Path, targets: list[str], run: str | None = None, kind: st
         lr = planned.lr
         schedule = lambda s: lr[np.clip(np.asarray(s, np.int64), 0, lr.size - 1)]  # noqa: E731
     runs = ingest.read([log], kind=k, transfer=None, schedules=schedule).runs
+    if run and run not in runs.names:
+        raise DataError(f"{log}: no run named {run!r} (--run); the log holds: {', '.join(runs.names[:20])}")
     r = runs[run] if run else next(iter(runs))
     k = _offset(log, r.steps, r.lr, planned)
     return {t: (r.steps[r.observed(t)[0]] - k, r.observed(t)[1]) for t in targets}
@@ -192,6 +200,10 @@ def watch(log: str | Path, laws: list, planned: Run, every: float = 60.0, update
                     failed_at = size
                     emit(f"(the log is being written: {str(exc).splitlines()[0][:200]}; reading again in {every:g} s)")
                 else:
+                    last = max((int(st.max()) for st, _ in obs.values() if st.size), default=None)
+                    if last is not None and last > final_step:
+                        raise DataError(f"{log}: the log has reached step {last}, past the end of the planned run "
+                                        f"(step {final_step}); give the run's planned number of steps (--steps)")
                     last_size, failed_at = size, None
                     reports += 1
                     for line in format_lines(fc.check(obs), final_step):

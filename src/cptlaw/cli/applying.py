@@ -65,7 +65,7 @@ def evaluate(args) -> int:
 def plot(args) -> int:
     law = load(args.fit)
     refuse_cross(law, "plot")
-    refuse_existing(args.out, args.force)
+    refuse_existing(args.out, args.force, stdout=False)
     runs = read_data(args.data, args.schedules, args=args)
     plot_fit(law, runs, args.out, names=runs_arg(args.runs), force=args.force)
     print(f"wrote {args.out}", file=sys.stderr)

@@ -9,7 +9,7 @@ import math
 
 from .._version import __version__
 from ..kinds import KINDS
-from ..limits import MAX_STEPS
+from ..limits import MAX_BOOTSTRAP, MAX_STARTS, MAX_STEPS, hint
 
 EPILOGS = {
     "fit": """example:
@@ -85,6 +85,7 @@ def _lam(text: str):
     """--lam: a number in [0, 1), or 'fit'."""
     return "fit" if text == "fit" else _LAM(text)
 COUNT = _number(int, 1)
+STEPS = _number(int, 1, MAX_STEPS, what=f" ({hint('MAX_STEPS')})")
 LEVEL = _number(float, 0, 1, lo_open=True, hi_open=True)
 
 
@@ -155,7 +156,8 @@ def _fit_parser(sub) -> None:
                    help="D-CPT: which corpus's mixture share r is (default: general for loss:general)")
     _optimiser_opts(f)
     u = f.add_argument_group("uncertainty")
-    u.add_argument("--bootstrap", type=_number(int, 0), default=0, metavar="N",
+    u.add_argument("--bootstrap", type=_number(int, 0, MAX_BOOTSTRAP, what=f" ({hint('MAX_BOOTSTRAP')})"),
+                   default=0, metavar="N",
                    help="N bootstrap refits for parameter and prediction intervals (e.g. 200; default 0: none)")
     u.add_argument("--bootstrap-method", choices=["runs", "residuals"], default="runs",
                    help="resample whole runs (default; needs >= 3 runs) or block-resample each run's residuals")
@@ -204,7 +206,7 @@ def _cpt_options(g, forms: bool) -> None:
 
 def _optimiser_opts(f) -> None:
     o = f.add_argument_group("optimiser")
-    o.add_argument("--n-starts", type=COUNT, default=128,
+    o.add_argument("--n-starts", type=_number(int, 1, MAX_STARTS, what=f" ({hint('MAX_STARTS')})"), default=128,
                    help="seeded multi-start points of the nonlinear parameters (default 128; a seed-independent "
                         "grid over their bounds is always added)")
     o.add_argument("--seed", type=_number(int, 0), default=0, help="seed of the multi-start (and bootstrap)")
@@ -243,8 +245,8 @@ def _pilots_parser(sub) -> None:
                              "file for the rest.")
     sp.add_argument("--data", nargs="+", help="runs you have (native data or logs): show which pilot kinds they cover")
     _data_opts(sp)
-    sp.add_argument("--pt-steps", type=_number(int, 8, MAX_STEPS), help="PT length of the pilots (for --out)")
-    sp.add_argument("--cpt-steps", type=_number(int, 10, MAX_STEPS), help="CPT length of the pilots (for --out)")
+    sp.add_argument("--pt-steps", type=_number(int, 8, MAX_STEPS, what=f" ({hint('MAX_STEPS')})"), help="PT length of the pilots (for --out)")
+    sp.add_argument("--cpt-steps", type=_number(int, 10, MAX_STEPS, what=f" ({hint('MAX_STEPS')})"), help="CPT length of the pilots (for --out)")
     sp.add_argument("--peak-lr", type=POSITIVE, help="peak LR of PT and CPT (for --out)")
     sp.add_argument("--domain", help="the CPT domain's corpus name (for --out), e.g. german")
     sp.add_argument("--replay", type=_number(float, 0, 1, hi_open=True), default=0.25,
@@ -260,7 +262,7 @@ def _predict_parser(sub) -> None:
     pr = _on_saved_fit(sub, "predict", "Predict the loss of runs or of a planned schedule with a saved fit.",
                       data_required=False)
     pr.add_argument("--schedule", help="schedule spec (YAML/JSON) of a planned run")
-    pr.add_argument("--steps", type=_number(int, 1, MAX_STEPS), help="number of steps of the planned run")
+    pr.add_argument("--steps", type=STEPS, help="number of steps of the planned run")
     pr.add_argument("--every", type=COUNT, help="also predict every K steps")
     pr.add_argument("--interval", type=LEVEL, metavar="LEVEL",
                     help="add lower,upper columns: the LEVEL prediction interval (e.g. 0.9) from the fit's bootstrap")
@@ -291,7 +293,7 @@ def _plan_parser(sub) -> None:
     _out_opts(pn, "output folder")
     pn.add_argument("--top", type=COUNT, default=10, help="best candidates listed per objective (default 10)")
     pn.add_argument("--quiet", action="store_true", help="no progress bar (bars appear only on a terminal anyway)")
-    pn.add_argument("--horizon", type=_number(int, 1, MAX_STEPS), default=None,
+    pn.add_argument("--horizon", type=STEPS, default=None,
                     help="longest CPT searched for the turning length (default 10x the plan's steps)")
     pn.set_defaults(handler="planning:plan")
 
@@ -358,7 +360,7 @@ def _watch_parser(sub) -> None:
                                 "TensorBoard, ...)")
     wt.add_argument("--fit", required=True, help="fit JSON(s), comma-separated (e.g. general.json,domain.json)")
     wt.add_argument("--schedule", required=True, help="the run's planned LR schedule (a cptlaw spec, YAML/JSON)")
-    wt.add_argument("--steps", required=True, type=COUNT, help="the run's planned number of steps")
+    wt.add_argument("--steps", required=True, type=STEPS, help="the run's planned number of steps")
     wt.add_argument("--every", default="60s", help="how often to read the log (default 60s)")
     wt.add_argument("--updates", type=COUNT, help="stop after this many reports (default: until Ctrl-C)")
     wt.add_argument("--run", help="the run to follow in a log with several")

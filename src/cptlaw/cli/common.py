@@ -69,8 +69,11 @@ def read_logs(paths, args, schedule_file, kind=None):
     return result
 
 
-def refuse_existing(out: str, force: bool) -> None:
-    """Never overwrite a user's file without --force ('-' is standard output); checked before any work."""
+def refuse_existing(out: str, force: bool, stdout: bool = True) -> None:
+    """Never overwrite a user's file without --force; checked before any work.  '-' is standard output where
+    the command writes text (``stdout``), and refused where it writes a figure, a page or a folder."""
+    if out == "-" and not stdout:
+        raise CptlawError("--out -: this command writes a file (or a folder), not standard output; name it")
     if out != "-":
         io.refuse_existing(out, force, hint="use --force")
 

@@ -14,7 +14,7 @@ from .common import read_logs, refuse_existing
 
 
 def ingest(args) -> int:
-    refuse_existing(args.out, args.force)
+    refuse_existing(args.out, args.force, stdout=False)
     result = read_logs(args.sources, args, args.schedule)
     write_runs(result.runs, args.out, force=args.force)
     for run in result.runs:

@@ -14,19 +14,22 @@ from ..pilots import KINDS, coverage, kind_lines, sweep
 from ..fit.result import jsonable
 from ..laws import load
 from ..plan import dcpt, load_space, outputs
-from ..plan.pair import check_planning_law, ood_space
-from .common import out_text, read_data, runs_arg
+from ..plan.pair import check_planning_law, ood_space, pair_warnings
+from .common import out_text, read_data, refuse_existing, runs_arg
 
 USAGE_NEEDS = {"ratio": ("model_size", "tokens"), "limited": ("model_size", "domain_tokens"),
                "compute": ("compute", "ratio")}
 
 
 def plan(args) -> int:
+    refuse_existing(args.out, True, stdout=False)  # (a folder: outputs.write refuses each file it would replace)
     space = load_space(args.space)
     sources = {"general": f"--general {args.general}", "domain": f"--domain {args.domain}"}
     laws = {"general": load(args.general), "domain": load(args.domain)}
     for label, law in laws.items():
         check_planning_law(law, sources[label])
+    for line in pair_warnings(laws["general"], laws["domain"], sources):
+        print(f"cptlaw plan: warning: {line}", file=sys.stderr)
     if args.ood:
         space = ood_space(space, load(args.ood), laws, f"--ood {args.ood}", sources)
     out = Path(args.out)

@@ -9,7 +9,7 @@ from .common import read_data, refuse_existing, runs_arg
 
 
 def report(args) -> int:
-    refuse_existing(args.out, args.force)
+    refuse_existing(args.out, args.force, stdout=False)
     fits = [(path, load(path)) for path in args.fits]
     need_lr = any(law.USES_LR for _, law in fits)
     runs = read_data(args.data, args.schedules, need_lr=need_lr, args=args)

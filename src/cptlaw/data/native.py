@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import DataError, SpecError
 from ..io import atomic_write_text
-from ..limits import MAX_LOSS, MAX_STEPS
+from ..limits import MAX_LOSS, MAX_STEPS, hint
 from ..schedules import Schedule, from_spec, load_spec_file
 from .curves import META_COLUMNS, Run, RunSet
 from .table import categories, cell, numeric, read_table
@@ -268,7 +268,7 @@ def _assemble(path: Path, rr: _RunRows, rows: np.ndarray, side, problems: Proble
             return None
         if steps[-1] - first + 1 > MAX_STEPS:
             problems.add(f"{path}:{where[-1]}: step: run {name!r} would span {steps[-1] - first + 1} steps from "
-                         f"first_step {first}; at most {MAX_STEPS} (a mistyped step?)")
+                         f"first_step {first}; at most {MAX_STEPS} (a mistyped step?; {hint('MAX_STEPS')})")
             return None
         dense = np.arange(first, steps[-1] + 1)
         lr = np.asarray(schedule(dense), dtype=np.float64)
@@ -292,7 +292,8 @@ def _assemble(path: Path, rr: _RunRows, rows: np.ndarray, side, problems: Proble
     else:
         if np.isnan(rr.lr).all() and not need_lr:  # no LR at all (D-CPT): steps need not be dense
             if steps[-1] - steps[0] + 1 > MAX_STEPS:
-                problems.add(f"{path}:{where[-1]}: step: run {name!r} spans more than {MAX_STEPS} steps")
+                problems.add(f"{path}:{where[-1]}: step: run {name!r} spans more than {MAX_STEPS} steps "
+                             f"({hint('MAX_STEPS')})")
                 return None
             dense = np.arange(steps[0], steps[-1] + 1)
             lr = np.full(dense.size, np.nan)

@@ -1,5 +1,11 @@
 """Tabular files (CSV, JSONL, Parquet) as named columns, read by well-kept libraries.
 
+A file may be compressed (``.gz``, ``.bz2``, ``.zst``, ``.lz4``, ``.br`` through pyarrow's codecs, ``.xz``
+through :mod:`lzma`; the format is the suffix before: ``log.csv.gz`` is a CSV) and, for CSV and JSONL, in any
+text encoding: UTF-8 is read as it is; a byte-order mark (UTF-8, UTF-16, UTF-32) says the encoding; other
+bytes are decoded in the encoding ``charset_normalizer`` finds most likely, and a single-byte guess as Windows-1252
+where that decodes (a mostly-ASCII log cannot tell single-byte code pages apart).
+
 CSV and Parquet are read with pyarrow (a core dependency): columns come back typed and in C, so a 2-million-row
 log reads in well under a second.  JSONL is read line by line with :mod:`json`, so a malformed line or a key
 given twice in one object is reported with its line number.  Numeric columns are converted by
@@ -11,8 +17,11 @@ row i + 2 (CSV) or its line number (JSONL); for Parquet, the 1-based record numb
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
+import lzma
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from charset_normalizer import from_bytes
 
 from ..errors import DataError
 
@@ -43,32 +53,113 @@ class Table:
         return col
 
 
-def _csv_header(path: Path) -> list[str]:
-    with path.open("r", encoding="utf-8-sig", newline="") as f:
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".br")
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # UTF-32 LE starts like UTF-16 LE
+
+
+def format_suffix(path: str | Path) -> str:
+    """The suffix that names a file's format, under any compression suffix: ``a.csv.gz`` -> ``.csv``."""
+    path = Path(path)
+    if path.suffix.lower() in COMPRESSIONS:
+        path = path.with_suffix("")
+    return path.suffix.lower()
+
+
+def _raw(path: Path) -> bytes:
+    """The file's bytes, decompressed."""
+    ext = path.suffix.lower()
+    try:
+        if ext == ".xz":
+            with lzma.open(path) as f:
+                return f.read()
+        if ext in COMPRESSIONS:
+            with pa.input_stream(str(path), compression="detect") as f:
+                return f.read()
+        return path.read_bytes()
+    except (lzma.LZMAError, EOFError, pa.ArrowException) as exc:
+        raise DataError(f"{path}: cannot decompress: {exc}") from None
+
+
+def _utf8(path: Path) -> bytes | None:
+    """The file as UTF-8 bytes when it needs converting (compressed, a byte-order mark other than UTF-8's, or
+    not UTF-8); None when pyarrow can read the file itself."""
+    compressed = path.suffix.lower() in COMPRESSIONS
+    if not compressed:
+        with path.open("rb") as f:
+            head = f.read(4)
+        if not any(head.startswith(bom) for bom, enc in _BOMS if enc != "utf-8-sig"):
+            try:
+                with path.open("r", encoding="utf-8-sig") as f:
+                    while f.read(1 << 24):  # a check in 16 MB pieces: no copy of a large file is kept
+                        pass
+                return None
+            except UnicodeDecodeError:
+                pass
+    raw = _raw(path)
+    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), None)
+    if encoding is None:
         try:
-            return [c.strip() for c in next(csv.reader([f.readline()]), [])]
-        except csv.Error as exc:
-            raise DataError(f"{path}:1: cannot parse the header: {exc}") from None
+            raw.decode("utf-8")
+            return raw
+        except UnicodeDecodeError:
+            best = from_bytes(raw).best()
+            if best is None:
+                raise DataError(f"{path}: not text in any encoding cptlaw can tell; save it as UTF-8") from None
+            encoding = best.encoding
+            if _single_byte(encoding) and _decodes(raw, "cp1252"):
+                # a log is mostly ASCII, which cannot tell one single-byte code page from another (a Latin-1
+                # name scores as HP Roman-8 as well): take the spreadsheets' legacy encoding
+                encoding = "cp1252"
+    return raw.decode(encoding).encode("utf-8")
+
+
+def _single_byte(encoding: str) -> bool:
+    return len(bytes(range(256)).decode(encoding, errors="replace")) == 256
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _csv_header(path: Path, data: bytes | None = None) -> list[str]:
+    if data is None:
+        with path.open("r", encoding="utf-8-sig", newline="") as f:
+            line = f.readline()
+    else:
+        line = data[:data.find(b"\n") + 1 or len(data)].decode("utf-8-sig")
+    try:
+        return [c.strip() for c in next(csv.reader([line]), [])]
+    except csv.Error as exc:
+        raise DataError(f"{path}:1: cannot parse the header: {exc}") from None
 
 
 def header(path: str | Path) -> list[str]:
     """The column names only (cheap for any size)."""
     path = Path(path)
-    suffix = path.suffix.lower()
+    suffix = format_suffix(path)
     try:
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
+            if path.suffix.lower() in COMPRESSIONS:
+                return list(pq.read_schema(pa.BufferReader(_raw(path))).names)
             return list(pq.read_schema(path).names)
+        data = _utf8(path)
         if suffix in (".jsonl", ".ndjson", ".json"):
-            with path.open("r", encoding="utf-8-sig") as f:
+            lines = path.open("r", encoding="utf-8-sig") if data is None else io.StringIO(data.decode("utf-8-sig"))
+            with lines as f:
                 for line in f:
                     if line.strip():
                         rec = json.loads(line)
                         return list(rec) if isinstance(rec, dict) else []
             return []
-        return _csv_header(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, pa.ArrowException):
+        return _csv_header(path, data)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, pa.ArrowException, DataError):
         return []
 
 
@@ -86,7 +177,7 @@ def _duplicates(path: Path, columns: list[str]) -> None:
 def read_table(path: str | Path, text_columns: tuple[str, ...] = ("run", "phase")) -> Table:
     """Read a CSV, JSONL or Parquet file; :class:`DataError` naming the file (and row) when it cannot be read."""
     path = Path(path)
-    suffix = path.suffix.lower()
+    suffix = format_suffix(path)
     try:
         if suffix == ".parquet":
             return _parquet(path)
@@ -102,7 +193,8 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = ("run", "phase"
 def _csv(path: Path, text_columns) -> Table:
     import pyarrow.csv as pacsv
 
-    columns = _csv_header(path)
+    data = _utf8(path)
+    columns = _csv_header(path, data)
     if not columns or columns == [""]:
         return Table(path, [], {}, np.zeros(0, np.int64))
     _duplicates(path, columns)
@@ -112,7 +204,8 @@ def _csv(path: Path, text_columns) -> Table:
                                    null_values=[""],  # 'nan' is a value (refused), not a blank
                                    strings_can_be_null=True, quoted_strings_can_be_null=True)
     try:
-        table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        source = path if data is None else pa.BufferReader(data[3:] if data.startswith(codecs.BOM_UTF8) else data)
+        table = pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
         raise DataError(f"{path}: not a well-formed CSV file: {_arrow_message(exc)}") from None
     return Table(path, columns, {c: table.column(c) for c in columns}, np.arange(table.num_rows, dtype=np.int64) + 2)
@@ -129,7 +222,7 @@ def _parquet(path: Path) -> Table:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(pa.BufferReader(_raw(path)) if path.suffix.lower() in COMPRESSIONS else path)
     except pa.ArrowException as exc:
         raise DataError(f"{path}: cannot read as Parquet: {exc}") from None
     _duplicates(path, list(table.column_names))
@@ -138,7 +231,8 @@ def _parquet(path: Path) -> Table:
 
 
 def _jsonl(path: Path) -> Table:
-    text = path.read_text(encoding="utf-8-sig")
+    data = _utf8(path)
+    text = path.read_text(encoding="utf-8-sig") if data is None else data.decode("utf-8-sig")
     problems, records, rows, columns = [], [], [], {}
 
     def pairs(items):
@@ -159,6 +253,9 @@ def _jsonl(path: Path) -> Table:
             continue
         except ValueError as exc:
             problems.append(f"{path}:{lineno}: {exc}")
+            continue
+        except RecursionError:
+            problems.append(f"{path}:{lineno}: nested too deeply")
             continue
         if not isinstance(rec, dict):
             problems.append(f"{path}:{lineno}: each line must be a JSON object")

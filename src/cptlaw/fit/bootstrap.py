@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from ..errors import CptlawError
+from ..limits import MAX_BOOTSTRAP, hint
 from ..progress import bar
 from .problem import Problem
 from .varpro import Reduced, Separable
@@ -77,8 +78,8 @@ def _block_resample(resid: np.ndarray, block: int, rng) -> np.ndarray:
 def bootstrap(law, params, run_designs, theta, delta: float, *, n: int = 200, method: str = "runs",
               seed: int = 0, block: int | None = None, level: float = 0.9, max_nfev: int = 100) -> dict:
     """The ``uncertainty`` block of a fit: ``n`` refitted parameter vectors and their intervals."""
-    if n < 2:
-        raise CptlawError("the bootstrap needs at least 2 resamples")
+    if not 2 <= n <= MAX_BOOTSTRAP:
+        raise CptlawError(f"the bootstrap needs 2 to {MAX_BOOTSTRAP} resamples ({hint('MAX_BOOTSTRAP')}), got {n}")
     if method not in ("runs", "residuals"):
         raise CptlawError(f"bootstrap method must be 'runs' or 'residuals', got {method!r}")
     if not 0 < level < 1:

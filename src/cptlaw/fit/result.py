@@ -16,8 +16,9 @@ import scipy
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from .._version import __version__
-from ..errors import FitFileError
-from ..io import atomic_write_text
+from ..errors import FitFileError, validation_message
+from ..limits import MAX_PARAMETER
+from ..io import atomic_write_text, read_json
 from .metrics import metrics, overall, per_run_metrics
 from .problem import Model
 
@@ -135,6 +136,9 @@ class FitResult(BaseModel):
         for name, value in self.params.items():
             if not math.isfinite(value):
                 raise ValueError(f"parameter {name} = {value} is not finite")
+            if abs(value) > MAX_PARAMETER:
+                raise ValueError(f"parameter {name} = {value:g} is beyond any value a fit reaches (|value| > "
+                                 f"{MAX_PARAMETER:g}): an edited or corrupt fit")
             rec = self.parameters.get(name)
             if rec is None:
                 raise ValueError(f"parameter {name} has no record in 'parameters'")
@@ -185,12 +189,7 @@ class FitResult(BaseModel):
         """Read and validate a saved fit (format, version, ``laws``: the law names known, parameters within
         their bounds); the law's own checks (its options and parameter names) are :func:`cptlaw.laws.load`'s."""
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise FitFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FitFileError(f"{path}: not a JSON fit file: {exc}") from None
+        data = read_json(path, FitFileError, "a JSON fit file")
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise FitFileError(f"{path}: not a cptlaw fit file (missing \"format\": \"{FORMAT}\")")
         if data.get("format_version", 0) > FORMAT_VERSION:
@@ -199,7 +198,9 @@ class FitResult(BaseModel):
             raise FitFileError(f"{path}: unknown law {data.get('law')!r}")
         try:
             return cls.model_validate(data)
-        except (pydantic.ValidationError, TypeError, ValueError) as exc:
+        except pydantic.ValidationError as exc:
+            raise FitFileError(f"{path}: invalid fit file: {validation_message(exc)}") from None
+        except (TypeError, ValueError) as exc:
             raise FitFileError(f"{path}: invalid fit file: {exc}") from None
 
 

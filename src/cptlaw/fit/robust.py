@@ -24,6 +24,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ..errors import CptlawError
+from ..limits import MAX_STARTS, hint
 from ..progress import bar
 from .bootstrap import bootstrap as run_bootstrap
 from .diagnostics import diagnose
@@ -99,8 +100,8 @@ def multistart(problem: Problem, *, delta: float = 1e-3, n_starts: int = 128, se
 
     Returns ``(best, starts, info)``; ``info`` records caps hit and convergence.
     """
-    if n_starts < 1:
-        raise CptlawError("n_starts must be >= 1")
+    if not 1 <= n_starts <= MAX_STARTS:
+        raise CptlawError(f"n_starts must be in [1, {MAX_STARTS}] ({hint('MAX_STARTS')}), got {n_starts}")
     if polish < 1:
         raise CptlawError("polish must be >= 1")
     sep = Separable(problem, delta)
@@ -193,6 +194,10 @@ def fit_design(law: Model, design: Design, *, delta: float = 1e-3, n_starts: int
         raise CptlawError("the design has no observed losses to fit")
     t0 = time.perf_counter()
     params = law.parameters(design.y, design)
+    if design.n < len(params):  # under-determined: a whole family of curves passes through the points
+        raise CptlawError(f"{design.n} observation(s) cannot determine the {len(params)} parameters of the "
+                          f"{getattr(law, 'name', 'law')} law ({', '.join(p.name for p in params)}); give it more "
+                          "evaluations or runs")
     problem = Problem(law, design, params)
     best, starts, info = multistart(problem, delta=delta, n_starts=n_starts, seed=seed, sampler=sampler,
                                     polish=polish, max_nfev=max_nfev)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..data import RunSet, read_runs
-from ..data.table import header
+from ..data.table import format_suffix, header
 from ..errors import CptlawError, DataError
 from ..kinds import EXTRAS, KINDS
 from . import hf, megatron, mlflow, table, tensorboard, wandb, wandb_api
@@ -78,7 +78,7 @@ def detect(path: Path) -> str:
         return "wandb"
     if name.endswith(".db"):
         return "mlflow"
-    if path.suffix.lower() in TABLE_SUFFIXES:
+    if format_suffix(path) in TABLE_SUFFIXES:  # (under any compression: log.csv.gz)
         cols = header(path)
         native = any(c.startswith("loss:") for c in cols) or {"run", "step", "lr"} <= set(cols)
         return "native" if native else "table"  # (a file with loss:<set> columns is meant as native: validate it so)
@@ -123,6 +123,10 @@ def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **opti
     natives = []
     for p in paths:
         k = detect(p) if kind == "auto" else kind
+        if opts.mapping and k == "native":  # a native file is read as it is: a mapping would be ignored
+            raise CptlawError(f"{p}: --map maps a log's tags to cptlaw's columns, but this file is already in the "
+                              "native format (it has loss:<set> columns, or run, step and lr); to map its "
+                              "columns anyway, read it with --kind table")
         if k == "native":
             if stitch:
                 raise CptlawError(f"{p}: a native-format file cannot be stitched; it already holds whole runs")

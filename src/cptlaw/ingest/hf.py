@@ -15,11 +15,11 @@ the run's schedule is needed (``--schedule``).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from ..errors import DataError
+from ..io import read_json
 from .log import Log, Points
 
 NAME = "trainer_state.json"
@@ -27,12 +27,7 @@ SKIP = {"step", "epoch"}
 
 
 def _load(file: Path):
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{file}: not UTF-8 text") from None
+    return read_json(file, DataError)
 
 
 def find(path: Path) -> tuple[Path, object]:

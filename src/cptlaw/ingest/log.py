@@ -288,7 +288,15 @@ def rewarmup(lr: np.ndarray) -> int | None:
     if rises.size != 1:
         return None
     j = int(rises[0]) + 1  # the first step above its predecessor
-    return j - 1 if j >= 2 and lr[j - 1] < lr[j - 2] else j  # a re-warmup from a drop (to 0) starts at the drop
+    # A re-warmup that starts from a drop (to 0, in a 0-based loop) starts at the drop.  A PT that was decaying
+    # steadily has a "drop" at every step: there the first CPT step is the first one at the new LR (a jump).
+    tol = 1e-12 * max(float(np.max(lr)), 1e-300)
+    if j >= 2 and lr[j - 1] < lr[j - 2] - tol:
+        drop = lr[j - 2] - lr[j - 1]
+        trend = lr[j - 3] - lr[j - 2] if j >= 3 else 0.0
+        if lr[j - 1] <= tol or drop > 2 * max(trend, 0.0) + tol:
+            return j - 1
+    return j
 
 
 def to_run(logs: list[Log], opts: Options) -> tuple[Run, list[str]]:

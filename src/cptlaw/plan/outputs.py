@@ -20,7 +20,7 @@ from .._version import __version__
 from ..canvas import save_figure
 from ..errors import CptlawError
 from ..fit.result import jsonable
-from ..io import atomic_write_text
+from ..io import atomic_write_text, read_json
 from ..predict import extrapolation_detail, rows_to_csv
 from .dynamics import dynamics
 from .features import candidate_design
@@ -183,11 +183,9 @@ def read_plan(path: str | Path, source: str | None = None) -> dict:
     """A plan.json written by :func:`write` (``cptlaw plan``), checked to be one; ``source`` names it in errors."""
     source = source or str(path)
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CptlawError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CptlawError(f"{source}: not a JSON plan (cptlaw plan writes plan.json): {exc}") from None
+        doc = read_json(path, CptlawError, "a JSON plan (cptlaw plan writes plan.json)")
+    except CptlawError as exc:
+        raise CptlawError(str(exc).replace(str(path), source, 1)) from None
     if not isinstance(doc, dict) or "recommendations" not in doc:
         raise CptlawError(f"{source}: not a cptlaw plan.json (no 'recommendations')")
     return doc

@@ -19,6 +19,22 @@ def check_planning_law(law, source: str) -> None:
                           f"and schedules, so it needs fits with the PT history known")
 
 
+def pair_warnings(general, domain, sources: dict[str, str]) -> list[str]:
+    """What looks wrong in a general/domain pair of fits without being impossible: the same fit twice (the plan
+    would trade a loss against itself), or the two swapped.  The role of a loss is the sign of its B, the
+    paper's reading (Wang, Tissue et al. 2025, §3.2): the general loss rises when CPT starts (B > 0), a domain
+    loss falls (B < 0)."""
+    g, d = general.result_, domain.result_
+    if g.target == d.target and g.params == d.params:
+        return [f"{sources['general']} and {sources['domain']} are the same fit (of {g.target}): the plan trades "
+                "that loss against itself"]
+    b_general, b_domain = general.params_.get("B", 0.0), domain.params_.get("B", 0.0)
+    if b_general < 0 < b_domain:
+        return [f"{sources['general']} ({g.target}) falls when CPT starts (B < 0), as a domain loss does, and "
+                f"{sources['domain']} ({d.target}) rises (B > 0), as the general loss does: are they swapped?"]
+    return []
+
+
 def ood_space(space: Space, ood, laws: dict, source: str, sources: dict[str, str]) -> Space:
     """The space with the OOD fit's Eq. 6 weights as its objective, once ``ood`` is checked to be made from the
     ``laws`` {"general": law, "domain": law} (named by ``sources``)."""

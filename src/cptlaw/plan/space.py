@@ -51,8 +51,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from ..errors import SpecError
-from ..limits import MAX_STEPS
+from ..errors import SpecError, validation_message
+from ..limits import MAX_CANDIDATES, MAX_STEPS, hint
 from ..schedules import CPT_FAMILIES, DECAY_SHAPES, Continual, Schedule, Warmup, cpt_family, from_spec, to_spec
 from ..schedules.spec import load_yaml
 
@@ -71,7 +71,6 @@ FREE_FORM_WHY = ("the planner searches parametric schedule families only (cpt.fa
                  "then zero within a step or two' (the annealing term rewards any drop at once; laws.md §1.7, "
                  "pitfall 4): an answer no one should train. To score a schedule of your own, use cptlaw predict "
                  "--schedule")
-MAX_CANDIDATES = 10_000_000
 
 
 class Range(BaseModel):
@@ -84,8 +83,9 @@ class Range(BaseModel):
     scale: Literal["linear", "log"] = "linear"
 
     def values(self, where: str) -> list[float]:
-        if self.num < 1:
-            raise SpecError(f"{where}: num must be >= 1, got {self.num}")
+        if not 1 <= self.num <= MAX_CANDIDATES:
+            raise SpecError(f"{where}: num must be in [1, {MAX_CANDIDATES:,}] ({hint('MAX_CANDIDATES')}), "
+                            f"got {self.num:,}")
         if not (math.isfinite(self.min) and math.isfinite(self.max)) or self.max < self.min:
             raise SpecError(f"{where}: need finite min <= max, got min={self.min}, max={self.max}")
         if self.scale == "log":
@@ -105,7 +105,7 @@ def _knob(value: Knob, where: str, kind: type, lo: float | None = None, hi: floa
         try:
             values = Range.model_validate(value).values(where)
         except ValidationError as exc:
-            raise SpecError(f"{where}: {_pydantic_message(exc)}") from None
+            raise SpecError(f"{where}: {validation_message(exc, limit=1)}") from None
     elif isinstance(value, list):
         values = value
     else:
@@ -134,12 +134,6 @@ def _knob(value: Knob, where: str, kind: type, lo: float | None = None, hi: floa
             raise SpecError(f"{where}: {v!r} lies outside [{lo}, {hi}]")
         out.append(kind(v))
     return list(dict.fromkeys(out))  # duplicates once, order kept
-
-
-def _pydantic_message(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    return f"{loc}: {err['msg']}" if loc else err["msg"]
 
 
 class _Section(BaseModel):
@@ -327,7 +321,7 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
     try:
         spec = SpaceSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(f"{source}: {_pydantic_message(exc)}") from None
+        raise SpecError(f"{source}: {validation_message(exc, limit=1)}") from None
     if (spec.pt.schedule is None) == (spec.pt.schedules is None):
         raise SpecError(f"{source}: pt: give schedule (the PT run) or schedules (named PT runs to choose from)")
     if spec.pt.schedules is not None and not spec.pt.schedules:
@@ -344,8 +338,12 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
             raise SpecError(f"{source}: pt: give transfer (the candidate PT checkpoints) or steps (the PT's length)")
         pt_steps = max(transfers)
     if not 1 <= pt_steps <= MAX_STEPS:
-        raise SpecError(f"{source}: pt.steps: {pt_steps} lies outside [1, {MAX_STEPS}]")
+        raise SpecError(f"{source}: pt.steps: {pt_steps} lies outside [1, {MAX_STEPS}] ({hint('MAX_STEPS')})")
     transfers = transfers or [pt_steps]
+    for n, sched in pts.items():
+        if sched.length is not None and max(transfers) > sched.length:
+            raise SpecError(f"{source}: pt.transfer: {max(transfers)} lies after the end of the PT schedule "
+                            f"{n!r} (it ends at step {sched.length})")
     if max(transfers) > pt_steps:
         raise SpecError(f"{source}: pt.transfer: {max(transfers)} lies after the end of the PT (pt.steps = {pt_steps})")
     w = f"{source}: cpt."
@@ -367,7 +365,7 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
         raise SpecError(f"{w}rewarmup_steps: a re-warmup of {max(knobs['rewarmup_steps'])} steps does not fit in "
                         f"a CPT of {min(knobs['steps'])} steps (cpt.steps)")
     if max(transfers) + max(knobs["steps"]) > MAX_STEPS:
-        raise SpecError(f"{source}: pt.transfer + cpt.steps exceeds {MAX_STEPS} steps")
+        raise SpecError(f"{source}: pt.transfer + cpt.steps exceeds {MAX_STEPS} steps ({hint('MAX_STEPS')})")
     obj = spec.objective
     if obj.ood is not None and "lambda1" in obj.model_fields_set:
         raise SpecError(f"{source}: objective: give lambda1 (Eq. 5) or ood (Eq. 6), not both")
@@ -401,7 +399,7 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
     space = Space(pts, pt_steps, knobs, lambda1, obj.ood, c, source, pilot)
     if space.size > MAX_CANDIDATES:
         raise SpecError(f"{source}: the space has {space.size:,} candidates, more than {MAX_CANDIDATES:,}; "
-                        "narrow a range")
+                        f"narrow a range ({hint('MAX_CANDIDATES')})")
     return space
 
 

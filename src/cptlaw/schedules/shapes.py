@@ -62,6 +62,12 @@ class Schedule:
         """The first CPT step if this schedule is a PT->CPT concatenation, else None."""
         return None
 
+    @property
+    def length(self) -> int | None:
+        """The step at which the schedule reaches its last value (a decay's ``steps``), or None for one that
+        never ends (constant, multi-step, cyclic).  Past it the LR stays at that value."""
+        return None
+
 
 @dataclass(frozen=True)
 class Constant(Schedule):
@@ -83,6 +89,10 @@ class Linear(Schedule):
     steps: int
     kind: ClassVar[str] = "linear"
 
+    @property
+    def length(self) -> int:
+        return int(self.steps)
+
     def __call__(self, step):
         return _decay(_steps(step) / max(self.steps, 1), self.start, self.end, "linear")
 
@@ -95,6 +105,10 @@ class Cosine(Schedule):
     steps: int
     floor: float = 0.0
     kind: ClassVar[str] = "cosine"
+
+    @property
+    def length(self) -> int:
+        return int(self.steps)
 
     def __call__(self, step):
         return _decay(_steps(step) / max(self.steps, 1), self.peak, self.floor, "cosine")
@@ -111,6 +125,10 @@ class WSD(Schedule):
     floor: float = 0.0
     shape: str = "linear"
     kind: ClassVar[str] = "wsd"
+
+    @property
+    def length(self) -> int:
+        return int(self.steps)
 
     def __post_init__(self):
         if self.shape not in DECAY_SHAPES:
@@ -194,6 +212,10 @@ class Warmup(Schedule):
     endpoint: bool = False
     kind: ClassVar[str] = "warmup"
 
+    @property
+    def length(self) -> int | None:
+        return None if self.schedule.length is None else int(self.steps) + self.schedule.length
+
     def __call__(self, step):
         s = _steps(step)
         peak = float(self.schedule(0))
@@ -211,6 +233,11 @@ class Join(Schedule):
     schedules: tuple[Schedule, ...]
     boundaries: tuple[int, ...]
     kind: ClassVar[str] = "join"
+
+    @property
+    def length(self) -> int | None:
+        last = self.schedules[-1].length
+        return None if last is None else self.boundaries[-1] + last
 
     def __post_init__(self):
         object.__setattr__(self, "schedules", tuple(self.schedules))
@@ -239,6 +266,10 @@ class FromArray(Schedule):
     values: tuple[float, ...] = field(repr=False)
     start: int = 0
     kind: ClassVar[str] = "array"
+
+    @property
+    def length(self) -> int:
+        return self.start + len(self.values)
 
     def __post_init__(self):
         arr = np.asarray(self.values, dtype=np.float64).ravel()
@@ -277,6 +308,15 @@ class Continual(Schedule):
             raise SpecError("continual: rewarmup_from must be 'zero' or 'pt_final'")
         if self.transfer < 1:
             raise SpecError("continual: transfer must be >= 1 (at least one PT step)")
+        end = self.pt.length
+        if end is not None and self.transfer > end:
+            raise SpecError(f"continual: transfer {self.transfer} lies after the end of the PT schedule (it ends at "
+                            f"step {end}); lengthen the PT schedule or move the transfer")
+
+    @property
+    def length(self) -> int | None:
+        cpt = self.cpt.length
+        return None if cpt is None else self.transfer + self.rewarmup_steps + cpt
 
     @property
     def transfer_step(self) -> int:

@@ -23,7 +23,7 @@ import pydantic
 import yaml
 
 from ..errors import SpecError
-from ..limits import MAX_NESTING, MAX_STEPS
+from ..limits import MAX_NESTING, MAX_STEPS, MAX_YAML_NODES, hint
 from .shapes import (Constant, Continual, Cosine, Cyclic, FromArray, Join, Linear, MultiStep, Schedule,
                      Warmup, WSD)
 
@@ -156,11 +156,39 @@ class StrictLoader(yaml.SafeLoader):
         seen = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a mapping key must be a plain value, got a {type(key).__name__}",
+                    key_node.start_mark) from None
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} (also on line {seen[key] + 1})", key_node.start_mark)
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node, memo: dict, open_: set) -> int:
+    """Nodes of a composed YAML document with every alias expanded, counted in time linear in the distinct
+    nodes (an alias is the same node object, counted once per use from the memo).  A "billion laughs" document
+    is a few hundred bytes whose expansion has 10^9 nodes: it is refused from this count, before anything is
+    built or walked."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in open_:
+        raise SpecError("a YAML alias refers to a node that contains it (a recursive document)")
+    open_.add(key)
+    if isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_expanded_size(v, memo, open_) for v in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_expanded_size(k, memo, open_) + _expanded_size(v, memo, open_) for k, v in node.value)
+    else:
+        n = 1
+    open_.discard(key)
+    memo[key] = n
+    return n
 
 
 def _depth(obj, limit: int, level: int = 0) -> int:
@@ -184,12 +212,24 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
             raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
             raise SpecError(f"{path}: not UTF-8 text") from None
+    loader = StrictLoader(text)  # a SafeLoader subclass: plain data only
     try:
-        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506  (a SafeLoader subclass)
+        node = loader.get_single_node()
+        if node is not None:
+            try:
+                size = _expanded_size(node, {}, set())
+            except SpecError as exc:
+                raise SpecError(f"{path}: {exc}") from None
+            if size > MAX_YAML_NODES:
+                raise SpecError(f"{path}: the document expands to {size:,} values once its aliases (*name) are "
+                                f"resolved, more than {MAX_YAML_NODES:,} ({hint('MAX_YAML_NODES')})")
+        data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML/JSON: {exc}") from None
     except RecursionError:
         raise SpecError(f"{path}: nested too deeply") from None
+    finally:
+        loader.dispose()
     if _depth(data, 4 * MAX_NESTING) > 4 * MAX_NESTING:
         raise SpecError(f"{path}: nested too deeply (more than {4 * MAX_NESTING} levels)")
     return data

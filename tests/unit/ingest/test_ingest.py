@@ -343,6 +343,24 @@ def test_rewarmup_detection():
     assert rewarmup(np.r_[lr, 0.0, np.linspace(0.2, 1, 5)]) == lr.size  # re-warmup from 0: the drop is step one
     assert rewarmup(np.r_[np.ones(5), 2 * np.ones(5)]) == 5  # an LR jump
     assert rewarmup(np.tile(np.r_[np.linspace(0, 1, 5), np.linspace(1, 0, 5)], 3)) is None  # cyclic: ambiguous
+    # a jump after a PT that decays at every step (cosine, linear): the first step at the new LR, not the step
+    # before it (every PT step is a "drop" there; only a drop that breaks the trend starts a re-warmup)
+    cosine = np.r_[np.linspace(0, 1, 5), 0.1 + 0.45 * (1 + np.cos(np.pi * np.arange(50) / 50))]
+    linear = np.r_[np.linspace(0, 1, 5), np.linspace(1, 0.1, 50)]
+    for pt in (cosine, linear):
+        assert rewarmup(np.r_[pt, 0.5 * np.ones(10)]) == pt.size
+        assert rewarmup(np.r_[pt, 0.0, np.linspace(0.1, 0.5, 5)]) == pt.size  # from 0: still the drop
+
+
+def test_a_cpt_lr_jump_in_a_zero_based_loop_is_the_transfer(tmp_path):
+    """A 0-based training loop logs the LR each update applied; CPT jumps to a new constant LR with no ramp.
+    The transfer is the first update at the new LR (issue 22)."""
+    pt = [1e-3 * 0.5 * (1 + np.cos(np.pi * s / 300)) + 1e-5 for s in range(300)]
+    lr = pt + [4e-4] * 200
+    rows = [{"step": s, "lr": lr[s], **({"eval_loss": 3.0 - 1e-3 * s} if s % 20 == 0 else {})} for s in range(500)]
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = ingest.read(tmp_path / "log.jsonl").runs["log"]
+    assert run.transfer_step == 300 and run.lr[run.transfer] == 4e-4 and run.lr[run.transfer - 1] < 1e-4
 
 
 def test_callback_recorder_resumes_and_writes_atomically(tmp_path):
