@@ -66,7 +66,8 @@ def detect(path: Path) -> str:
             return "wandb"  # (before TensorBoard: a W&B run with sync_tensorboard holds event files too)
         if any(path.rglob("events.out.tfevents.*")):
             return "tensorboard"
-        if any(path.glob("*/meta.yaml")) or name == "mlruns" or (path / "mlruns").is_dir():
+        if (any(path.glob("*/meta.yaml")) or name == "mlruns" or (path / "mlruns").is_dir()
+                or (path / "mlflow.db").is_file()):
             return "mlflow"
         raise DataError(f"{path}: a folder with no trainer_state.json, TensorBoard event files, MLflow store or "
                         f"W&B run in it; name the source with --kind")

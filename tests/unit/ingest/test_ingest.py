@@ -5,6 +5,7 @@ import csv
 import dataclasses
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,52 @@ def test_mlflow_store_equals_native_and_fits_alike(source):
     a, b = fitted_predictions(run, "loss:german"), fitted_predictions(TRUTH, "loss:german")
     ok = np.isfinite(b)
     np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
+
+
+def test_mlflow_sqlite_store_needs_no_mlflow_and_is_never_written(tmp_path, monkeypatch):
+    """MLflow 3's default store, ``mlflow.db`` (written by the full mlflow 3.17 package): the same run as the file
+    store, read with sqlite3 alone (mlflow is made unimportable here), read-only: the file is byte-identical and
+    nothing is written beside it or under $HOME."""
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow now fails
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    store = tmp_path / "store"
+    store.mkdir()
+    shutil.copy(F / "mlflow.db", store / "mlflow.db")
+    before = (store / "mlflow.db").read_bytes()
+    for source in (store / "mlflow.db", store):  # the file, or the folder that holds it
+        got = ingest.read(source)
+        run = got.runs["pt_cpt"]
+        same_run(dataclasses.replace(run, steps=run.steps + 1), TRUTH, rtol=1e-12)
+        assert run.model_size == 1.2e8 and run.tokens_per_step == 1048576
+        assert any("steps 2099-2198 were written again" in n for n in got.notes)
+    assert (store / "mlflow.db").read_bytes() == before and [p.name for p in store.iterdir()] == ["mlflow.db"]
+    assert not any(home.iterdir())
+
+
+def test_an_sqlite_file_that_is_not_a_store_or_a_schema_we_cannot_read_is_left_untouched(tmp_path):
+    import sqlite3
+
+    other = tmp_path / "app.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE notes (id INTEGER, text TEXT)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    with pytest.raises(DataError, match="not an MLflow tracking store.*left untouched"):
+        ingest.read(other, kind="mlflow")
+    assert other.read_bytes() == before  # no MLflow table created in the user's database
+    changed = tmp_path / "mlflow.db"  # a store whose schema has moved on: a column renamed
+    shutil.copy(F / "mlflow.db", changed)
+    con = sqlite3.connect(changed)
+    con.execute("ALTER TABLE metrics RENAME COLUMN step TO step_index")
+    con.commit()
+    con.close()
+    before = changed.read_bytes()
+    with pytest.raises(DataError, match=r"cannot read this MLflow store \(schema revision \w+\)"):
+        ingest.read(changed)
+    assert changed.read_bytes() == before  # never migrated in place
 
 
 @needs("wandb")
