@@ -148,8 +148,8 @@ class History:
         for tag in last.keys() & row.keys():
             last[tag] = row[tag]
         for tag, v in row.items():
-            if tag[:1] == "_":  # _step, _runtime, _timestamp
-                continue
+            if tag[:1] == "_" or tag in last:  # _step, _runtime, _timestamp; a step metric is a clock, not a
+                continue  # curve (kept, it would put W&B's internal _step into the run's span and messages)
             metric = self.step_of.get(tag, "")
             if metric == "":
                 metric = self.exact.get(tag) or next((t for g, t in self.globs if fnmatch.fnmatchcase(tag, g)), None)

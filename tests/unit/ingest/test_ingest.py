@@ -83,6 +83,19 @@ def test_mlflow_store_equals_native_and_fits_alike(source):
     np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
 
 
+@needs("wandb")
+def test_wandb_resume_is_told_in_the_runs_own_step_metric():
+    """Logged against a declared step metric (as the HF and Lightning integrations log), W&B's own _step restarts
+    at 0 in an offline resume: the resume is at the step metric's 2099, in the notes and for --transfer resume."""
+    got = ingest.read(F / "wandb_step_metric_run")
+    run = got.runs["pt_cpt"]
+    same_run(dataclasses.replace(run, steps=run.steps + 1), TRUTH, rtol=1e-12)
+    assert any("resumes at step 2099, before the previous session's last step 2198" in n for n in got.notes)
+    assert not any("resumes at step 0" in n for n in got.notes)
+    resumed = ingest.read(F / "wandb_step_metric_run", transfer="resume").runs["pt_cpt"]
+    assert resumed.transfer_step == 2099
+
+
 def test_mlflow_sqlite_store_needs_no_mlflow_and_is_never_written(tmp_path, monkeypatch):
     """MLflow 3's default store, ``mlflow.db`` (written by the full mlflow 3.17 package): the same run as the file
     store, read with sqlite3 alone (mlflow is made unimportable here), read-only: the file is byte-identical and
