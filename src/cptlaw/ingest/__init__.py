@@ -137,6 +137,11 @@ def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **opti
         if not logs:
             raise DataError(f"{p}: no runs found")
         all_logs.extend(logs)
+    if stitch and len(all_logs) < 2:
+        found = ", ".join(f"{log.name} ({log.source})" for log in all_logs) or "none"
+        raise DataError(f"--stitch joins a PT log and a CPT log, and one log was found: {found}. Give both, PT "
+                        "first (e.g. the two launches' folders of an HF job, runs/<date>_<host>/, or runs/ that holds "
+                        "them); a trainer_state.json holds only the launch that wrote it")
     if lr_shift is not None:
         for log in all_logs:
             log.lr_shift = lr_shift

@@ -242,7 +242,9 @@ def dense_lr(log: Log, lr: Series | None, start: int, last: int, opts: Options,
                         f"{int(missing[0])}). {fix}")
     steps = lr.steps + shift
     keep = steps <= last if shift else np.ones(steps.size, bool)
-    if steps[0] > base + 1:  # (one step late is the 0- or 1-based count of a custom loop, not a gap)
+    # (one step late is the 0- or 1-based count of a custom loop, not a gap; a stitched CPT log starts where the
+    # PT log ended, at ``start``)
+    if steps[0] > max(start, base + 1):
         notes.append(f"{lr.where}: the LR of steps {base}-{int(steps[0]) - 1} is not in the log; the run (and S1) "
                      f"starts at step {int(steps[0])}. Give the schedule (--schedule) to count them")
     return steps[keep], lr.values[keep], notes

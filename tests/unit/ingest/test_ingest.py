@@ -83,6 +83,33 @@ def test_mlflow_store_equals_native_and_fits_alike(source):
     np.testing.assert_allclose(a[ok], b[ok], rtol=1e-4)
 
 
+@needs("tensorboard")
+def test_hf_launches_in_the_trainers_default_layout_stitch_at_the_first_cpt_step(tmp_path):
+    """Two HF launches (PT, then CPT resumed from the PT checkpoint), each with its own runs/<date>_<host>/
+    TensorBoard folder: read together with --stitch, one run whose LR and evaluations are the callbacks' truth
+    and whose transfer is the CPT launch's first update; the folder of runs/ and the two folders read alike.  A
+    lone log cannot be stitched: an error says what to give."""
+    root = F / "hf_launches"
+    pt, cpt = read_runs(root / "pt.native.csv")["pt"], read_runs(root / "cpt.native.csv")["cpt"]
+    launches = sorted((root / "runs").iterdir())
+    for source in ([root / "runs"], launches):
+        got = ingest.read(source, stitch=True)
+        run = next(iter(got.runs))
+        assert run.transfer_step == int(cpt.steps[0]) == int(pt.steps[-1]) + 1
+        np.testing.assert_array_equal(run.steps, np.r_[pt.steps, cpt.steps])
+        np.testing.assert_allclose(run.lr, np.r_[pt.lr, cpt.lr], rtol=1e-6, atol=1e-12)  # float32 events
+        for col in ("loss:general", "loss:german"):
+            (i, v), (ip, vp), (ic, vc) = run.observed(col), pt.observed(col), cpt.observed(col)
+            np.testing.assert_array_equal(run.steps[i], np.r_[pt.steps[ip], cpt.steps[ic]])
+            np.testing.assert_allclose(v, np.r_[vp, vc], rtol=1e-6)
+        assert not any("is not in the log" in n for n in got.notes)  # the CPT log's LR continues the PT's
+    write_runs_path = tmp_path / "stitched.csv"
+    assert main(["ingest", str(root / "runs"), "--stitch", "--out", str(write_runs_path)]) == 0
+    assert next(iter(read_runs(write_runs_path))).transfer_step == int(cpt.steps[0])  # it reads what it wrote
+    with pytest.raises(DataError, match="--stitch joins a PT log and a CPT log, and one log was found"):
+        ingest.read([launches[0]], stitch=True)
+
+
 @needs("wandb")
 def test_wandb_resume_is_told_in_the_runs_own_step_metric():
     """Logged against a declared step metric (as the HF and Lightning integrations log), W&B's own _step restarts
