@@ -153,3 +153,20 @@ def fit_figure(law, runs: RunSet, names: list[str] | None = None, title: str | N
 def plot_fit(law, runs: RunSet, path: str | Path, names: list[str] | None = None, force: bool = False,
              title: str | None = None) -> Path:
     return save_figure(fit_figure(law, runs, names, title), path, force=force)
+
+
+def plot_schedule(schedule, steps: int, path: str | Path, force: bool = False, title: str | None = None) -> Path:
+    """The LR of ``schedule`` at every step 0..steps-1 (a dashed line at a PT -> CPT transfer), as PNG/SVG/PDF."""
+    plt = pyplot()
+    lr = schedule.dense(steps)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.plot(np.arange(steps), lr, color="C0", lw=1.5)
+    if schedule.transfer_step is not None and schedule.transfer_step < steps:
+        ax.axvline(schedule.transfer_step, color="0.4", ls="--", lw=1, label=f"transfer (step {schedule.transfer_step})")
+        ax.legend(loc="best", fontsize=9)
+    ax.set_xlabel("step (the scheduler's, from 0 at the first update)")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title or f"LR schedule, {steps:,} steps", fontsize=11)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, path, force=force)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import sys
 
+import yaml
+
 from ..data import RunSet
 from ..data.points import read_points
 from ..errors import CptlawError
 from ..evaluate import evaluate as score, evaluate_design, score_lines
 from ..fit.result import jsonable
 from ..laws import load
-from ..plots import plot_fit
+from ..plots import plot_fit, plot_schedule
 from ..predict import POINT_COLUMNS, predict_points, predict_runs, rows_to_csv, schedule_run
+from ..schedules import from_spec, load_spec_file, to_spec
+from ..schedules.hf import hf_schedule, parse_args as parse_hf_args
+from ..schedules.spec import summary_lines
 from .common import (is_points, out_text, points_design, read_data, refuse_cross, refuse_existing, runs_arg,
                      warn_extrapolation)
 
@@ -69,4 +74,31 @@ def plot(args) -> int:
     runs = read_data(args.data, args.schedules, args=args)
     plot_fit(law, runs, args.out, names=runs_arg(args.runs), force=args.force)
     print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def schedule(args) -> int:
+    if (args.spec is None) == (args.hf is None):
+        raise CptlawError("give a schedule spec (a YAML/JSON file) or --hf ARGS, one of them")
+    for path, stdout in ((args.out, True), (args.plot, False)):
+        if path:
+            refuse_existing(path, args.force, stdout=stdout)
+    if args.hf:
+        hf = parse_hf_args(args.hf)
+        sched, steps = hf_schedule(hf), args.steps or int(float(hf["max_steps"]))
+    else:
+        sched = from_spec(load_spec_file(args.spec), args.spec)
+        steps = args.steps or sched.length
+        if steps is None:
+            raise CptlawError(f"{args.spec}: the schedule never ends (its last part is constant, multi-step or "
+                              "cyclic); give --steps")
+    text = yaml.safe_dump(to_spec(sched), sort_keys=False)
+    print("\n".join(summary_lines(sched, steps)), file=sys.stderr if args.out == "-" else sys.stdout)
+    if args.out:
+        out_text(args.out, text, args.force)
+    elif args.hf:
+        print(text, end="")
+    if args.plot:
+        plot_schedule(sched, steps, args.plot, force=args.force, title=args.spec or "HF TrainingArguments")
+        print(f"wrote {args.plot}", file=sys.stderr)
     return 0

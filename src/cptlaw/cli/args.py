@@ -48,6 +48,10 @@ pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png
   cptlaw report general.json domain.json --data german.csv --plan plan/plan.json --out report.html""",
     "watch": """example:
   cptlaw watch run/metrics.csv --fit general.json,domain.json --schedule plan.yaml --steps 3000 --every 60s""",
+    "schedule": """examples:
+  cptlaw schedule plan.yaml --steps 3000                          (its LR at its landmarks, and S1)
+  cptlaw schedule plan.yaml --steps 3000 --plot lr.png
+  cptlaw schedule --hf lr_scheduler_type=cosine,learning_rate=3e-4,warmup_steps=500,max_steps=20000 --out spec.yaml""",
     "demo": """example:
   cptlaw demo --out cptlaw-demo""",
     "pilot": """examples (needs the pilot extra: pip install "cptlaw[pilot]"):
@@ -368,6 +372,21 @@ def _watch_parser(sub) -> None:
     wt.set_defaults(handler="logs:watch")
 
 
+def _schedule_parser(sub) -> None:
+    sc = _add(sub, "schedule", "See an LR schedule before fitting: print its LR at its landmarks and its area, plot "
+                               "it, or write the spec of an HF Trainer's scheduler from its arguments.")
+    sc.add_argument("spec", nargs="?", help="a cptlaw schedule spec (YAML/JSON); or give --hf")
+    sc.add_argument("--hf", metavar="ARGS", help="HF TrainingArguments, comma-separated KEY=VALUE: lr_scheduler_type, "
+                                                 "learning_rate, max_steps, warmup_steps or warmup_ratio, "
+                                                 "lr_scheduler_kwargs (a JSON mapping)")
+    sc.add_argument("--steps", type=STEPS, help="how many steps to show (default: the schedule's length, or --hf's "
+                                                "max_steps)")
+    sc.add_argument("--plot", help="also draw the LR to this figure (.png, .svg or .pdf)")
+    sc.add_argument("--out", help="write the spec (YAML) here; '-' prints it")
+    sc.add_argument("--force", action="store_true", help="overwrite --out and --plot")
+    sc.set_defaults(handler="applying:schedule")
+
+
 def _demo_parser(sub) -> None:
     de = _add(sub, "demo", "Fit -> predict held-out schedules -> plots -> accuracy -> a plan, on data that ships with cptlaw.")
     de.add_argument("--out", default="cptlaw-demo", help="output folder (default ./cptlaw-demo)")
@@ -407,6 +426,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"cptlaw {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (_fit_parser, _select_parser, _pilots_parser, _predict_parser, _evaluate_parser, _plot_parser, _plan_parser, _dcpt_plan_parser,
-                    _ingest_parser, _report_parser, _watch_parser, _demo_parser, _pilot_parser):
+                    _ingest_parser, _report_parser, _watch_parser, _schedule_parser, _demo_parser, _pilot_parser):
         command(sub)
     return p

@@ -19,7 +19,7 @@ from ..data import RunSet, read_runs
 from ..data.table import format_suffix, header
 from ..errors import CptlawError, DataError
 from ..kinds import EXTRAS, KINDS
-from . import hf, megatron, mlflow, table, tensorboard, wandb, wandb_api
+from . import hf, lightning, megatron, mlflow, table, tensorboard, wandb, wandb_api
 from .log import Log, Options, to_run
 
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
@@ -66,6 +66,8 @@ def detect(path: Path) -> str:
             return "wandb"  # (before TensorBoard: a W&B run with sync_tensorboard holds event files too)
         if any(path.rglob("events.out.tfevents.*")):
             return "tensorboard"
+        if lightning.csv_files(path):
+            return "table"  # a Lightning CSVLogger folder (version_<n>/metrics.csv)
         if (any(path.glob("*/meta.yaml")) or name == "mlruns" or (path / "mlruns").is_dir()
                 or (path / "mlflow.db").is_file()):
             return "mlflow"
@@ -133,7 +135,7 @@ def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **opti
                 raise CptlawError(f"{p}: a native-format file cannot be stitched; it already holds whole runs")
             natives.extend(read_runs(p))
             continue
-        logs = _logs(p, k, opts.mapping)
+        logs = lightning.merge_versions(_logs(p, k, opts.mapping))  # (a fit resumed: one run, see there)
         if not logs:
             raise DataError(f"{p}: no runs found")
         all_logs.extend(logs)

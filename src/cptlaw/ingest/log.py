@@ -32,13 +32,15 @@ them, with its source):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..data import Run
-from ..errors import DataError
+from ..errors import DataError, SpecError
 from ..schedules import Schedule
+from ..schedules.hf import hf_schedule, is_hf_config
 from .tags import default_column, lr_rank
 
 # Relative LR mismatch tolerated between a logged point and the schedule spec (logged LRs are often float32
@@ -121,6 +123,10 @@ class Log:
     meta: dict = field(default_factory=dict)  # model_size, tokens_per_step, replay_ratio when the log has them
     restarts: list[int] = field(default_factory=list)  # steps where a new writer session began (a resume)
     notes: list[str] = field(default_factory=list)
+    # the run's own LR schedule, rebuilt from what it logged (an HF Trainer's TrainingArguments): used when the
+    # LR is not logged at every step and no spec is given, with a note saying so
+    schedule: Schedule | None = None
+    schedule_note: str = ""
 
 
 @dataclass
@@ -222,11 +228,16 @@ def dense_lr(log: Log, lr: Series | None, start: int, last: int, opts: Options,
     shift = log.lr_shift
     base = log.step_base if base is None else base
     notes = []
-    if opts.schedule is not None:
+    schedule = opts.schedule
+    dense = lr is not None and lr.steps.size >= 2 and lr.steps.size == int(lr.steps[-1] - lr.steps[0]) + 1
+    if schedule is None and log.schedule is not None and not dense:
+        schedule = log.schedule
+        notes.append(log.schedule_note)
+    if schedule is not None:
         steps = np.arange(start, last + 1)
         if lr is not None and lr.steps.size:
-            notes.append(check_lr(lr, opts.schedule, opts.lr_rtol, shift - base))
-        return steps, opts.schedule(steps - base), notes
+            notes.append(check_lr(lr, schedule, opts.lr_rtol, shift - base))
+        return steps, schedule(steps - base), notes
     have = "no LR" if lr is None else f"the LR {_describe_gaps(lr.steps)} ({lr.steps.size:,} points)"
     fix = ("cptlaw needs the LR of every optimizer step (the laws sum it) and never interpolates it. Give the "
            "schedule as a cptlaw spec (cptlaw ingest --schedule SPEC.yaml; fit, predict: --schedules) (e.g. {kind: warmup, steps: 500, schedule: "
@@ -290,15 +301,52 @@ def rewarmup(lr: np.ndarray) -> int | None:
     if rises.size != 1:
         return None
     j = int(rises[0]) + 1  # the first step above its predecessor
-    # A re-warmup that starts from a drop (to 0, in a 0-based loop) starts at the drop.  A PT that was decaying
-    # steadily has a "drop" at every step: there the first CPT step is the first one at the new LR (a jump).
+    # A re-warmup that starts below the PT's last LR (from 0, or from a small value, in a 0-based loop) starts at
+    # that drop: the drop is the ramp's first step when it is 0 or when the rise goes on from it in equal steps
+    # (a linear ramp).  A jump to a new LR (a rise that does not go on) starts at the first step at the new LR,
+    # even after a PT that decays, and so "drops", at every step.
     tol = 1e-12 * max(float(np.max(lr)), 1e-300)
     if j >= 2 and lr[j - 1] < lr[j - 2] - tol:
-        drop = lr[j - 2] - lr[j - 1]
-        trend = lr[j - 3] - lr[j - 2] if j >= 3 else 0.0
-        if lr[j - 1] <= tol or drop > 2 * max(trend, 0.0) + tol:
+        if lr[j - 1] <= tol:
             return j - 1
+        if j + 1 < lr.size:
+            d1, d2 = lr[j] - lr[j - 1], lr[j + 1] - lr[j]
+            if d2 > tol and abs(d1 - d2) <= 0.25 * d1:
+                return j - 1
     return j
+
+
+LIGHTNING_VERSION = re.compile(r"^version_(\d+)$")  # a Lightning logger's folder per fit (cptlaw.ingest.lightning)
+
+
+def hf_schedule_of(config: dict, where: str) -> tuple[Schedule | None, str]:
+    """The LR schedule of an HF Trainer run rebuilt from the TrainingArguments in its config or params
+    (:mod:`cptlaw.schedules.hf`), and the note that says so; (None, "") for another run, and (None, why) when the
+    arguments describe a schedule cptlaw does not build."""
+    if not is_hf_config(config):
+        return None, ""
+    try:
+        schedule = hf_schedule(config)
+    except SpecError as exc:
+        return None, f"{where}: the LR schedule cannot be rebuilt from the run's TrainingArguments: {exc}"
+    return schedule, (f"{where}: the LR schedule is rebuilt from the run's HF TrainingArguments "
+                      f"({describe(config)}); the logged LR points are checked against it")
+
+
+def describe(config: dict) -> str:
+    keys = ("lr_scheduler_type", "learning_rate", "warmup_steps", "warmup_ratio", "max_steps", "lr_scheduler_kwargs")
+    return ", ".join(f"{k}={config[k]}" for k in keys if config.get(k) not in (None, "", 0, 0.0, "None", {}))
+
+
+def lightning_label_shift(name: str, lo: int, prev_hi: int) -> int:
+    """-1 for a Lightning version (a log named ``version_<n>``) whose first step is two after the previous
+    session's last: a fit resumed from a checkpoint labels its steps one later (:mod:`cptlaw.ingest.lightning`)."""
+    return -1 if LIGHTNING_VERSION.match(name) and lo == prev_hi + 2 else 0
+
+
+def resumed_fit_note(source: str, lo: int, prev_hi: int) -> str:
+    return (f"{source}: a Lightning fit resumed from a checkpoint labels its steps one later than the fit before "
+            f"it (step {lo} follows {prev_hi}); read one step earlier, in the first fit's labels")
 
 
 def to_run(logs: list[Log], opts: Options) -> tuple[Run, list[str]]:
@@ -340,7 +388,10 @@ def to_run(logs: list[Log], opts: Options) -> tuple[Run, list[str]]:
         offset = 0
         if prev_hi is not None:
             first = _first_update(log, clean)
-            if lo <= prev_hi:  # its steps restart: its first update follows the previous log's last step
+            if lightning_label_shift(log.name, lo, prev_hi):  # a resumed Lightning fit: labels one step later
+                offset = -1
+                notes.append(resumed_fit_note(log.source, lo, prev_hi))
+            elif lo <= prev_hi:  # its steps restart: its first update follows the previous log's last step
                 offset = prev_hi + 1 - first
                 notes.append(f"{log.source}: its steps restart at {lo}; stitched after the previous log's step "
                              f"{prev_hi} (offset +{offset})")

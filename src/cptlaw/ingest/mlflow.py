@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import CptlawError, DataError
-from .log import Log, Series
+from .log import Log, Series, hf_schedule_of
 
 META = ("model_size", "tokens_per_step", "replay_ratio")
 HF_PARAMS = {"lr_scheduler_type", "per_device_train_batch_size"}  # TrainingArguments, logged by MLflowCallback
@@ -115,7 +115,9 @@ def _make_log(name: str, where: str, history: dict, params: dict) -> Log:
             except ValueError:
                 raise DataError(f"{where}: param {k} = {params[k]!r} is not a number") from None
     base = 1 if HF_PARAMS <= set(params) else 0
-    return Log(name, where, scalars, step_base=base, meta=meta)
+    schedule, note = hf_schedule_of(params, where)
+    return Log(name, where, scalars, step_base=base, meta=meta, schedule=schedule, schedule_note=note,
+               notes=[note] if note and schedule is None else [])
 
 
 SQL_TABLES = ("experiments", "runs", "metrics", "params")

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..data.table import cell, numeric, read_table, text
 from ..errors import DataError
-from .log import Log, Series
+from . import lightning
+from .log import LIGHTNING_VERSION as VERSION, Log, Series
 
 STEP_COLUMNS = ("step", "_step", "Step", "iter", "iteration", "global_step", "train/global_step",
                 "trainer/global_step")
@@ -28,7 +29,19 @@ WANDB_EXPORT = re.compile(r"^(?P<run>.+?) - (?P<metric>.+?)(?P<agg>__MIN|__MAX)?
 
 
 def read(path: str | Path, mapping: dict[str, str] | None = None) -> list[Log]:
+    """The runs of a table; a folder is a Lightning CSVLogger's (each ``version_<n>/metrics.csv`` a log named
+    after its version folder, see :mod:`cptlaw.ingest.lightning`)."""
     path = Path(path)
+    if path.is_dir():
+        files = lightning.csv_files(path)
+        if not files:
+            raise DataError(f"{path}: a folder, and not a Lightning CSVLogger's (no version_<n>/metrics.csv)")
+        logs = []
+        for f in files:
+            for log in read(f, mapping):
+                log.name = f.parent.name
+                logs.append(log)
+        return logs
     table = read_table(path, text_columns=("run",))
     if not table.columns:
         raise DataError(f"{path}: empty file")
@@ -45,8 +58,9 @@ def read(path: str | Path, mapping: dict[str, str] | None = None) -> list[Log]:
     if "run" in table.columns and "run" != step_col:
         names = text(table.data["run"])
         groups = {n: np.flatnonzero(names == n) for n in dict.fromkeys(names.tolist()) if n is not None}
-    else:
-        groups = {path.stem: np.arange(table.n)}
+    else:  # (a Lightning CSVLogger's version_<n>/metrics.csv is named after its version)
+        name = path.parent.name if path.name == "metrics.csv" and VERSION.match(path.parent.name) else path.stem
+        groups = {name: np.arange(table.n)}
     export = [c for c in table.columns if WANDB_EXPORT.match(c)] if step_col == "Step" else []
     if export:
         return _wandb_export(path, table, steps, export)

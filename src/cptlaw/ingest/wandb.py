@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CptlawError, DataError
-from .log import Log, Points, join_sessions
+from .log import Log, Points, hf_schedule_of, join_sessions
 
 MAGIC = b":W&B"
 HEADER = 7  # ':W&B', uint16 0xBEE1, uint8 version
@@ -236,5 +236,7 @@ def make_log(name: str, where: str, points: Points, config: dict, restarts=(), n
             except (TypeError, ValueError):
                 raise DataError(f"{where}: config {k} = {config[k]!r} is not a number") from None
     base = 1 if HF_CONFIG <= set(config) else 0
+    schedule, note = hf_schedule_of(config, where)
     return Log(name, where, points.series(where), step_base=base, meta=meta, restarts=list(restarts),
-               notes=list(notes))
+               notes=list(notes) + ([note] if note and schedule is None else []), schedule=schedule,
+               schedule_note=note)

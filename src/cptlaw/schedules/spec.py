@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pydantic
 import yaml
 
@@ -241,3 +242,18 @@ def load_spec_file(path: str | Path) -> dict:
     if not isinstance(data, dict):
         raise SpecError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def summary_lines(schedule: Schedule, steps: int) -> list[str]:
+    """What a schedule does over ``steps`` steps, for a person to check before fitting: its LR at its landmarks
+    (start, peak, transfer, end of warmup and decay) and its forward area S1 (the sum of the LRs)."""
+    lr = schedule.dense(steps)
+    marks = {0: "first step", int(np.argmax(lr)): "peak", steps - 1: "last step"}
+    if schedule.transfer_step is not None and schedule.transfer_step < steps:
+        marks[schedule.transfer_step] = "transfer (first CPT step)"
+    if schedule.length is not None and schedule.length < steps:
+        marks[schedule.length] = "the schedule's end (its last value from here on)"
+    lines = [f"{steps:,} steps; LR from {lr.min():.4g} to {lr.max():.4g}; S1 (sum of the LRs) = {lr.sum():.6g}"]
+    for s in sorted(marks):
+        lines.append(f"  step {s:>9,}: lr {lr[s]:.6g}  {marks[s]}")
+    return lines

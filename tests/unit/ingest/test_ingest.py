@@ -110,6 +110,30 @@ def test_hf_launches_in_the_trainers_default_layout_stitch_at_the_first_cpt_step
         ingest.read([launches[0]], stitch=True)
 
 
+@pytest.mark.parametrize("source,stitch", [
+    pytest.param("tb", False, marks=needs("tensorboard")), ("csv", False),
+    pytest.param(("tb/version_0", "tb/version_1"), True, marks=needs("tensorboard")),
+    (("csv/version_0/metrics.csv", "csv/version_1/metrics.csv"), True)])
+def test_a_lightning_fit_resumed_from_a_checkpoint_reads_whole_at_its_true_steps(source, stitch):
+    """Lightning labels the first fit's steps 0-based and the resumed fit's one later (its first step is 31 after
+    29): the logger folder (TensorBoard or CSV) reads as one run, every LR and evaluation at the step of the
+    callbacks' truth in the first fit's labels (update k + 1 at step k), the transfer at the first CPT update."""
+    root = F / "lightning_resume"
+    pt, cpt = read_runs(root / "pt.native.csv")["lit"], read_runs(root / "cpt.native.csv")["lit"]
+    paths = [root / p for p in ((source,) if isinstance(source, str) else source)]
+    got = ingest.read(paths, stitch=stitch)
+    assert len(got.runs) == 1
+    run = next(iter(got.runs))
+    np.testing.assert_array_equal(run.steps + 1, np.r_[pt.steps, cpt.steps])
+    np.testing.assert_allclose(run.lr, np.r_[pt.lr, cpt.lr], rtol=1e-6)  # (TensorBoard keeps float32)
+    assert run.transfer_step + 1 == int(cpt.steps[0])
+    for col in ("loss:general", "loss:german"):
+        (i, v), (ip, vp), (ic, vc) = run.observed(col), pt.observed(col), cpt.observed(col)
+        np.testing.assert_array_equal(run.steps[i] + 1, np.r_[pt.steps[ip], cpt.steps[ic]])
+        np.testing.assert_allclose(v, np.r_[vp, vc], rtol=1e-6)
+    assert any("labels its steps one later" in n for n in got.notes)
+
+
 @needs("wandb")
 def test_wandb_resume_is_told_in_the_runs_own_step_metric():
     """Logged against a declared step metric (as the HF and Lightning integrations log), W&B's own _step restarts
@@ -300,6 +324,17 @@ def test_hf_trainer_run_matches_its_callback(source):
     a = fitted_predictions(got.runs["hf_run"], "loss:general", law="annealing")
     b = fitted_predictions(HF_NATIVE, "loss:general", law="annealing")
     np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@needs("wandb")
+def test_an_hf_run_on_wandb_needs_no_spec_its_training_arguments_give_the_schedule():
+    """Zero glue: the HF job's W&B run holds its TrainingArguments (cosine, 1e-3, 5 warmup steps, 40 steps), and
+    its LR is logged every 5 steps only; the schedule rebuilt from them gives the LR the optimizer applied at
+    every step (the callback's truth), and the notes say so."""
+    got = ingest.read(F / "hf_run" / "wandb", transfer=None, name="hf_run")
+    same_run(got.runs["hf_run"], HF_NATIVE, rtol=1e-6)
+    assert any("rebuilt from the run's HF TrainingArguments (lr_scheduler_type=cosine" in n for n in got.notes)
+    assert any("the schedule spec matches the 8 logged LR points" in n for n in got.notes)
 
 
 def test_hf_sparse_lr_without_schedule_says_what_to_supply():
