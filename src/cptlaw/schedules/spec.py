@@ -213,8 +213,9 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
             raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
             raise SpecError(f"{path}: not UTF-8 text") from None
-    loader = StrictLoader(text)  # a SafeLoader subclass: plain data only
+    loader = None
     try:
+        loader = StrictLoader(text)  # a SafeLoader subclass: plain data only (it reads the text's first bytes)
         node = loader.get_single_node()
         if node is not None:
             try:
@@ -230,7 +231,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
     except RecursionError:
         raise SpecError(f"{path}: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if _depth(data, 4 * MAX_NESTING) > 4 * MAX_NESTING:
         raise SpecError(f"{path}: nested too deeply (more than {4 * MAX_NESTING} levels)")
     return data
