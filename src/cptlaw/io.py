@@ -52,13 +52,25 @@ def atomic_write_text(path: str | Path, text: str, force: bool = False) -> Path:
     return Path(path)
 
 
+BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))  # (UTF-32 LE starts like UTF-16 LE: tried first)
+
+
+def read_text(path: str | Path) -> str:
+    """A text file a person wrote: UTF-8, or any encoding its byte-order mark names (UTF-8, UTF-16, UTF-32, as
+    Windows editors save).  Raises OSError, or UnicodeDecodeError for other bytes."""
+    raw = Path(path).read_bytes()
+    encoding = next((enc for bom, enc in BOMS if raw.startswith(bom)), "utf-8")
+    return raw.decode(encoding)
+
+
 def read_json(path: str | Path, error: type[Exception], what: str = "valid JSON") -> Any:
     """The JSON value in ``path`` (UTF-8, a byte-order mark allowed); any failure is ``error`` naming the file,
     and for a syntax error its line and column.  Nesting deeper than Python's recursion limit (about 1000
     levels, far beyond any real file) is refused instead of overflowing the stack."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path)
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

@@ -79,6 +79,11 @@ def inputs(german_fits, tmp_path_factory):
         "transfer_after.yaml": "kind: continual\npt: {kind: cosine, peak: 0.002, steps: 1000}\n"
                                "cpt: {kind: cosine, peak: 0.001, steps: 500}\ntransfer: 5000\n",
     }
+    files["script.csv"] = "step,lr,val/loss,notes\n" + "".join(f"{k},0.001,{3.0 - 0.01 * k if k % 5 == 0 else ''},x\n"
+                                                             for k in range(20))
+    files["text_loss.csv"] = files["script.csv"].replace(",3.0,x", ",abc,x", 1)
+    files["plan_types.json"] = json.dumps({"recommendations": "x", "fits": {}})
+    files["plan_no_plan.json"] = json.dumps({"recommendations": [{"objective": "lambda1=0.5", "feasible": True}]})
     big = json.loads(json.dumps(g))
     big["params"]["L0"] = big["parameters"]["L0"]["value"] = 1e308
     files["big.json"] = json.dumps(big)
@@ -136,11 +141,18 @@ CASES = {
     # edited or odd values
     "a fit parameter of 1e308": (["predict", F("big.json"), "--schedule", F("sched.yaml"), "--steps", "100",
                                   "--out", F("p.csv")], "L0 = 1e+308"),
+    "plan JSON fields of the wrong type": (["report", F("g.json"), "--data", F("data.csv"), "--plan",
+                                            F("plan_types.json"), "--out", F("r.html")], "recommendations"),
+    "a recommendation without its plan": (["report", F("g.json"), "--data", F("data.csv"), "--plan",
+                                           F("plan_no_plan.json"), "--out", F("r.html")], "without its plan"),
     "watch --every inf": (["watch", F("data.csv"), "--fit", F("g.json"), "--schedule", F("sched.yaml"),
                            "--steps", "1200", "--every", "inf", "--updates", "1"], "--every"),
     # silent acceptances
     "--map on a native file": (["ingest", F("data.csv"), "--map", "loss:general=eval_loss", "--out", F("o.csv")],
                                "--kind table"),
+    "ingest would write a step below 0": (["ingest", F("script.csv"), "--lr-shift", "-1", "--out", F("o.csv")],
+                                          "a step must be >= 0"),
+    "a loss column of text": (["ingest", F("text_loss.csv"), "--out", F("o.csv")], "val/loss: not a number: 'abc'"),
     "--out - for a folder": (["plan", F("space.yaml"), "--general", F("g.json"), "--domain", F("d.json"),
                               "--out", "-"], "--out -"),
     "--out - for a figure": (["plot", F("g.json"), "--data", F("data.csv"), "--out", "-"], "--out -"),

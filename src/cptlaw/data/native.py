@@ -342,6 +342,29 @@ def runs_to_csv(runs: RunSet) -> str:
     return buf.getvalue()
 
 
+def unreadable(run: Run) -> list[str]:
+    """What in a run the native reader would refuse (:func:`read_runs`'s row rules): cptlaw never writes a file
+    that its next command refuses (e.g. a step moved below 0 by ``ingest --lr-shift -1``)."""
+    out = []
+    if run.steps.size and int(run.steps[0]) < 0:
+        out.append(f"run {run.name!r}: step {int(run.steps[0])}: a step must be >= 0")
+    bad_lr = ~np.isfinite(run.lr) | (run.lr < 0)
+    if bad_lr.any():
+        out.append(f"run {run.name!r}: step {int(run.steps[np.argmax(bad_lr)])}: lr {run.lr[np.argmax(bad_lr)]!r} "
+                   "is not a finite LR >= 0")
+    for c, (idx, v) in run.losses.items():
+        bad = ~np.isfinite(v) | (v <= 0) | (v > MAX_LOSS)
+        if bad.any():
+            i = int(np.argmax(bad))
+            out.append(f"run {run.name!r}: step {int(run.steps[idx[i]])}: {c} = {v[i]!r} is not a loss in "
+                       f"(0, {MAX_LOSS:g}] nats (a perplexity?)")
+    return out
+
+
 def write_runs(runs: RunSet, path: str | Path, force: bool = False) -> Path:
-    """Write runs as a native-format CSV, atomically."""
+    """Write runs as a native-format CSV, atomically; refused (DataError) when the native reader would refuse
+    the file (:func:`unreadable`)."""
+    problems = [p for r in runs for p in unreadable(r)]
+    if problems:
+        raise DataError(f"{path}: not written: cptlaw would refuse to read it back", problems)
     return atomic_write_text(path, runs_to_csv(runs), force=force)

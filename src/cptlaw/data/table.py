@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from charset_normalizer import from_bytes
 
 from ..errors import DataError
+from ..io import BOMS
 
 
 @dataclass
@@ -54,8 +55,6 @@ class Table:
 
 
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".br")
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # UTF-32 LE starts like UTF-16 LE
 
 
 def format_suffix(path: str | Path) -> str:
@@ -88,7 +87,7 @@ def _utf8(path: Path) -> bytes | None:
     if not compressed:
         with path.open("rb") as f:
             head = f.read(4)
-        if not any(head.startswith(bom) for bom, enc in _BOMS if enc != "utf-8-sig"):
+        if not any(head.startswith(bom) for bom, enc in BOMS if enc != "utf-8-sig"):
             try:
                 with path.open("r", encoding="utf-8-sig") as f:
                     while f.read(1 << 24):  # a check in 16 MB pieces: no copy of a large file is kept
@@ -97,7 +96,7 @@ def _utf8(path: Path) -> bytes | None:
             except UnicodeDecodeError:
                 pass
     raw = _raw(path)
-    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), None)
+    encoding = next((enc for bom, enc in BOMS if raw.startswith(bom)), None)
     if encoding is None:
         try:
             raw.decode("utf-8")

@@ -21,6 +21,7 @@ import numpy as np
 from ..data.table import cell, numeric, read_table, text
 from ..errors import DataError
 from . import lightning
+from .tags import default_column
 from .log import LIGHTNING_VERSION as VERSION, Log, Series
 
 STEP_COLUMNS = ("step", "_step", "Step", "iter", "iteration", "global_step", "train/global_step",
@@ -70,9 +71,10 @@ def read(path: str | Path, mapping: dict[str, str] | None = None) -> list[Log]:
             continue
         values, bad = numeric(table.data[c])
         if bad.any():
-            if c in mapping.values():
+            if c in mapping.values() or default_column(c) is not None:  # asked for, or read as the LR or a loss
                 i = int(np.flatnonzero(bad)[0])
-                raise DataError(f"{path}:{table.rows[i]}: {c}: not a number: {cell(table.data[c], i)!r}")
+                raise DataError(f"{path}:{table.rows[i]}: {c}: not a number: {cell(table.data[c], i)!r} "
+                                f"({int(bad.sum())} such cell(s) in the column)")
             continue  # a text column nobody asked for
         converted[c] = values
     logs = []

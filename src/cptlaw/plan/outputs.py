@@ -12,13 +12,15 @@ import re
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, Optional
 
 import numpy as np
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from .._version import __version__
 from ..canvas import save_figure
-from ..errors import CptlawError
+from ..errors import CptlawError, validation_message
 from ..fit.result import jsonable
 from ..io import atomic_write_text, read_json
 from ..predict import extrapolation_detail, rows_to_csv
@@ -179,8 +181,70 @@ def write(out_dir: str | Path, outputs: dict, force: bool = False) -> list[Path]
     return written
 
 
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Planned(_Open):
+    """A recommended plan: the fields a reader of plan.json (the report) uses, typed."""
+
+    pt: str
+    transfer: int
+    family: str
+    peak_lr: float
+    rewarmup_steps: int
+    steps: int
+    replay: Optional[float] = None
+    general: float
+    general_change: float
+    domain: float
+    domain_change: float
+
+
+class _Outside(_Open):
+    input: str
+    value: float
+    seen: tuple[float, float]
+
+
+class _Recommendation(_Open):
+    objective: str
+    feasible: bool
+    plan: Optional[_Planned] = None
+    dynamics: dict[str, Any] = {}
+    extrapolation: dict[str, list[_Outside]] = {}
+
+    @model_validator(mode="after")
+    def _a_feasible_one_has_its_plan(self):
+        if self.feasible and self.plan is None:
+            raise ValueError("a feasible recommendation without its plan")
+        return self
+
+
+class _FrontPoint(_Open):
+    general: float
+    domain: float
+
+
+class _PlanFit(_Open):
+    target: Optional[str] = None
+
+
+class PlanDocument(_Open):
+    """What plan.json must hold for cptlaw to read it back (the report): an edited or foreign file is refused
+    with the field that is wrong, not a traceback."""
+
+    recommendations: list[_Recommendation]
+    pareto: list[_FrontPoint] = []
+    fits: dict[str, _PlanFit] = {}
+    n_candidates: Optional[int] = None
+    n_feasible: Optional[int] = None
+    removed_by: dict[str, int] = {}
+
+
 def read_plan(path: str | Path, source: str | None = None) -> dict:
-    """A plan.json written by :func:`write` (``cptlaw plan``), checked to be one; ``source`` names it in errors."""
+    """A plan.json written by :func:`write` (``cptlaw plan``), checked to be one (:class:`PlanDocument`);
+    ``source`` names it in errors."""
     source = source or str(path)
     try:
         doc = read_json(path, CptlawError, "a JSON plan (cptlaw plan writes plan.json)")
@@ -188,4 +252,8 @@ def read_plan(path: str | Path, source: str | None = None) -> dict:
         raise CptlawError(str(exc).replace(str(path), source, 1)) from None
     if not isinstance(doc, dict) or "recommendations" not in doc:
         raise CptlawError(f"{source}: not a cptlaw plan.json (no 'recommendations')")
+    try:
+        PlanDocument.model_validate(doc)
+    except ValidationError as exc:
+        raise CptlawError(f"{source}: not a plan.json cptlaw can read: {validation_message(exc)}") from None
     return doc

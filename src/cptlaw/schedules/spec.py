@@ -24,6 +24,7 @@ import pydantic
 import yaml
 
 from ..errors import SpecError
+from ..io import read_text
 from ..limits import MAX_NESTING, MAX_STEPS, MAX_YAML_NODES, hint
 from .shapes import (Constant, Continual, Cosine, Cyclic, FromArray, Join, Linear, MultiStep, Schedule,
                      Warmup, WSD)
@@ -208,7 +209,7 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
     path = Path(path)
     if text is None:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
         except OSError as exc:
             raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
         except UnicodeDecodeError:

@@ -474,6 +474,21 @@ def test_rewarmup_detection():
         assert rewarmup(np.r_[pt, 0.0, np.linspace(0.1, 0.5, 5)]) == pt.size  # from 0: still the drop
 
 
+@needs("tensorboard")
+def test_a_real_loops_lr_jump_is_the_transfer_and_every_point_sits_at_its_update():
+    """A 0-based PyTorch loop logged with SummaryWriter (tests/fixtures/ingest/lr_jump): cosine PT, then a jump to
+    a new LR with no ramp.  Against the optimizer's own record: the LR of update k + 1 at step k, each evaluation
+    after update n at step n - 1, and the transfer at the first update at the new LR."""
+    truth = json.loads((F / "lr_jump" / "truth.json").read_text())
+    run = next(iter(ingest.read(F / "lr_jump" / "tb").runs))
+    np.testing.assert_array_equal(run.steps, np.arange(60))
+    np.testing.assert_allclose(run.lr, truth["lr"], rtol=1e-6)  # (float32 events)
+    assert run.transfer_step == 40 and truth["lr"][40] != truth["lr"][39]
+    i, v = run.observed("val")
+    np.testing.assert_array_equal(run.steps[i] + 1, [int(n) for n in truth["evals"]])
+    np.testing.assert_allclose(v, list(truth["evals"].values()), rtol=1e-6)
+
+
 def test_a_cpt_lr_jump_in_a_zero_based_loop_is_the_transfer(tmp_path):
     """A 0-based training loop logs the LR each update applied; CPT jumps to a new constant LR with no ramp.
     The transfer is the first update at the new LR (issue 22)."""
