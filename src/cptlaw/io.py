@@ -56,12 +56,19 @@ BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xe
         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))  # (UTF-32 LE starts like UTF-16 LE: tried first)
 
 
-def read_text(path: str | Path) -> str:
+def read_text(path: str | Path, error: type[Exception], what: str = "text") -> str:
     """A text file a person wrote: UTF-8, or any encoding its byte-order mark names (UTF-8, UTF-16, UTF-32, as
-    Windows editors save).  Raises OSError, or UnicodeDecodeError for other bytes."""
-    raw = Path(path).read_bytes()
+    Windows editors save).  A file that cannot be read, or other bytes, are ``error`` naming the file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
     encoding = next((enc for bom, enc in BOMS if raw.startswith(bom)), "utf-8")
-    return raw.decode(encoding)
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text (expected {what})") from None
 
 
 def read_json(path: str | Path, error: type[Exception], what: str = "valid JSON") -> Any:
@@ -69,12 +76,7 @@ def read_json(path: str | Path, error: type[Exception], what: str = "valid JSON"
     and for a syntax error its line and column.  Nesting deeper than Python's recursion limit (about 1000
     levels, far beyond any real file) is refused instead of overflowing the stack."""
     path = Path(path)
-    try:
-        text = read_text(path)
-    except OSError as exc:
-        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise error(f"{path}: not UTF-8 text (expected {what})") from None
+    text = read_text(path, error, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -208,12 +208,7 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
     the file otherwise."""
     path = Path(path)
     if text is None:
-        try:
-            text = read_text(path)
-        except OSError as exc:
-            raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise SpecError(f"{path}: not UTF-8 text") from None
+        text = read_text(path, SpecError, "YAML or JSON")
     loader = None
     try:
         loader = StrictLoader(text)  # a SafeLoader subclass: plain data only (it reads the text's first bytes)
