@@ -169,6 +169,20 @@ def test_mlflow_sqlite_store_needs_no_mlflow_and_is_never_written(tmp_path, monk
     assert not any(home.iterdir())
 
 
+@needs("mlflow")
+def test_reading_a_file_store_writes_nothing_under_home(tmp_path):
+    """MLflow's client writes ~/.config/mlflow/telemetry.json on a read; cptlaw's read of the same store writes
+    nothing there (in a fresh process: the telemetry is set up when mlflow is first imported)."""
+    import os
+    import subprocess
+
+    code = f"from cptlaw import ingest; ingest.read({str(F / 'mlruns')!r})"
+    ci = ("PYTEST_CURRENT_TEST", "GITHUB_ACTIONS", "CI", "JENKINS_URL", "BUILDKITE")  # (mlflow keeps quiet there)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_") and k not in ci}
+    subprocess.run([sys.executable, "-c", code], check=True, env={**env, "HOME": str(tmp_path)}, timeout=120)
+    assert not any(tmp_path.rglob("*"))
+
+
 def test_an_sqlite_file_that_is_not_a_store_or_a_schema_we_cannot_read_is_left_untouched(tmp_path):
     import sqlite3
 
