@@ -60,14 +60,15 @@ def cli_error(capsys):
 
 
 @pytest.fixture(scope="session")
-def german_fits(tmp_path_factory, worker_id):
+def german_fits(tmp_path_factory, request):
     """``cptlaw fit --law cpt`` (16 starts) of loss:general and loss:german on the GERMAN_FIT runs of
     pilot-gpu-german; the data file also holds the held-out run GERMAN_HELD.  {"data", "general", "domain"}.
 
     Made once per test session, not once per xdist worker: the first worker to get here fits under a file lock,
     the others read its files (pytest-xdist's recipe for a session fixture shared between workers)."""
     root = tmp_path_factory.getbasetemp()
-    d = (root if worker_id == "master" else root.parent) / "german_fits"
+    worker = getattr(request.config, "workerinput", None)  # (set under pytest-xdist only)
+    d = (root if worker is None else root.parent) / "german_fits"
     d.mkdir(exist_ok=True)
     out = {"data": d / "german.csv", "general": d / "general.json", "domain": d / "domain.json"}
     with FileLock(str(d / "lock")):

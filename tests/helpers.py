@@ -21,7 +21,7 @@ GERMAN_HELD = "s_german_const600_wsd_r25"
 
 # Optional extras: the module each needs, and the pip extra that brings it.
 EXTRAS = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb", "lightning": "lightning",
-          "torch": "pilot", "tokenizers": "pilot", "transformers": "hf", "playwright": "dev", "hypothesis": "dev"}
+          "torch": "pilot", "tokenizers": "pilot", "transformers": "hf", "playwright": "dev", "hypothesis": "dev", "accelerate": "dev"}
 
 
 def _missing(modules):

@@ -32,11 +32,9 @@ from .data import Run
 from .data.table import numeric, read_table, text
 from .errors import DataError
 from .fit.bootstrap import prediction_interval
+from .limits import MAX_EVERY_SECONDS
 
 BAND_WIDTH = 3.0  # half-width of the band, in units of the fit's training PredE
-
-
-MAX_EVERY = 86400.0  # seconds between reads: a day at most (inf or 1e300 would overflow the sleep)
 
 
 def parse_every(text: str) -> float:
@@ -47,8 +45,8 @@ def parse_every(text: str) -> float:
         value = float(t[:-1] if scale else t) * (scale or 1.0)
     except ValueError:
         raise DataError(f"--every {text!r}: give seconds, e.g. 60, 60s, 2m") from None
-    if not 0 < value <= MAX_EVERY:
-        raise DataError(f"--every {text!r}: give a positive number of seconds, at most {MAX_EVERY:g} (a day)")
+    if not 0 < value <= MAX_EVERY_SECONDS:
+        raise DataError(f"--every {text!r}: give a positive number of seconds, at most {MAX_EVERY_SECONDS:g} (a day)")
     return value
 
 

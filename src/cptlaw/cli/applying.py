@@ -16,8 +16,8 @@ from ..laws import load
 from ..plots import plot_fit, plot_schedule
 from ..predict import POINT_COLUMNS, predict_points, predict_runs, rows_to_csv, schedule_run
 from ..schedules import from_spec, load_spec_file, to_spec
-from ..schedules.hf import hf_schedule, parse_args as parse_hf_args
-from ..schedules.spec import summary_lines
+from ..schedules.hf import hf_schedule
+from ..schedules.spec import steps_to_show, summary_lines
 from .common import (is_points, out_text, points_design, read_data, refuse_cross, refuse_existing, runs_arg,
                      warn_extrapolation)
 
@@ -27,7 +27,7 @@ def predict(args) -> int:
     refuse_cross(law, "predict")
     if (args.data is None) == (args.schedule is None):
         raise CptlawError("give either --data or --schedule (with --steps)")
-    refuse_existing(args.out, args.force)
+    refuse_existing(args.out, args.force, stdout=True)  # (JSON or CSV text: "-" is standard output)
     interval = ("lower", "upper") if args.interval else ()
     if args.schedule is not None:
         if args.steps is None:
@@ -84,20 +84,15 @@ def schedule(args) -> int:
         if path:
             refuse_existing(path, args.force, stdout=stdout)
     if args.hf:
-        hf = parse_hf_args(args.hf)
-        sched, steps = hf_schedule(hf), args.steps or int(float(hf["max_steps"]))
+        sched = hf_schedule(args.hf)
+        steps = steps_to_show(sched, args.steps or sched.length or int(float(args.hf["max_steps"])), "--hf")
     else:
         sched = from_spec(load_spec_file(args.spec), args.spec)
-        steps = args.steps or sched.length
-        if steps is None:
-            raise CptlawError(f"{args.spec}: the schedule never ends (its last part is constant, multi-step or "
-                              "cyclic); give --steps")
-    text = yaml.safe_dump(to_spec(sched), sort_keys=False)
-    print("\n".join(summary_lines(sched, steps)), file=sys.stderr if args.out == "-" else sys.stdout)
-    if args.out:
-        out_text(args.out, text, args.force)
-    elif args.hf:
-        print(text, end="")
+        steps = steps_to_show(sched, args.steps, args.spec)
+    spec_to_stdout = args.out == "-" or (args.hf and not args.out)
+    print("\n".join(summary_lines(sched, steps)), file=sys.stderr if spec_to_stdout else sys.stdout)
+    if args.out or args.hf:
+        out_text(args.out or "-", yaml.safe_dump(to_spec(sched), sort_keys=False), args.force)
     if args.plot:
         plot_schedule(sched, steps, args.plot, force=args.force, title=args.spec or "HF TrainingArguments")
         print(f"wrote {args.plot}", file=sys.stderr)

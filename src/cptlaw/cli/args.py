@@ -5,6 +5,7 @@ package), imported only when that command runs (:mod:`cptlaw.cli.main`)."""
 from __future__ import annotations
 
 import argparse
+import json
 import math
 
 from .._version import __version__
@@ -372,11 +373,36 @@ def _watch_parser(sub) -> None:
     wt.set_defaults(handler="logs:watch")
 
 
+def hf_arguments(text: str) -> dict:
+    """``--hf``: ``lr_scheduler_type=cosine,learning_rate=3e-4,lr_scheduler_kwargs={"min_lr_rate": 0.1}`` -> a
+    mapping (commas inside braces belong to the value; a value is read as JSON where it is JSON, else as text)."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    out = {}
+    for part in parts + [current]:
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"{part!r}: write KEY=VALUE, e.g. lr_scheduler_type=cosine")
+        try:
+            out[key.strip()] = json.loads(value.strip())
+        except json.JSONDecodeError:
+            out[key.strip()] = value.strip()
+    return out
+
+
 def _schedule_parser(sub) -> None:
     sc = _add(sub, "schedule", "See an LR schedule before fitting: print its LR at its landmarks and its area, plot "
                                "it, or write the spec of an HF Trainer's scheduler from its arguments.")
     sc.add_argument("spec", nargs="?", help="a cptlaw schedule spec (YAML/JSON); or give --hf")
-    sc.add_argument("--hf", metavar="ARGS", help="HF TrainingArguments, comma-separated KEY=VALUE: lr_scheduler_type, "
+    sc.add_argument("--hf", metavar="ARGS", type=hf_arguments, help="HF TrainingArguments, comma-separated KEY=VALUE: lr_scheduler_type, "
                                                  "learning_rate, max_steps, warmup_steps or warmup_ratio, "
                                                  "lr_scheduler_kwargs (a JSON mapping)")
     sc.add_argument("--steps", type=STEPS, help="how many steps to show (default: the schedule's length, or --hf's "

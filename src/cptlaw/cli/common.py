@@ -69,7 +69,7 @@ def read_logs(paths, args, schedule_file, kind=None):
     return result
 
 
-def refuse_existing(out: str, force: bool, stdout: bool = True) -> None:
+def refuse_existing(out: str, force: bool, stdout: bool = False) -> None:
     """Never overwrite a user's file without --force; checked before any work.  '-' is standard output where
     the command writes text (``stdout``), and refused where it writes a figure, a page or a folder."""
     if out == "-" and not stdout:

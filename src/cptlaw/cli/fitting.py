@@ -51,7 +51,7 @@ def fit(args) -> int:
         raise CptlawError("--bootstrap needs at least 2 resamples (e.g. 200), or 0 for none")
     fit_opts = dict(delta=args.delta, n_starts=args.n_starts, seed=args.seed, sampler=args.sampler,
                     bootstrap=args.bootstrap, bootstrap_method=args.bootstrap_method)
-    refuse_existing(args.out, args.force)
+    refuse_existing(args.out, args.force, stdout=True)  # (JSON or CSV text: "-" is standard output)
     if points:
         pts, design = points_design(law, args.data[0], need_loss=True)
         design = design.select_runs(runs_arg(args.runs))  # the points of the runs given (the table's run column)
@@ -69,7 +69,7 @@ def _fit_cross(args, target) -> int:
     """``cptlaw fit --law dcpt-cross``: the Cross-Domain D-CPT law over the CPT runs of several domains."""
     if target != "loss:domain":
         raise CptlawError("--law dcpt-cross fits each CPT run on its own domain loss: give --target domain")
-    refuse_existing(args.out, args.force)
+    refuse_existing(args.out, args.force, stdout=True)  # (JSON or CSV text: "-" is standard output)
     opts = {k: v for k, v in (("n_unit", args.n_unit), ("d_unit", args.d_unit)) if v is not None}
     law = CrossDomainDCPTLaw(probe_steps=args.probe_steps, probe_replay=args.probe_replay, **opts)
     runs = read_data(args.data, args.schedules, need_lr=False, args=args)
@@ -91,7 +91,7 @@ def _fit_ood(args, target) -> int:
     if len(parts) != 2:
         raise CptlawError("--law ood needs --from GENERAL.json,DOMAIN.json: the fits of the general (or proxy) set "
                           "and of the domain set")
-    refuse_existing(args.out, args.force)
+    refuse_existing(args.out, args.force, stdout=True)  # (JSON or CSV text: "-" is standard output)
     fits = [load(p).result_ for p in parts]
     for path, fit in zip(parts, fits):
         if fit.law_name not in CURVE_LAWS:
@@ -114,7 +114,7 @@ def _fit_ood(args, target) -> int:
 def select(args) -> int:
     """``cptlaw select``: the CPT law's form chosen by cross-validation (:func:`cptlaw.select.select`), fitted on
     every run and written with the table."""
-    refuse_existing(args.out, args.force)
+    refuse_existing(args.out, args.force, stdout=True)  # (JSON or CSV text: "-" is standard output)
     base = {flag: getattr(args, flag) for flag in CONVENTIONS if getattr(args, flag, None) is not None}
     forms = None if args.forms is None else [f.strip() for f in args.forms.split(",") if f.strip()]
     if forms == []:

@@ -22,7 +22,7 @@ USAGE_NEEDS = {"ratio": ("model_size", "tokens"), "limited": ("model_size", "dom
 
 
 def plan(args) -> int:
-    refuse_existing(args.out, True, stdout=False)  # (a folder: outputs.write refuses each file it would replace)
+    refuse_existing(args.out, True)  # (only "-" is refused here: outputs.write refuses each file it would replace)
     space = load_space(args.space)
     sources = {"general": f"--general {args.general}", "domain": f"--domain {args.domain}"}
     laws = {"general": load(args.general), "domain": load(args.domain)}

@@ -338,7 +338,8 @@ def runs_to_csv(runs: RunSet) -> str:
         for i in range(r.steps.size):
             phase = "cpt" if r.transfer is not None and i >= r.transfer else "pt"
             losses = ["" if math.isnan(cols[c][i]) else repr(float(cols[c][i])) for c in loss_cols]
-            w.writerow([r.name, int(r.steps[i]), phase, repr(float(r.lr[i])), *losses, *meta])
+            lr = "" if math.isnan(r.lr[i]) else repr(float(r.lr[i]))
+            w.writerow([r.name, int(r.steps[i]), phase, lr, *losses, *meta])
     return buf.getvalue()
 
 
@@ -348,15 +349,15 @@ def unreadable(run: Run) -> list[str]:
     out = []
     if run.steps.size and int(run.steps[0]) < 0:
         out.append(f"run {run.name!r}: step {int(run.steps[0])}: a step must be >= 0")
-    bad_lr = ~np.isfinite(run.lr) | (run.lr < 0)
+    bad_lr = np.isinf(run.lr) | (run.lr < 0)  # (NaN is no LR: written as a blank, as a run without one is read)
     if bad_lr.any():
-        out.append(f"run {run.name!r}: step {int(run.steps[np.argmax(bad_lr)])}: lr {run.lr[np.argmax(bad_lr)]!r} "
-                   "is not a finite LR >= 0")
+        out.append(f"run {run.name!r}: step {int(run.steps[np.argmax(bad_lr)])}: lr "
+                   f"{float(run.lr[np.argmax(bad_lr)])!r} is not a finite LR >= 0")
     for c, (idx, v) in run.losses.items():
         bad = ~np.isfinite(v) | (v <= 0) | (v > MAX_LOSS)
         if bad.any():
             i = int(np.argmax(bad))
-            out.append(f"run {run.name!r}: step {int(run.steps[idx[i]])}: {c} = {v[i]!r} is not a loss in "
+            out.append(f"run {run.name!r}: step {int(run.steps[idx[i]])}: {c} = {float(v[i])!r} is not a loss in "
                        f"(0, {MAX_LOSS:g}] nats (a perplexity?)")
     return out
 

@@ -3,8 +3,7 @@
 A file may be compressed (``.gz``, ``.bz2``, ``.zst``, ``.lz4``, ``.br`` through pyarrow's codecs, ``.xz``
 through :mod:`lzma`; the format is the suffix before: ``log.csv.gz`` is a CSV) and, for CSV and JSONL, in any
 text encoding: UTF-8 is read as it is; a byte-order mark (UTF-8, UTF-16, UTF-32) says the encoding; other
-bytes are decoded in the encoding ``charset_normalizer`` finds most likely, and a single-byte guess as Windows-1252
-where that decodes (a mostly-ASCII log cannot tell single-byte code pages apart).
+bytes in the encoding :func:`cptlaw.io.decode` tells (one decoder for every text file a person gives cptlaw).
 
 CSV and Parquet are read with pyarrow (a core dependency): columns come back typed and in C, so a 2-million-row
 log reads in well under a second.  JSONL is read line by line with :mod:`json`, so a malformed line or a key
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 import lzma
 import re
@@ -29,10 +27,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from charset_normalizer import from_bytes
 
 from ..errors import DataError
-from ..io import BOMS
+from ..io import BOMS, decode
 
 
 @dataclass
@@ -95,34 +92,33 @@ def _utf8(path: Path) -> bytes | None:
                 return None
             except UnicodeDecodeError:
                 pass
-    raw = _raw(path)
-    encoding = next((enc for bom, enc in BOMS if raw.startswith(bom)), None)
-    if encoding is None:
-        try:
-            raw.decode("utf-8")
-            return raw
-        except UnicodeDecodeError:
-            best = from_bytes(raw).best()
-            if best is None:
-                raise DataError(f"{path}: not text in any encoding cptlaw can tell; save it as UTF-8") from None
-            encoding = best.encoding
-            if _single_byte(encoding) and _decodes(raw, "cp1252"):
-                # a log is mostly ASCII, which cannot tell one single-byte code page from another (a Latin-1
-                # name scores as HP Roman-8 as well): take the spreadsheets' legacy encoding
-                encoding = "cp1252"
-    return raw.decode(encoding).encode("utf-8")
-
-
-def _single_byte(encoding: str) -> bool:
-    return len(bytes(range(256)).decode(encoding, errors="replace")) == 256
-
-
-def _decodes(raw: bytes, encoding: str) -> bool:
     try:
-        raw.decode(encoding)
-        return True
+        return decode(_raw(path))[0].encode("utf-8")
     except UnicodeDecodeError:
-        return False
+        raise DataError(f"{path}: not text in any encoding cptlaw can tell; save it as UTF-8") from None
+
+
+def _head(path: Path, size: int = 1 << 20) -> str:
+    """The file's first lines (at most ``size`` bytes, decompressed), decoded: enough to read a header or the
+    first record without decoding a large file."""
+    ext = path.suffix.lower()
+    if ext == ".xz":
+        with lzma.open(path) as f:
+            raw = f.read(size)
+    elif ext in COMPRESSIONS:
+        with pa.input_stream(str(path), compression="detect") as f:
+            raw = f.read(size)
+    else:
+        with path.open("rb") as f:
+            raw = f.read(size)
+    encoding = next((enc for bom, enc in BOMS if raw.startswith(bom)), "utf-8")
+    try:  # (an incremental decoder: a character cut in two at the end of the prefix waits, it is no error)
+        text = codecs.getincrementaldecoder(encoding)().decode(raw, final=len(raw) < size)
+    except UnicodeDecodeError:
+        text = decode(raw)[0]  # a single-byte code page: no character is cut in two
+    if len(raw) == size and "\n" in text:
+        text = text[:text.rfind("\n") + 1]  # whole lines only
+    return text.lstrip("\ufeff")
 
 
 def _csv_header(path: Path, data: bytes | None = None) -> list[str]:
@@ -148,17 +144,16 @@ def header(path: str | Path) -> list[str]:
             if path.suffix.lower() in COMPRESSIONS:
                 return list(pq.read_schema(pa.BufferReader(_raw(path))).names)
             return list(pq.read_schema(path).names)
-        data = _utf8(path)
+        lines = _head(path).splitlines()
         if suffix in (".jsonl", ".ndjson", ".json"):
-            lines = path.open("r", encoding="utf-8-sig") if data is None else io.StringIO(data.decode("utf-8-sig"))
-            with lines as f:
-                for line in f:
-                    if line.strip():
-                        rec = json.loads(line)
-                        return list(rec) if isinstance(rec, dict) else []
+            for line in lines:
+                if line.strip():
+                    rec = json.loads(line)
+                    return list(rec) if isinstance(rec, dict) else []
             return []
-        return _csv_header(path, data)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, pa.ArrowException, DataError):
+        return [c.strip() for c in next(csv.reader(lines[:1]), [])]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, csv.Error, lzma.LZMAError, EOFError,
+            pa.ArrowException):
         return []
 
 
@@ -203,7 +198,7 @@ def _csv(path: Path, text_columns) -> Table:
                                    null_values=[""],  # 'nan' is a value (refused), not a blank
                                    strings_can_be_null=True, quoted_strings_can_be_null=True)
     try:
-        source = path if data is None else pa.BufferReader(data[3:] if data.startswith(codecs.BOM_UTF8) else data)
+        source = path if data is None else pa.BufferReader(data)
         table = pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
         raise DataError(f"{path}: not a well-formed CSV file: {_arrow_message(exc)}") from None

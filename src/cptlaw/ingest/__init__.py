@@ -147,7 +147,8 @@ def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **opti
     if lr_shift is not None:
         for log in all_logs:
             log.lr_shift = lr_shift
-    groups = [all_logs] if stitch and all_logs else [[log] for log in all_logs]
+    # (--stitch: a Lightning fit resumed into its own version folder is read in the first fit's labels)
+    groups = [lightning.align(all_logs)] if stitch and all_logs else [[log] for log in all_logs]
     if opts.name and len(groups) > 1:
         raise CptlawError(f"--name: {len(groups)} runs were found; --name applies to one run")
     runs, notes = list(natives), []

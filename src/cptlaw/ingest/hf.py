@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, SpecError
 from ..io import read_json
-from .log import Log, Points
+from ..schedules.hf import describe, hf_schedule, is_hf_config
+from .log import Log, Points, Series
 
 NAME = "trainer_state.json"
 SKIP = {"step", "epoch"}
@@ -84,3 +85,36 @@ def read(path: str | Path) -> list[Log]:
         meta["tokens_per_step"] = float(tokens) / gstep
         notes.append(f"{file}: tokens_per_step = num_input_tokens_seen / global_step = {meta['tokens_per_step']:g}")
     return [Log(run_dir.resolve().name, str(file), data.series(str(file)), step_base=1, meta=meta, notes=notes)]
+
+
+META = ("model_size", "tokens_per_step", "replay_ratio")  # a tracker run's config/params read as the run's metadata
+
+
+def tracked_log(name: str, where: str, scalars: dict[str, Series], config: dict, kind: str = "config",
+                **fields) -> Log:
+    """The log of a tracker's run (W&B: its config; MLflow: its params, as text) with what its config says:
+    the metadata :data:`META`, and for an HF Trainer run (its ``TrainingArguments``) HF's step convention
+    (``global_step``, ``step_base`` 1) and the LR schedule rebuilt from those arguments
+    (:mod:`cptlaw.schedules.hf`; used where the LR is not logged at every step, with a note)."""
+    # (W&B's API gives each entry as {"value": v, "desc": ...})
+    config = {k: v["value"] if isinstance(v, dict) and "value" in v and set(v) <= {"value", "desc"} else v
+              for k, v in config.items()}
+    meta = {}
+    for k in META:
+        if k in config:
+            try:
+                meta[k] = float(config[k])
+            except (TypeError, ValueError):
+                raise DataError(f"{where}: {kind} {k} = {config[k]!r} is not a number") from None
+    hf = is_hf_config(config)
+    schedule, note = None, ""
+    if hf:
+        try:
+            schedule = hf_schedule(config)
+            note = (f"{where}: the LR schedule is rebuilt from the run's HF TrainingArguments ({describe(config)}); "
+                    "the logged LR points are checked against it")
+        except SpecError as exc:
+            fields["notes"] = list(fields.get("notes", [])) + [
+                f"{where}: the LR schedule cannot be rebuilt from the run's TrainingArguments: {exc}"]
+    return Log(name, where, scalars, step_base=1 if hf else 0, meta=meta, schedule=schedule, schedule_note=note,
+               **fields)

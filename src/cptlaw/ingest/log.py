@@ -32,15 +32,13 @@ them, with its source):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..data import Run
-from ..errors import DataError, SpecError
+from ..errors import DataError
 from ..schedules import Schedule
-from ..schedules.hf import hf_schedule, is_hf_config
 from .tags import default_column, lr_rank
 
 # Relative LR mismatch tolerated between a logged point and the schedule spec (logged LRs are often float32
@@ -316,39 +314,6 @@ def rewarmup(lr: np.ndarray) -> int | None:
     return j
 
 
-LIGHTNING_VERSION = re.compile(r"^version_(\d+)$")  # a Lightning logger's folder per fit (cptlaw.ingest.lightning)
-
-
-def hf_schedule_of(config: dict, where: str) -> tuple[Schedule | None, str]:
-    """The LR schedule of an HF Trainer run rebuilt from the TrainingArguments in its config or params
-    (:mod:`cptlaw.schedules.hf`), and the note that says so; (None, "") for another run, and (None, why) when the
-    arguments describe a schedule cptlaw does not build."""
-    if not is_hf_config(config):
-        return None, ""
-    try:
-        schedule = hf_schedule(config)
-    except SpecError as exc:
-        return None, f"{where}: the LR schedule cannot be rebuilt from the run's TrainingArguments: {exc}"
-    return schedule, (f"{where}: the LR schedule is rebuilt from the run's HF TrainingArguments "
-                      f"({describe(config)}); the logged LR points are checked against it")
-
-
-def describe(config: dict) -> str:
-    keys = ("lr_scheduler_type", "learning_rate", "warmup_steps", "warmup_ratio", "max_steps", "lr_scheduler_kwargs")
-    return ", ".join(f"{k}={config[k]}" for k in keys if config.get(k) not in (None, "", 0, 0.0, "None", {}))
-
-
-def lightning_label_shift(name: str, lo: int, prev_hi: int) -> int:
-    """-1 for a Lightning version (a log named ``version_<n>``) whose first step is two after the previous
-    session's last: a fit resumed from a checkpoint labels its steps one later (:mod:`cptlaw.ingest.lightning`)."""
-    return -1 if LIGHTNING_VERSION.match(name) and lo == prev_hi + 2 else 0
-
-
-def resumed_fit_note(source: str, lo: int, prev_hi: int) -> str:
-    return (f"{source}: a Lightning fit resumed from a checkpoint labels its steps one later than the fit before "
-            f"it (step {lo} follows {prev_hi}); read one step earlier, in the first fit's labels")
-
-
 def to_run(logs: list[Log], opts: Options) -> tuple[Run, list[str]]:
     """One native run from one log, or from a PT log and a CPT log stitched (``logs`` in that order)."""
     if not logs:
@@ -388,10 +353,7 @@ def to_run(logs: list[Log], opts: Options) -> tuple[Run, list[str]]:
         offset = 0
         if prev_hi is not None:
             first = _first_update(log, clean)
-            if lightning_label_shift(log.name, lo, prev_hi):  # a resumed Lightning fit: labels one step later
-                offset = -1
-                notes.append(resumed_fit_note(log.source, lo, prev_hi))
-            elif lo <= prev_hi:  # its steps restart: its first update follows the previous log's last step
+            if lo <= prev_hi:  # its steps restart: its first update follows the previous log's last step
                 offset = prev_hi + 1 - first
                 notes.append(f"{log.source}: its steps restart at {lo}; stitched after the previous log's step "
                              f"{prev_hi} (offset +{offset})")

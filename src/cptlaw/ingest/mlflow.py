@@ -31,10 +31,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import CptlawError, DataError
-from .log import Log, Series, hf_schedule_of
+from .hf import tracked_log
+from .log import Log, Series
 
-META = ("model_size", "tokens_per_step", "replay_ratio")
-HF_PARAMS = {"lr_scheduler_type", "per_device_train_batch_size"}  # TrainingArguments, logged by MLflowCallback
 
 
 def _client(uri: str):
@@ -107,17 +106,7 @@ def _log(client, run, path: Path) -> Log:
 def _make_log(name: str, where: str, history: dict, params: dict) -> Log:
     """A log from each metric's (steps, values) in logging order and the run's params."""
     scalars = {key: Series(steps, values, f"{where}: metric {key}") for key, (steps, values) in history.items()}
-    meta = {}
-    for k in META:
-        if k in params:
-            try:
-                meta[k] = float(params[k])
-            except ValueError:
-                raise DataError(f"{where}: param {k} = {params[k]!r} is not a number") from None
-    base = 1 if HF_PARAMS <= set(params) else 0
-    schedule, note = hf_schedule_of(params, where)
-    return Log(name, where, scalars, step_base=base, meta=meta, schedule=schedule, schedule_note=note,
-               notes=[note] if note and schedule is None else [])
+    return tracked_log(name, where, scalars, params, kind="param")
 
 
 SQL_TABLES = ("experiments", "runs", "metrics", "params")

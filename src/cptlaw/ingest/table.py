@@ -21,8 +21,9 @@ import numpy as np
 from ..data.table import cell, numeric, read_table, text
 from ..errors import DataError
 from . import lightning
+from .lightning import VERSION
 from .tags import default_column
-from .log import LIGHTNING_VERSION as VERSION, Log, Series
+from .log import Log, Series
 
 STEP_COLUMNS = ("step", "_step", "Step", "iter", "iteration", "global_step", "train/global_step",
                 "trainer/global_step")

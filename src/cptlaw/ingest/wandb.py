@@ -33,15 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CptlawError, DataError
-from .log import Log, Points, hf_schedule_of, join_sessions
+from .hf import tracked_log
+from .log import Log, Points, join_sessions
 
 MAGIC = b":W&B"
 HEADER = 7  # ':W&B', uint16 0xBEE1, uint8 version
 BLOCK = 32 * 1024
 CHUNK = struct.Struct("<IHB")  # masked CRC32C, length, type
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
-META = ("model_size", "tokens_per_step", "replay_ratio")
-HF_CONFIG = {"lr_scheduler_type", "per_device_train_batch_size"}  # TrainingArguments, logged by WandbCallback
 
 
 def _record_class():
@@ -228,15 +227,4 @@ def read(path: str | Path) -> list[Log]:
 
 def make_log(name: str, where: str, points: Points, config: dict, restarts=(), notes=()) -> Log:
     """A :class:`Log` from a run's points and config (its metadata and step convention, see above)."""
-    meta = {}
-    for k in META:
-        if k in config:
-            try:
-                meta[k] = float(config_value(config[k]))
-            except (TypeError, ValueError):
-                raise DataError(f"{where}: config {k} = {config[k]!r} is not a number") from None
-    base = 1 if HF_CONFIG <= set(config) else 0
-    schedule, note = hf_schedule_of(config, where)
-    return Log(name, where, points.series(where), step_base=base, meta=meta, restarts=list(restarts),
-               notes=list(notes) + ([note] if note and schedule is None else []), schedule=schedule,
-               schedule_note=note)
+    return tracked_log(name, where, points.series(where), config, restarts=list(restarts), notes=list(notes))

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..progress import bar
 from ..errors import CptlawError
-from ..schedules.spec import load_yaml
+from ..io import load_yaml
 
 
 class PTGrid(BaseModel):

@@ -36,14 +36,15 @@ from typing import Literal, Optional
 import numpy as np
 import torch
 import torch.distributed as dist
+import pydantic
 import yaml
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._version import __version__
-from ..errors import CptlawError
+from ..errors import CptlawError, validation_message
 from ..io import atomic_path, atomic_write_text
-from ..schedules.spec import load_yaml
+from ..io import load_yaml
 from ..schedules import from_spec
 from .model import LM, ModelConfig
 from .tokens import corpora_root, load_tokens
@@ -112,7 +113,9 @@ class RunConfig(BaseModel):
             raise CptlawError(f"{path}: cannot read: {exc.strerror or exc}") from None
         except yaml.YAMLError as exc:
             raise CptlawError(f"{path}: not valid YAML: {exc}") from None
-        except ValueError as exc:  # pydantic.ValidationError and SpecError
+        except pydantic.ValidationError as exc:
+            raise CptlawError(f"{path}: invalid run config: {validation_message(exc)}") from None
+        except ValueError as exc:  # SpecError
             raise CptlawError(f"{path}: invalid run config: {exc}") from None
 
     # ---- derived ----

@@ -246,10 +246,7 @@ def read_plan(path: str | Path, source: str | None = None) -> dict:
     """A plan.json written by :func:`write` (``cptlaw plan``), checked to be one (:class:`PlanDocument`);
     ``source`` names it in errors."""
     source = source or str(path)
-    try:
-        doc = read_json(path, CptlawError, "a JSON plan (cptlaw plan writes plan.json)")
-    except CptlawError as exc:
-        raise CptlawError(str(exc).replace(str(path), source, 1)) from None
+    doc = read_json(path, CptlawError, "a JSON plan (cptlaw plan writes plan.json)", shown=source)
     if not isinstance(doc, dict) or "recommendations" not in doc:
         raise CptlawError(f"{source}: not a cptlaw plan.json (no 'recommendations')")
     try:

@@ -54,7 +54,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from ..errors import SpecError, validation_message
 from ..limits import MAX_CANDIDATES, MAX_STEPS, hint
 from ..schedules import CPT_FAMILIES, DECAY_SHAPES, Continual, Schedule, Warmup, cpt_family, from_spec, to_spec
-from ..schedules.spec import load_yaml
+from ..schedules.shapes import transfer_after_end
+from ..io import load_yaml
 
 FAMILIES = CPT_FAMILIES
 # the law inputs (Law.INPUTS) that measure how far a knob takes a plan from the fits' data
@@ -341,9 +342,9 @@ def parse_space(data: Any, source: str = "plan space") -> Space:
         raise SpecError(f"{source}: pt.steps: {pt_steps} lies outside [1, {MAX_STEPS}] ({hint('MAX_STEPS')})")
     transfers = transfers or [pt_steps]
     for n, sched in pts.items():
-        if sched.length is not None and max(transfers) > sched.length:
-            raise SpecError(f"{source}: pt.transfer: {max(transfers)} lies after the end of the PT schedule "
-                            f"{n!r} (it ends at step {sched.length})")
+        problem = transfer_after_end(sched, max(transfers))
+        if problem:
+            raise SpecError(f"{source}: pt.transfer (PT schedule {n!r}): {problem}")
     if max(transfers) > pt_steps:
         raise SpecError(f"{source}: pt.transfer: {max(transfers)} lies after the end of the PT (pt.steps = {pt_steps})")
     w = f"{source}: cpt."

@@ -26,15 +26,18 @@ steps) is a :class:`~cptlaw.errors.SpecError` asking for a spec.
 
 from __future__ import annotations
 
-import json
+import ast
 import math
 from typing import Any
 
 from ..errors import SpecError
+from ..limits import MAX_STEPS, hint
 from .shapes import WSD, Constant, Cosine, Linear, Schedule, Warmup
 
 SCHEDULERS = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_min_lr", "warmup_stable_decay")
-HF_KEYS = ("lr_scheduler_type", "learning_rate", "max_steps")  # a run config that holds these is an HF Trainer's
+# a run config (W&B) or params (MLflow) holding these is an HF Trainer's TrainingArguments (WandbCallback and
+# MLflowCallback log them all); its steps are then global_step (cptlaw.ingest.hf)
+HF_KEYS = ("lr_scheduler_type", "learning_rate", "per_device_train_batch_size")
 
 
 def _number(args: dict, key: str, default: Any = None) -> float:
@@ -50,11 +53,12 @@ def _number(args: dict, key: str, default: Any = None) -> float:
 
 def _kwargs(args: dict) -> dict:
     kw = args.get("lr_scheduler_kwargs") or {}
-    if isinstance(kw, str):  # MLflow logs every param as text
+    if isinstance(kw, str):  # MLflow logs every param as text: a Python literal (never evaluated as code)
         try:
-            kw = json.loads(kw.replace("'", '"')) if kw.strip() not in ("", "None", "{}") else {}
-        except json.JSONDecodeError:
+            kw = ast.literal_eval(kw) if kw.strip() else {}
+        except (ValueError, SyntaxError, RecursionError, MemoryError):
             raise SpecError(f"TrainingArguments lr_scheduler_kwargs = {kw!r} is not a mapping") from None
+        kw = {} if kw is None else kw
     if not isinstance(kw, dict):
         raise SpecError(f"TrainingArguments lr_scheduler_kwargs = {kw!r} is not a mapping")
     return kw
@@ -82,6 +86,8 @@ def hf_schedule(args: dict) -> Schedule:
     if total < 1:
         raise SpecError("TrainingArguments max_steps is not set (the run's length is in epochs); give the schedule "
                         "as a spec (--schedule), or its max_steps")
+    if total > MAX_STEPS:
+        raise SpecError(f"TrainingArguments max_steps = {total:,}: more than {MAX_STEPS:,} steps ({hint('MAX_STEPS')})")
     w = min(warmup_steps(args, total), total)
     kw = _kwargs(args)
     if kind == "constant":
@@ -136,28 +142,8 @@ def is_hf_config(config: dict) -> bool:
     return all(k in config for k in HF_KEYS)
 
 
-def parse_args(text: str) -> dict:
-    """``lr_scheduler_type=cosine,learning_rate=3e-4,lr_scheduler_kwargs={"min_lr_rate": 0.1}`` -> a mapping
-    (commas inside braces belong to the value; a value is read as JSON where it is JSON, else kept as text)."""
-    parts, depth, current = [], 0, ""
-    for ch in text:
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
-    out = {}
-    for part in parts:
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key:
-            raise SpecError(f"--hf {part!r}: write KEY=VALUE, e.g. lr_scheduler_type=cosine")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+def describe(config: dict) -> str:
+    """The scheduler arguments of a TrainingArguments mapping, for a note."""
+    keys = ("lr_scheduler_type", "learning_rate", "warmup_steps", "warmup_ratio", "max_steps", "lr_scheduler_kwargs")
+    return ", ".join(f"{k}={config[k]}" for k in keys if config.get(k) not in (None, "", 0, 0.0, "None", {}))
+

@@ -64,8 +64,10 @@ class Schedule:
 
     @property
     def length(self) -> int | None:
-        """The step at which the schedule reaches its last value (a decay's ``steps``), or None for one that
-        never ends (constant, multi-step, cyclic).  Past it the LR stays at that value."""
+        """The step at which the schedule reaches its last value (a decay's ``steps``; an array's end), or None
+        for one that never ends (constant, multi-step, cyclic).  A decay holds its last value past it, but a
+        ``continual`` transfer past it is refused as a likely typo (write the hold out: a ``join`` with a
+        ``constant``); an array has no value past it."""
         return None
 
 
@@ -308,10 +310,9 @@ class Continual(Schedule):
             raise SpecError("continual: rewarmup_from must be 'zero' or 'pt_final'")
         if self.transfer < 1:
             raise SpecError("continual: transfer must be >= 1 (at least one PT step)")
-        end = self.pt.length
-        if end is not None and self.transfer > end:
-            raise SpecError(f"continual: transfer {self.transfer} lies after the end of the PT schedule (it ends at "
-                            f"step {end}); lengthen the PT schedule or move the transfer")
+        problem = transfer_after_end(self.pt, self.transfer)
+        if problem:
+            raise SpecError(f"continual: {problem}")
 
     @property
     def length(self) -> int | None:
@@ -328,6 +329,16 @@ class Continual(Schedule):
             init = 0.0 if self.rewarmup_from == "zero" else float(self.pt(self.transfer - 1))
             cpt = Warmup(cpt, self.rewarmup_steps, init=init)
         return Join((self.pt, cpt), (self.transfer,))(step)
+
+
+def transfer_after_end(pt: Schedule, transfer: int) -> str | None:
+    """Why a transfer at step ``transfer`` cannot follow the PT schedule ``pt`` (it lies after the schedule's
+    end, :attr:`Schedule.length`: a likely typo), or None."""
+    end = pt.length
+    if end is not None and transfer > end:
+        return (f"transfer {transfer} lies after the end of the PT schedule (it ends at step {end}); lengthen the "
+                "PT schedule or move the transfer")
+    return None
 
 
 def wsd_with_warmup(peak: float, steps: int, warmup: int, decay_steps: int, floor: float = 0.0,

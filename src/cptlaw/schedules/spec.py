@@ -21,11 +21,10 @@ from typing import Annotated, Any
 
 import numpy as np
 import pydantic
-import yaml
 
 from ..errors import SpecError
-from ..io import read_text
-from ..limits import MAX_NESTING, MAX_STEPS, MAX_YAML_NODES, hint
+from ..io import load_yaml
+from ..limits import MAX_NESTING, MAX_STEPS, hint
 from .shapes import (Constant, Continual, Cosine, Cyclic, FromArray, Join, Linear, MultiStep, Schedule,
                      Warmup, WSD)
 
@@ -151,89 +150,6 @@ def to_spec(schedule: Schedule) -> dict:
     return out
 
 
-class StrictLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last one silently)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"a mapping key must be a plain value, got a {type(key).__name__}",
-                    key_node.start_mark) from None
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (also on line {seen[key] + 1})", key_node.start_mark)
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
-
-
-def _expanded_size(node, memo: dict, open_: set) -> int:
-    """Nodes of a composed YAML document with every alias expanded, counted in time linear in the distinct
-    nodes (an alias is the same node object, counted once per use from the memo).  A "billion laughs" document
-    is a few hundred bytes whose expansion has 10^9 nodes: it is refused from this count, before anything is
-    built or walked."""
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    if key in open_:
-        raise SpecError("a YAML alias refers to a node that contains it (a recursive document)")
-    open_.add(key)
-    if isinstance(node, yaml.SequenceNode):
-        n = 1 + sum(_expanded_size(v, memo, open_) for v in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        n = 1 + sum(_expanded_size(k, memo, open_) + _expanded_size(v, memo, open_) for k, v in node.value)
-    else:
-        n = 1
-    open_.discard(key)
-    memo[key] = n
-    return n
-
-
-def _depth(obj, limit: int, level: int = 0) -> int:
-    if level > limit:
-        return level
-    if isinstance(obj, dict):
-        return max([_depth(v, limit, level + 1) for v in obj.values()] or [level])
-    if isinstance(obj, list):
-        return max([_depth(v, limit, level + 1) for v in obj] or [level])
-    return level
-
-
-def load_yaml(path: str | Path, text: str | None = None) -> Any:
-    """``yaml`` safe loading (YAML or JSON) with duplicate keys refused and nesting bounded; SpecError naming
-    the file otherwise."""
-    path = Path(path)
-    if text is None:
-        text = read_text(path, SpecError, "YAML or JSON")
-    loader = None
-    try:
-        loader = StrictLoader(text)  # a SafeLoader subclass: plain data only (it reads the text's first bytes)
-        node = loader.get_single_node()
-        if node is not None:
-            try:
-                size = _expanded_size(node, {}, set())
-            except SpecError as exc:
-                raise SpecError(f"{path}: {exc}") from None
-            if size > MAX_YAML_NODES:
-                raise SpecError(f"{path}: the document expands to {size:,} values once its aliases (*name) are "
-                                f"resolved, more than {MAX_YAML_NODES:,} ({hint('MAX_YAML_NODES')})")
-        data = None if node is None else loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML/JSON: {exc}") from None
-    except RecursionError:
-        raise SpecError(f"{path}: nested too deeply") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    if _depth(data, 4 * MAX_NESTING) > 4 * MAX_NESTING:
-        raise SpecError(f"{path}: nested too deeply (more than {4 * MAX_NESTING} levels)")
-    return data
-
-
 def load_spec_file(path: str | Path) -> dict:
     """Read a YAML or JSON file holding a mapping (see :func:`load_yaml`)."""
     data = load_yaml(path)
@@ -242,16 +158,28 @@ def load_spec_file(path: str | Path) -> dict:
     return data
 
 
+def steps_to_show(schedule: Schedule, steps: int | None, where: str) -> int:
+    """``steps``, or the schedule's length; bounded by MAX_STEPS before anything is drawn or summed."""
+    steps = schedule.length if steps is None else steps
+    if steps is None:
+        raise SpecError(f"{where}: the schedule never ends (its last part is constant, multi-step or cyclic); "
+                        "give the number of steps")
+    if not 1 <= steps <= MAX_STEPS:
+        raise SpecError(f"{where}: {steps:,} steps: give 1 to {MAX_STEPS:,} ({hint('MAX_STEPS')})")
+    return int(steps)
+
+
 def summary_lines(schedule: Schedule, steps: int) -> list[str]:
     """What a schedule does over ``steps`` steps, for a person to check before fitting: its LR at its landmarks
-    (start, peak, transfer, end of warmup and decay) and its forward area S1 (the sum of the LRs)."""
+    (start, peak, transfer, its end, the last step) and its forward area S1 (the sum of the LRs)."""
     lr = schedule.dense(steps)
-    marks = {0: "first step", int(np.argmax(lr)): "peak", steps - 1: "last step"}
-    if schedule.transfer_step is not None and schedule.transfer_step < steps:
-        marks[schedule.transfer_step] = "transfer (first CPT step)"
-    if schedule.length is not None and schedule.length < steps:
-        marks[schedule.length] = "the schedule's end (its last value from here on)"
+    marks: dict[int, list[str]] = {}
+    for s, label in ((0, "first step"), (int(np.argmax(lr)), "peak"), (steps - 1, "last step"),
+                     (schedule.transfer_step, "transfer (first CPT step)"),
+                     (schedule.length, "the schedule's end (its last value from here on)")):
+        if s is not None and 0 <= s < steps:
+            marks.setdefault(int(s), []).append(label)
     lines = [f"{steps:,} steps; LR from {lr.min():.4g} to {lr.max():.4g}; S1 (sum of the LRs) = {lr.sum():.6g}"]
     for s in sorted(marks):
-        lines.append(f"  step {s:>9,}: lr {lr[s]:.6g}  {marks[s]}")
+        lines.append(f"  step {s:>9,}: lr {lr[s]:.6g}  {', '.join(marks[s])}")
     return lines

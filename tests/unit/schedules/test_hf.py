@@ -27,7 +27,7 @@ CASES = [
 ]
 
 
-@needs("transformers", "torch")
+@needs("transformers", "torch", "accelerate")  # (TrainingArguments needs accelerate with torch)
 @pytest.mark.parametrize("args", CASES, ids=[f"{c['lr_scheduler_type']}-{i}" for i, c in enumerate(CASES)])
 def test_equal_to_transformers_own_scheduler(args):
     """The LR transformers' scheduler sets at each scheduler step, against the rebuilt spec at the same step."""
