@@ -40,4 +40,5 @@ MAX_YAML_NODES = _limit("MAX_YAML_NODES", 1_000_000)
 MAX_EVERY_SECONDS = 86400.0  # watch --every: a day at most (inf or 1e300 would overflow the sleep)  # YAML nodes after aliases are expanded (a real spec: < 10^3)
 MAX_PARAMETER = 1e100  # |a fitted parameter|: laws' amplitudes reach ~1e6; 1e308 is an edit, and overflows
 MAX_NESTING = 32  # depth of a schedule spec (a real one is 3-4 deep)
+MAX_LR = 10.0  # a learning rate above this is a typo or an overflow (the planner's peak LR is bounded alike)
 MAX_LOSS = 30.0  # nats: above ln(10^13); a larger "loss" is a perplexity or a typo

@@ -82,6 +82,18 @@ def inputs(german_fits, tmp_path_factory):
     files["script.csv"] = "step,lr,val/loss,notes\n" + "".join(f"{k},0.001,{3.0 - 0.01 * k if k % 5 == 0 else ''},x\n"
                                                              for k in range(20))
     files["text_loss.csv"] = files["script.csv"].replace(",3.0,x", ",abc,x", 1)
+    lr_col = header.split(",").index("lr")
+    first = rows[50].split(",")
+    first[lr_col] = "1e308"
+    files["huge_lr.csv"] = "\n".join([header] + rows[:50] + [",".join(first)] + rows[51:]) + "\n"
+    files["int64_step.csv"] = data + "s_pt_const,9000000000000000000,pt,0.002,,3.0,,1607808.0,10240.0,\n"
+    edited = json.loads(json.dumps(g))
+    edited["options"]["lam"] = 5
+    files["lam5.json"] = json.dumps(edited)
+    files["peak_list.yaml"] = "kind: cosine\npeak: [1, 2]\nsteps: 1000\n"
+    ood = json.loads(json.dumps(SPACE))
+    ood["objective"] = {"ood": {"general": float("nan"), "domain": 0.5}}
+    files["ood_nan.yaml"] = yaml.safe_dump(ood)
     files["plan_types.json"] = json.dumps({"recommendations": "x", "fits": {}})
     files["plan_no_plan.json"] = json.dumps({"recommendations": [{"objective": "lambda1=0.5", "feasible": True}]})
     big = json.loads(json.dumps(g))
@@ -153,6 +165,17 @@ CASES = {
     "ingest would write a step below 0": (["ingest", F("script.csv"), "--lr-shift", "-1", "--out", F("o.csv")],
                                           "a step must be >= 0"),
     "a loss column of text": (["ingest", F("text_loss.csv"), "--out", F("o.csv")], "val/loss: not a number: 'abc'"),
+    "an LR of 1e308 in a log": (["fit", F("huge_lr.csv"), "--law", "cpt", "--target", "loss:general",
+                                 "--n-starts", "2", "--out", F("o.json")], "a learning rate above 10"),
+    "a step beyond int64 floats": (["evaluate", F("g.json"), "--data", F("int64_step.csv")], "9000000000000000000"),
+    "an edited fit option (lam 5)": (["predict", F("lam5.json"), "--schedule", F("sched.yaml"), "--steps", "100",
+                                      "--out", F("p.csv")], "lam must be in [0, 1)"),
+    "a list for a schedule's number": (["schedule", F("peak_list.yaml"), "--steps", "100"], "expected one value"),
+    "HF kwargs of the wrong type": (["schedule", "--hf", "lr_scheduler_type=cosine_with_min_lr,learning_rate=3e-4,"
+                                     'max_steps=1000,lr_scheduler_kwargs={"min_lr_rate": "x"}'], "TrainingArguments"),
+    "an OOD objective of NaN": (["plan", F("ood_nan.yaml"), *PLAN], "finite"),
+    "schedule --out and --plot the same file": (["schedule", F("sched.yaml"), "--steps", "10", "--out",
+                                                 F("same.png"), "--plot", F("same.png")], "same file"),
     "--out - for a folder": (["plan", F("space.yaml"), "--general", F("g.json"), "--domain", F("d.json"),
                               "--out", "-"], "--out -"),
     "--out - for a figure": (["plot", F("g.json"), "--data", F("data.csv"), "--out", "-"], "--out -"),
@@ -204,7 +227,7 @@ def test_suspicious_plan_pairs_are_warned(inputs, capsys, tmp_path):
     assert "warning: --general" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("variant", ["bom", "utf-16", "latin-1", "gz", "bz2", "xz", "txt"])
+@pytest.mark.parametrize("variant", ["bom", "utf-16", "latin-1", "gz", "bz2", "xz", "txt", "gz-named-csv"])
 def test_a_valid_table_is_read_whatever_its_encoding_or_compression(variant, inputs, tmp_path, capsys):
     data = (inputs / "data.csv").read_text()
     renamed = data.replace("s_pt_const", "s_pt_cönst")  # a name that is not ASCII
@@ -213,7 +236,8 @@ def test_a_valid_table_is_read_whatever_its_encoding_or_compression(variant, inp
     writers = {"bom": ("v.csv", lambda t: t.encode("utf-8-sig")), "utf-16": ("v.csv", lambda t: t.encode("utf-16")),
                "latin-1": ("v.csv", lambda t: t.encode("latin-1")), "gz": ("v.csv.gz", lambda t: gzip.compress(t.encode())),
                "bz2": ("v.csv.bz2", lambda t: bz2.compress(t.encode())), "xz": ("v.csv.xz", lambda t: lzma.compress(t.encode())),
-               "txt": ("v.txt", lambda t: t.encode())}
+               "txt": ("v.txt", lambda t: t.encode()),
+               "gz-named-csv": ("v.csv", lambda t: gzip.compress(t.encode()))}  # (told by its first bytes)
     name, write = writers[variant]
     (tmp_path / name).write_bytes(write(renamed))
     kind = ["--kind", "native"] if variant == "txt" else []

@@ -80,6 +80,8 @@ def plot(args) -> int:
 def schedule(args) -> int:
     if (args.spec is None) == (args.hf is None):
         raise CptlawError("give a schedule spec (a YAML/JSON file) or --hf ARGS, one of them")
+    if args.out and args.out == args.plot:
+        raise CptlawError("--out and --plot name the same file")
     for path, stdout in ((args.out, True), (args.plot, False)):
         if path:
             refuse_existing(path, args.force, stdout=stdout)

@@ -391,6 +391,8 @@ def hf_arguments(text: str) -> dict:
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
             raise argparse.ArgumentTypeError(f"{part!r}: write KEY=VALUE, e.g. lr_scheduler_type=cosine")
+        if key.strip() in out:
+            raise argparse.ArgumentTypeError(f"{key.strip()} given twice")
         try:
             out[key.strip()] = json.loads(value.strip())
         except json.JSONDecodeError:

@@ -35,6 +35,10 @@ def _main(argv: list[str] | None) -> int:
     except OSError as exc:
         print(f"cptlaw {args.command}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except MemoryError:  # a size inside the limits that this machine still cannot hold: nothing was written
+        print(f"cptlaw {args.command}: error: out of memory; ask for fewer steps, points or candidates (or lower "
+              "the CPTLAW_MAX_* limits to what this machine holds)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # files are written atomically: nothing partial is left behind
         print(f"cptlaw {args.command}: interrupted", file=sys.stderr)
         return 130

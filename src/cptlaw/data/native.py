@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import DataError, SpecError
 from ..io import atomic_write_text
-from ..limits import MAX_LOSS, MAX_STEPS, hint
+from ..limits import MAX_LOSS, MAX_LR, MAX_STEPS, hint
 from ..schedules import Schedule, from_spec, load_spec_file
 from .curves import META_COLUMNS, Run, RunSet
 from .table import categories, cell, numeric, read_table
@@ -118,6 +118,7 @@ def read_runs(path: str | Path, schedules: str | Path | None = None, need_lr: bo
         problems.at(bad, "lr", "not a number", col)
         problems.at(np.isinf(lr), "lr", "not finite", col)
         problems.at(lr < 0, "lr", "negative learning rate", col)
+        problems.at(lr > MAX_LR, "lr", f"a learning rate above {MAX_LR:g} (a typo?)", col)
         problems.at(~np.isnan(lr) & in_side, "lr", "this run also has a schedule in the side file; give one or the other")
     if need_lr:
         problems.at(np.isnan(lr) & ~in_side & ok & ~(problems.flagged("lr")), "lr",
@@ -349,10 +350,10 @@ def unreadable(run: Run) -> list[str]:
     out = []
     if run.steps.size and int(run.steps[0]) < 0:
         out.append(f"run {run.name!r}: step {int(run.steps[0])}: a step must be >= 0")
-    bad_lr = np.isinf(run.lr) | (run.lr < 0)  # (NaN is no LR: written as a blank, as a run without one is read)
+    bad_lr = np.isinf(run.lr) | (run.lr < 0) | (run.lr > MAX_LR)  # (NaN is no LR: a blank, as it is read)
     if bad_lr.any():
         out.append(f"run {run.name!r}: step {int(run.steps[np.argmax(bad_lr)])}: lr "
-                   f"{float(run.lr[np.argmax(bad_lr)])!r} is not a finite LR >= 0")
+                   f"{float(run.lr[np.argmax(bad_lr)])!r} is not a learning rate in [0, {MAX_LR:g}]")
     for c, (idx, v) in run.losses.items():
         bad = ~np.isfinite(v) | (v <= 0) | (v > MAX_LOSS)
         if bad.any():

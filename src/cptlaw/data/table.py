@@ -62,25 +62,44 @@ def format_suffix(path: str | Path) -> str:
     return path.suffix.lower()
 
 
-def _raw(path: Path) -> bytes:
-    """The file's bytes, decompressed."""
-    ext = path.suffix.lower()
+MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+BY_SUFFIX = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4", ".br": "brotli"}
+
+
+def compression(path: Path) -> str | None:
+    """The codec of a compressed file, by its suffix or else by its first bytes (a gzip file named .csv)."""
+    codec = BY_SUFFIX.get(path.suffix.lower())
+    if codec is None and path.is_file():
+        with path.open("rb") as f:
+            head = f.read(6)
+        codec = next((c for magic, c in MAGIC if head.startswith(magic)), None)
+    return codec
+
+
+def _read(path: Path, size: int = -1) -> bytes:
+    """The file's bytes (the first ``size``, or all), decompressed."""
+    codec = compression(path)
     try:
-        if ext == ".xz":
+        if codec == "xz":
             with lzma.open(path) as f:
-                return f.read()
-        if ext in COMPRESSIONS:
-            with pa.input_stream(str(path), compression="detect") as f:
-                return f.read()
-        return path.read_bytes()
+                return f.read(size)
+        if codec is not None:
+            with pa.input_stream(str(path), compression=codec) as f:
+                return f.read() if size < 0 else f.read(size)
+        with path.open("rb") as f:
+            return f.read(size)
     except (lzma.LZMAError, EOFError, pa.ArrowException) as exc:
         raise DataError(f"{path}: cannot decompress: {exc}") from None
+
+
+def _raw(path: Path) -> bytes:
+    return _read(path)
 
 
 def _utf8(path: Path) -> bytes | None:
     """The file as UTF-8 bytes when it needs converting (compressed, a byte-order mark other than UTF-8's, or
     not UTF-8); None when pyarrow can read the file itself."""
-    compressed = path.suffix.lower() in COMPRESSIONS
+    compressed = compression(path) is not None
     if not compressed:
         with path.open("rb") as f:
             head = f.read(4)
@@ -101,16 +120,7 @@ def _utf8(path: Path) -> bytes | None:
 def _head(path: Path, size: int = 1 << 20) -> str:
     """The file's first lines (at most ``size`` bytes, decompressed), decoded: enough to read a header or the
     first record without decoding a large file."""
-    ext = path.suffix.lower()
-    if ext == ".xz":
-        with lzma.open(path) as f:
-            raw = f.read(size)
-    elif ext in COMPRESSIONS:
-        with pa.input_stream(str(path), compression="detect") as f:
-            raw = f.read(size)
-    else:
-        with path.open("rb") as f:
-            raw = f.read(size)
+    raw = _read(path, size)
     encoding = next((enc for bom, enc in BOMS if raw.startswith(bom)), "utf-8")
     try:  # (an incremental decoder: a character cut in two at the end of the prefix waits, it is no error)
         text = codecs.getincrementaldecoder(encoding)().decode(raw, final=len(raw) < size)
@@ -141,7 +151,7 @@ def header(path: str | Path) -> list[str]:
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            if path.suffix.lower() in COMPRESSIONS:
+            if compression(path) is not None:
                 return list(pq.read_schema(pa.BufferReader(_raw(path))).names)
             return list(pq.read_schema(path).names)
         lines = _head(path).splitlines()
@@ -216,7 +226,7 @@ def _parquet(path: Path) -> Table:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(pa.BufferReader(_raw(path)) if path.suffix.lower() in COMPRESSIONS else path)
+        table = pq.read_table(pa.BufferReader(_raw(path)) if compression(path) is not None else path)
     except pa.ArrowException as exc:
         raise DataError(f"{path}: cannot read as Parquet: {exc}") from None
     _duplicates(path, list(table.column_names))
@@ -279,7 +289,8 @@ def numeric(col, allow_bool: bool = False) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(col, (pa.ChunkedArray, pa.Array)):
         t = col.type
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_null(t):
-            f = pc.cast(col, pa.float64())
+            # (an integer beyond 2^53 has no exact float64: cast it unchecked, it is far out of every range)
+            f = pc.cast(col, pa.float64(), safe=False)
             f = pc.if_else(pc.and_(pc.is_valid(f), pc.is_nan(f)), np.inf, f) if pa.types.is_floating(t) else f
             values = f.to_numpy(zero_copy_only=False)
             return np.asarray(values, dtype=np.float64), np.zeros(len(values), bool)

@@ -192,6 +192,8 @@ class FitResult(BaseModel):
         data = read_json(path, FitFileError, "a JSON fit file")
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise FitFileError(f"{path}: not a cptlaw fit file (missing \"format\": \"{FORMAT}\")")
+        if not isinstance(data.get("format_version", 0), int) or not isinstance(data.get("law"), str):
+            raise FitFileError(f"{path}: invalid fit file: format_version must be a whole number and law a name")
         if data.get("format_version", 0) > FORMAT_VERSION:
             raise FitFileError(f"{path}: fit format v{data.get('format_version')} is newer than this cptlaw reads")
         if laws is not None and data.get("law") not in laws:

@@ -135,7 +135,10 @@ def read(paths, kind: str = "auto", stitch: bool = False, schedules=None, **opti
                 raise CptlawError(f"{p}: a native-format file cannot be stitched; it already holds whole runs")
             natives.extend(read_runs(p))
             continue
-        logs = lightning.merge_versions(_logs(p, k, opts.mapping))  # (a fit resumed: one run, see there)
+        try:
+            logs = lightning.merge_versions(_logs(p, k, opts.mapping))  # (a fit resumed: one run, see there)
+        except OverflowError as exc:  # a step or value beyond what a C integer or float holds
+            raise DataError(f"{p}: a number too large to read ({exc})") from None
         if not logs:
             raise DataError(f"{p}: no runs found")
         all_logs.extend(logs)

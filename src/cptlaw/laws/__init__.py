@@ -71,7 +71,10 @@ def load(path: str | Path) -> Law:
     earlier cptlaw format version load; a corrupt or foreign file is a :class:`~cptlaw.errors.FitFileError`."""
     result = FitResult.read(path, laws=LAWS)
     try:
-        return from_result(result)  # options and parameters must fit the law
+        law = from_result(result)  # options and parameters must fit the law
+        if isinstance(law, AreaLaw):
+            law.area_options  # the area conventions (lam, warmup, ...) are checked when they are built
+        return law
     except (TypeError, ValueError) as exc:
         raise FitFileError(f"{path}: invalid fit file: {exc}") from None
 

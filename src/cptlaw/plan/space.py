@@ -170,6 +170,8 @@ class Objective(_Section):
     def _ood(cls, v):
         if v is not None and set(v) != {"general", "domain"}:
             raise ValueError("ood needs exactly the keys 'general' and 'domain' (Eq. 6 coefficients)")
+        if v is not None and (not all(math.isfinite(x) for x in v.values()) or not any(v.values())):
+            raise ValueError(f"ood: the Eq. 6 coefficients must be finite and not both 0, got {v}")
         return v
 
 

@@ -65,6 +65,8 @@ class AreaOptions:
             raise ValueError(f"momentum must be 'carry' or 'reset', got {self.momentum!r}")
         if self.lr_index not in ("inclusive", "exclusive"):
             raise ValueError(f"lr_index must be 'inclusive' or 'exclusive', got {self.lr_index!r}")
+        if self.warmup_steps is not None and not (isinstance(self.warmup_steps, int) and self.warmup_steps >= 0):
+            raise ValueError(f"warmup_steps must be a whole number >= 0 or None, got {self.warmup_steps!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -66,17 +66,29 @@ def _kwargs(args: dict) -> dict:
 
 def warmup_steps(args: dict, total: int) -> int:
     ws = _number(args, "warmup_steps", 0)
+    ratio = _number(args, "warmup_ratio", 0)
+    if ws < 0 or not 0 <= ratio <= 1:
+        raise SpecError(f"TrainingArguments warmup_steps = {ws:g} and warmup_ratio = {ratio:g}: give steps >= 0 "
+                        "and a ratio in [0, 1]")
     if ws >= 1:
         return int(ws)
     if ws > 0:
         return math.ceil(total * ws)
-    ratio = _number(args, "warmup_ratio", 0)
     return math.ceil(total * ratio) if ratio > 0 else 0
 
 
 def hf_schedule(args: dict) -> Schedule:
     """The schedule of an HF Trainer run from its TrainingArguments (a mapping; values may be text, as MLflow
-    logs them).  See the module docstring for what is supported."""
+    logs them).  See the module docstring for what is supported; anything else is a SpecError."""
+    try:
+        return _hf_schedule(args)
+    except SpecError:
+        raise
+    except (TypeError, ValueError) as exc:  # a value of the wrong type inside lr_scheduler_kwargs
+        raise SpecError(f"TrainingArguments: {exc}") from None
+
+
+def _hf_schedule(args: dict) -> Schedule:
     kind = str(args.get("lr_scheduler_type", "")).removeprefix("SchedulerType.").lower()
     if kind not in SCHEDULERS:
         raise SpecError(f"TrainingArguments lr_scheduler_type = {kind!r}: cptlaw builds {', '.join(SCHEDULERS)}; "

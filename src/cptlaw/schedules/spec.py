@@ -83,10 +83,15 @@ def _scalar(kind: str, key: str, value: Any, where: str):
         raise SpecError(f"{where}.{key}: {msg.lower()}, got {value!r}") from None
 
 
+LIST_KEYS = ("milestones", "boundaries", "factors", "values")  # the spec keys that take a list
+
+
 def _typed(kind: str, key: str, value: Any, where: str):
     if isinstance(value, (list, tuple)):
+        if key not in LIST_KEYS:
+            raise SpecError(f"{where}.{key}: expected one value, got a list")
         return [_scalar(kind, key, v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if key in ("milestones", "boundaries", "factors", "values"):
+    if key in LIST_KEYS:
         raise SpecError(f"{where}.{key}: expected a list, got {type(value).__name__}")
     return _scalar(kind, key, value, where)
 
