@@ -91,6 +91,7 @@ def inputs(german_fits, tmp_path_factory):
     edited["options"]["lam"] = 5
     files["lam5.json"] = json.dumps(edited)
     files["peak_list.yaml"] = "kind: cosine\npeak: [1, 2]\nsteps: 1000\n"
+    files["endpoint_text.yaml"] = 'kind: warmup\nsteps: 10\nendpoint: "false"\nschedule: {kind: constant, lr: 0.001}\n'
     ood = json.loads(json.dumps(SPACE))
     ood["objective"] = {"ood": {"general": float("nan"), "domain": 0.5}}
     files["ood_nan.yaml"] = yaml.safe_dump(ood)
@@ -171,6 +172,7 @@ CASES = {
     "an edited fit option (lam 5)": (["predict", F("lam5.json"), "--schedule", F("sched.yaml"), "--steps", "100",
                                       "--out", F("p.csv")], "lam must be in [0, 1)"),
     "a list for a schedule's number": (["schedule", F("peak_list.yaml"), "--steps", "100"], "expected one value"),
+    "a boolean given as text": (["schedule", F("endpoint_text.yaml"), "--steps", "20"], "expected true or false"),
     "HF kwargs of the wrong type": (["schedule", "--hf", "lr_scheduler_type=cosine_with_min_lr,learning_rate=3e-4,"
                                      'max_steps=1000,lr_scheduler_kwargs={"min_lr_rate": "x"}'], "TrainingArguments"),
     "an OOD objective of NaN": (["plan", F("ood_nan.yaml"), *PLAN], "finite"),

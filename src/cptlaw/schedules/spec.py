@@ -44,6 +44,7 @@ STEP_MIN = {"steps": 1, "decay_steps": 0, "period": 1, "transfer": 1, "rewarmup_
             "boundaries": 0}
 STEP_MIN_BY_KIND = {("warmup", "steps"): 0, ("array", "start"): 0}
 TEXT_FIELDS = {"shape", "rewarmup_from"}
+BOOL_FIELDS = {"endpoint"}
 
 
 @lru_cache(maxsize=None)
@@ -61,6 +62,10 @@ def _adapter(kind: str, key: str):
 def _scalar(kind: str, key: str, value: Any, where: str):
     """One scalar checked against the schema: '2e-4' (YAML 1.1 reads it as text) becomes 2e-4, '2e4' steps
     become 20000; booleans, negative or fractional step counts and non-finite LRs are errors."""
+    if key in BOOL_FIELDS:
+        if not isinstance(value, bool):  # ("false" as text is truthy: refused, not read as True)
+            raise SpecError(f"{where}.{key}: expected true or false, got {value!r}")
+        return value
     adapter = _adapter(kind, key)
     if adapter is None:
         return value
