@@ -51,7 +51,9 @@ class Table:
         return col
 
 
-COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".br")
+MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+BY_SUFFIX = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4", ".br": "brotli"}
+COMPRESSIONS = tuple(BY_SUFFIX)
 
 
 def format_suffix(path: str | Path) -> str:
@@ -60,10 +62,6 @@ def format_suffix(path: str | Path) -> str:
     if path.suffix.lower() in COMPRESSIONS:
         path = path.with_suffix("")
     return path.suffix.lower()
-
-
-MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
-BY_SUFFIX = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4", ".br": "brotli"}
 
 
 def compression(path: Path) -> str | None:
@@ -92,27 +90,21 @@ def _read(path: Path, size: int = -1) -> bytes:
         raise DataError(f"{path}: cannot decompress: {exc}") from None
 
 
-def _raw(path: Path) -> bytes:
-    return _read(path)
+def _plain(path: Path) -> bool:
+    """Whether the file's bytes can be read as they are (UTF-8, maybe with its BOM): not compressed, no UTF-16 or
+    UTF-32 byte-order mark.  Only its first bytes are read; whether it really is UTF-8 shows when it is parsed."""
+    if compression(path) is not None:
+        return False
+    with path.open("rb") as f:
+        head = f.read(4)
+    return not any(head.startswith(bom) for bom, enc in BOMS if enc != "utf-8-sig")
 
 
-def _utf8(path: Path) -> bytes | None:
-    """The file as UTF-8 bytes when it needs converting (compressed, a byte-order mark other than UTF-8's, or
-    not UTF-8); None when pyarrow can read the file itself."""
-    compressed = compression(path) is not None
-    if not compressed:
-        with path.open("rb") as f:
-            head = f.read(4)
-        if not any(head.startswith(bom) for bom, enc in BOMS if enc != "utf-8-sig"):
-            try:
-                with path.open("r", encoding="utf-8-sig") as f:
-                    while f.read(1 << 24):  # a check in 16 MB pieces: no copy of a large file is kept
-                        pass
-                return None
-            except UnicodeDecodeError:
-                pass
+def _text(path: Path) -> str:
+    """The whole file, decompressed and decoded (:func:`cptlaw.io.decode`): the path for files that are not
+    plain UTF-8, so a plain file is never decoded twice."""
     try:
-        return decode(_raw(path))[0].encode("utf-8")
+        return decode(_read(path))[0]
     except UnicodeDecodeError:
         raise DataError(f"{path}: not text in any encoding cptlaw can tell; save it as UTF-8") from None
 
@@ -152,7 +144,7 @@ def header(path: str | Path) -> list[str]:
             import pyarrow.parquet as pq
 
             if compression(path) is not None:
-                return list(pq.read_schema(pa.BufferReader(_raw(path))).names)
+                return list(pq.read_schema(pa.BufferReader(_read(path))).names)
             return list(pq.read_schema(path).names)
         lines = _head(path).splitlines()
         if suffix in (".jsonl", ".ndjson", ".json"):
@@ -197,8 +189,12 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = ("run", "phase"
 def _csv(path: Path, text_columns) -> Table:
     import pyarrow.csv as pacsv
 
-    data = _utf8(path)
-    columns = _csv_header(path, data)
+    data = None if _plain(path) else _text(path).encode("utf-8")
+    try:
+        columns = _csv_header(path, data)
+    except UnicodeDecodeError:  # not UTF-8: decoded once, whole
+        data = _text(path).encode("utf-8")
+        columns = _csv_header(path, data)
     if not columns or columns == [""]:
         return Table(path, [], {}, np.zeros(0, np.int64))
     _duplicates(path, columns)
@@ -207,9 +203,18 @@ def _csv(path: Path, text_columns) -> Table:
     convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in text_columns if c in columns},
                                    null_values=[""],  # 'nan' is a value (refused), not a blank
                                    strings_can_be_null=True, quoted_strings_can_be_null=True)
+
+    def parsed(source):
+        return pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+
     try:
-        source = path if data is None else pa.BufferReader(data)
-        table = pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+        try:
+            table = parsed(path if data is None else pa.BufferReader(data))
+        except pa.ArrowInvalid as exc:
+            if data is not None or "utf8" not in str(exc).lower():
+                raise
+            data = _text(path).encode("utf-8")  # not UTF-8 past its header: decoded once, whole
+            table = parsed(pa.BufferReader(data))
     except pa.ArrowInvalid as exc:
         raise DataError(f"{path}: not a well-formed CSV file: {_arrow_message(exc)}") from None
     return Table(path, columns, {c: table.column(c) for c in columns}, np.arange(table.num_rows, dtype=np.int64) + 2)
@@ -226,7 +231,7 @@ def _parquet(path: Path) -> Table:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(pa.BufferReader(_raw(path)) if compression(path) is not None else path)
+        table = pq.read_table(pa.BufferReader(_read(path)) if compression(path) is not None else path)
     except pa.ArrowException as exc:
         raise DataError(f"{path}: cannot read as Parquet: {exc}") from None
     _duplicates(path, list(table.column_names))
@@ -235,8 +240,13 @@ def _parquet(path: Path) -> Table:
 
 
 def _jsonl(path: Path) -> Table:
-    data = _utf8(path)
-    text = path.read_text(encoding="utf-8-sig") if data is None else data.decode("utf-8-sig")
+    text = None
+    if _plain(path):
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+    text = _text(path) if text is None else text
     problems, records, rows, columns = [], [], [], {}
 
     def pairs(items):
