@@ -66,7 +66,7 @@ pilot section in the space, also a .pilot.yaml for cptlaw pilot run), pareto.png
 
 def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False, what=""):
     """An argparse type: a finite number of ``kind`` in the given range (argparse turns the ValueError into
-    a usage error, exit status 2)."""
+    a usage error, exit status 2); ``what`` follows the upper bound in its message (how to raise it)."""
     def parse(text: str):
         try:
             value = kind(text)
@@ -75,7 +75,7 @@ def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False, what=""):
         if kind is float and not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
         if lo is not None and (value < lo or (lo_open and value == lo)):
-            raise argparse.ArgumentTypeError(f"must be {'>' if lo_open else '>='} {lo}{what}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be {'>' if lo_open else '>='} {lo}, got {text!r}")
         if hi is not None and (value > hi or (hi_open and value == hi)):
             raise argparse.ArgumentTypeError(f"must be {'<' if hi_open else '<='} {hi}{what}, got {text!r}")
         return value
